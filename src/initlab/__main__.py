@@ -1,0 +1,5 @@
+import sys
+
+from initlab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,117 @@
+"""Initialization schemes: pure functions ``(shape, rng, dtype) -> numpy array``.
+
+Quick tour::
+
+    from initlab import schemes
+    W = schemes.he_normal((256, 128), rng=0)                    # N(0, 2/256), (in, out) layout
+    K = schemes.xavier_uniform((32, 16, 3, 3), 0, layout="torch")  # a conv kernel, torch layout
+    schemes.compute_fans((3, 3, 16, 32), "channels_last")        # Fans(fan_in=144, fan_out=288)
+    schemes.calculate_gain("gelu")                               # numeric gain, 1.5335...
+    spec = schemes.parse_scheme("random_normal:std=0.5")         # from text (CLI, web, configs)
+    schemes.available(); schemes.recommend("tanh")
+"""
+
+from initlab.schemes.fans import FAN_MODES, LAYOUTS, Axes, Fans, compute_fans, fan_value
+from initlab.schemes.gains import GAIN_TABLE, calculate_gain, numeric_gain
+from initlab.schemes.library import (
+    DISTRIBUTIONS,
+    constant,
+    dirac,
+    he_normal,
+    he_uniform,
+    identity,
+    keras_default,
+    large,
+    lecun_normal,
+    lecun_uniform,
+    lsuv,
+    ones,
+    orthogonal,
+    random_normal,
+    random_uniform,
+    scaled,
+    small,
+    small_uniform,
+    sparse,
+    torch_default,
+    torch_default_bias,
+    truncated_normal,
+    variance_scaling,
+    variance_scaling_distribution,
+    xavier_normal,
+    xavier_uniform,
+    zeros,
+)
+from initlab.schemes.registry import (
+    CATEGORIES,
+    SchemeInfo,
+    SchemeSpec,
+    available,
+    distribution,
+    get,
+    info,
+    parse_scheme,
+    recommend,
+)
+from initlab.schemes.sampling import Distribution, truncated_normal_std
+
+glorot_normal = xavier_normal
+glorot_uniform = xavier_uniform
+kaiming_normal = he_normal
+kaiming_uniform = he_uniform
+eye = identity
+
+__all__ = [
+    "CATEGORIES",
+    "DISTRIBUTIONS",
+    "FAN_MODES",
+    "GAIN_TABLE",
+    "LAYOUTS",
+    "Axes",
+    "Distribution",
+    "Fans",
+    "SchemeInfo",
+    "SchemeSpec",
+    "available",
+    "calculate_gain",
+    "compute_fans",
+    "constant",
+    "dirac",
+    "distribution",
+    "eye",
+    "fan_value",
+    "get",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "identity",
+    "info",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "keras_default",
+    "large",
+    "lecun_normal",
+    "lecun_uniform",
+    "lsuv",
+    "numeric_gain",
+    "ones",
+    "orthogonal",
+    "parse_scheme",
+    "random_normal",
+    "random_uniform",
+    "recommend",
+    "scaled",
+    "small",
+    "small_uniform",
+    "sparse",
+    "torch_default",
+    "torch_default_bias",
+    "truncated_normal",
+    "truncated_normal_std",
+    "variance_scaling",
+    "variance_scaling_distribution",
+    "xavier_normal",
+    "xavier_uniform",
+    "zeros",
+]
