@@ -1,17 +1,28 @@
-"""The ``initlab`` command line.  Each command lives in its own module of this package, exposing
-``register(subparsers)`` (adds its parser and sets ``func``); :func:`main` dispatches."""
+"""The ``initlab`` command line.
+
+Each command lives in its own module of this package and exposes ``register(subparsers)``, which
+adds its parser and sets ``func``; an optional module-level ``ORDER`` (int) places it in
+``initlab --help``.  Modules are discovered, so adding a command touches no other file.
+Command modules import their heavy dependencies inside ``func``, so ``--help`` stays fast."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 from collections.abc import Sequence
 
 __all__ = ["main"]
 
-#: Command modules, in the order ``initlab --help`` lists them.
-COMMANDS = ("schemes",)
+
+def _command_modules() -> list:
+    mods = [
+        importlib.import_module(f"{__name__}.{m.name}")
+        for m in pkgutil.iter_modules(__path__)
+        if not m.name.startswith("_")
+    ]
+    return sorted(mods, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A lab for neural-network weight initialization.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"initlab.cli.{name}").register(sub)
+    for module in _command_modules():
+        module.register(sub)
     return parser
 
 

@@ -10,6 +10,8 @@ import math
 from initlab import schemes as S
 from initlab._text import format_table
 
+ORDER = 50
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
