@@ -1,0 +1,455 @@
+"""The multilayer perceptron: parameters, forward pass with cache, backward pass.
+
+A :class:`Network` is plain data: layer sizes, one activation per layer, and the parameters
+``W_l`` of shape ``(K, n_{l-1}, n_l)`` and ``b_l`` of shape ``(K, 1, n_l)``, where ``K`` is the
+*population*: K independent networks with the same layer sizes (different schemes, seeds or
+learning rates) trained in one pass with batched matmul.  A single network is K = 1; there is
+one code path.
+
+The equations, for layer ``l = 1..L`` with ``A_0 = X`` (shape ``(m, n_0)``, shared by the
+population)::
+
+    forward:   Z_l = A_{l-1} @ W_l + b_l          A_l = g_l(Z_l)
+    backward:  dZ_L = (loss delta) / m            e.g. (A_L - Y) / m for sigmoid + cross-entropy
+               dW_l = A_{l-1}^T @ dZ_l            db_l = sum over the m examples of dZ_l
+               dA_{l-1} = dZ_l @ W_l^T            dZ_{l-1} = dA_{l-1} * g'_{l-1}(Z_{l-1})
+
+Every ``d`` here is an exact gradient of the mean cost ``J``: ``dZ_l = dJ/dZ_l``, ``dA_l =
+dJ/dA_l``.  The seed (and Andrew Ng's notes) write per-example ``dZ = A - Y`` and put the ``1/m``
+into ``dW = A^T dZ / m``; dividing once at the output gives the same ``dW`` and ``db`` and makes
+``dZ``/``dA`` the true gradients the diagnostics report.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from initlab._checks import check_finite_real, check_float_dtype, check_positive_int
+from initlab.activations import Activation, parse_activation
+from initlab.losses import Loss, get_loss
+from initlab.schemes import SchemeSpec, parse_scheme
+
+__all__ = [
+    "Cache",
+    "Grads",
+    "Network",
+    "backward",
+    "forward",
+    "gradient_check",
+    "init_network",
+    "lsuv_rescale",
+    "member_rng",
+    "network_from_arrays",
+    "predict",
+]
+
+
+@dataclass
+class Network:
+    """An MLP (or a population of K of them): sizes, activations and parameters."""
+
+    sizes: tuple[int, ...]
+    activations: tuple[Activation, ...]
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+    #: what built the parameters, per member (for reports); free-form plain data
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def depth(self) -> int:
+        """Number of layers with parameters (hidden layers + output layer)."""
+        return len(self.weights)
+
+    @property
+    def population(self) -> int:
+        return self.weights[0].shape[0]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.weights[0].dtype
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        """``[W_1, b_1, W_2, b_2, ...]``: the order optimizers and probes use."""
+        out = []
+        for w, b in zip(self.weights, self.biases, strict=True):
+            out += [w, b]
+        return out
+
+    def copy(self) -> Network:
+        return Network(
+            self.sizes,
+            self.activations,
+            [w.copy() for w in self.weights],
+            [b.copy() for b in self.biases],
+            dict(self.meta),
+        )
+
+    def member(self, k: int) -> Network:
+        """Member ``k`` of the population as a network of its own (K = 1), sharing no memory."""
+        if not -self.population <= k < self.population:
+            raise IndexError(f"member {k} is out of range for a population of {self.population}")
+        sl = slice(k, k + 1) if k != -1 else slice(-1, None)
+        return Network(
+            self.sizes,
+            self.activations,
+            [w[sl].copy() for w in self.weights],
+            [b[sl].copy() for b in self.biases],
+            dict(self.meta),
+        )
+
+
+@dataclass
+class Cache:
+    """What the forward pass keeps for the backward pass and for probes.
+
+    ``A[0]`` is the input ``X`` (m, n_0); ``A[l]`` and ``Z[l - 1]`` are layer l's activation and
+    pre-activation, shape (K, m, n_l)."""
+
+    A: list[np.ndarray]
+    Z: list[np.ndarray]
+
+
+@dataclass
+class Grads:
+    """Gradients of the mean cost J for every layer: ``dW``, ``db``, ``dZ`` and ``dA``
+    (``dZ[l - 1]`` and ``dA[l - 1]`` are w.r.t. layer l's pre-activation and activation;
+    ``dA`` of the output layer is not computed and is None)."""
+
+    dW: list[np.ndarray]
+    db: list[np.ndarray]
+    dZ: list[np.ndarray]
+    dA: list[np.ndarray]
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        """``[dW_1, db_1, dW_2, db_2, ...]``, aligned with :attr:`Network.params`."""
+        out = []
+        for w, b in zip(self.dW, self.db, strict=True):
+            out += [w, b]
+        return out
+
+
+def forward(net: Network, X: np.ndarray) -> tuple[np.ndarray, Cache]:
+    """Forward pass: ``Z_l = A_{l-1} @ W_l + b_l``, ``A_l = g_l(Z_l)``; returns ``(A_L, cache)``."""
+    A = X
+    As, Zs = [X], []
+    for W, b, g in zip(net.weights, net.biases, net.activations, strict=True):
+        Z = A @ W
+        Z += b
+        A = g.forward(Z)
+        Zs.append(Z)
+        As.append(A)
+    return A, Cache(As, Zs)
+
+
+@lru_cache(maxsize=32)
+def _ones_row(m: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only (1, m) row of ones: ``ones @ dZ`` sums over examples faster than ``sum``."""
+    row = np.ones((1, m), dtype=dtype)
+    row.setflags(write=False)
+    return row
+
+
+def backward(net: Network, cache: Cache, Y: np.ndarray, loss: Loss) -> Grads:
+    """Backward pass for ``loss`` with targets ``Y``; the equations are in the module docstring."""
+    L = net.depth
+    m = cache.A[0].shape[0]
+    dW: list[np.ndarray] = [None] * L  # type: ignore[list-item]
+    db: list[np.ndarray] = [None] * L  # type: ignore[list-item]
+    dZs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
+    dAs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
+    dZ = loss.delta(cache.Z[-1], cache.A[-1], Y, net.activations[-1])
+    dZ *= 1.0 / m  # from here on dZ and dA are gradients of the mean cost J
+    ones = _ones_row(m, dZ.dtype)
+    for l in range(L - 1, -1, -1):
+        dZs[l] = dZ
+        dW[l] = np.swapaxes(cache.A[l], -1, -2) @ dZ
+        db[l] = ones @ dZ
+        if l > 0:
+            dA = dZ @ np.swapaxes(net.weights[l], -1, -2)
+            dAs[l - 1] = dA
+            dZ = dA * net.activations[l - 1].derivative(cache.Z[l - 1], cache.A[l])
+    return Grads(dW, db, dZs, dAs)
+
+
+def predict(net: Network, X: np.ndarray) -> np.ndarray:
+    """The network's output ``A_L`` for inputs ``X``, shape (K, m, n_out)."""
+    return forward(net, X)[0]
+
+
+# --------------------------------------------------------------------------- construction
+
+
+def member_rng(seed: int, index: int) -> np.random.Generator:
+    """The generator of population member ``index`` for ``seed``.
+
+    ``SeedSequence(seed, spawn_key=(index,))``: member k's draws do not depend on the
+    population size, so a single network with seed s equals member 0 of a population with
+    seed s."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
+
+
+def _per_member(name: str, value: Any, k: int) -> list[Any]:
+    if isinstance(value, list | tuple) and not isinstance(value, str):
+        if len(value) != k:
+            raise ValueError(f"{name} has {len(value)} entries for a population of {k}")
+        return list(value)
+    return [value] * k
+
+
+def _activations(sizes: Sequence[int], activation: Any, output_activation: Any) -> tuple:
+    n_hidden = len(sizes) - 2
+    if isinstance(activation, list | tuple):
+        if len(activation) != n_hidden:
+            raise ValueError(
+                f"activation lists {len(activation)} activations for {n_hidden} hidden layers"
+            )
+        hidden = [parse_activation(a) for a in activation]
+    else:
+        hidden = [parse_activation(activation)] * n_hidden
+    for g in hidden:
+        if not g.elementwise:
+            raise ValueError(f"{g.name} can only be an output activation, not a hidden one")
+    return (*hidden, parse_activation(output_activation))
+
+
+def _check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
+    if isinstance(sizes, str) or not isinstance(sizes, Sequence) or len(sizes) < 2:
+        raise ValueError(
+            "sizes must list at least an input and an output size, e.g. [2, 10, 5, 1]; "
+            f"got {sizes!r}"
+        )
+    return tuple(check_positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes))
+
+
+def init_network(
+    sizes: Sequence[int],
+    activation: str | Activation | Sequence[str | Activation] = "relu",
+    output_activation: str | Activation = "sigmoid",
+    weight_init: str | SchemeSpec | Sequence[str | SchemeSpec] = "he_normal",
+    bias_init: str | SchemeSpec | Sequence[str | SchemeSpec] = "zeros",
+    *,
+    population: int = 1,
+    seed: int | Sequence[int] = 0,
+    dtype: Any = np.float64,
+    data: np.ndarray | None = None,
+) -> Network:
+    """Build a network (or a population) and initialize its parameters with the given schemes.
+
+    ``sizes`` are the layer widths from input to output, e.g. ``[2, 10, 5, 1]``.  ``activation``
+    is the hidden activation (one name for all, or a list with one per hidden layer).
+    ``weight_init``, ``bias_init`` and ``seed`` may each be a list with one entry per member.
+    Member ``k`` draws, layer by layer (W then b), from :func:`member_rng` ``(seed_k, k)`` when
+    ``seed`` is an int, and from ``member_rng(seed[k], 0)`` when it is a list (so members given
+    the same seed draw the same random numbers, which makes scheme comparisons paired).
+    Weights are ``(in, out)``; biases get ``fans=(in, out)`` so fan-based bias schemes work.
+    Data-dependent schemes (``lsuv``) need ``data``: a batch of inputs.
+    """
+    sizes = _check_sizes(sizes)
+    k = check_positive_int("population", population)
+    dt = check_float_dtype(dtype)
+    acts = _activations(sizes, activation, output_activation)
+    w_specs = [parse_scheme(s) for s in _per_member("weight_init", weight_init, k)]
+    b_specs = [parse_scheme(s) for s in _per_member("bias_init", bias_init, k)]
+    if isinstance(seed, list | tuple):
+        seeds = _per_member("seed", seed, k)
+        rngs = [member_rng(check_positive_int("seed", s, minimum=0), 0) for s in seeds]
+    else:
+        s = check_positive_int("seed", seed, minimum=0)
+        rngs = [member_rng(s, i) for i in range(k)]
+    weights, biases = [], []
+    per_member_w: list[list[np.ndarray]] = [[] for _ in range(k)]
+    per_member_b: list[list[np.ndarray]] = [[] for _ in range(k)]
+    for i in range(k):
+        for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+            per_member_w[i].append(w_specs[i]((n_in, n_out), rngs[i], np.float64))
+            per_member_b[i].append(
+                b_specs[i]((n_out,), rngs[i], np.float64, fans=(n_in, n_out)).reshape(1, n_out)
+            )
+    for layer in range(len(sizes) - 1):
+        weights.append(np.stack([per_member_w[i][layer] for i in range(k)]).astype(dt))
+        biases.append(np.stack([per_member_b[i][layer] for i in range(k)]).astype(dt))
+    net = Network(
+        sizes,
+        acts,
+        weights,
+        biases,
+        {"weight_init": [str(s) for s in w_specs], "bias_init": [str(s) for s in b_specs]},
+    )
+    lsuv_members = [i for i, s in enumerate(w_specs) if s.info.data_dependent]
+    if lsuv_members:
+        if data is None:
+            raise ValueError(
+                "weight_init 'lsuv' is data-dependent: pass data=<a batch of inputs> to "
+                "init_network so each layer can be rescaled to unit output variance"
+            )
+        lsuv_rescale(net, data, members=lsuv_members)
+    return net
+
+
+def network_from_arrays(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray] | None = None,
+    activation: str | Activation | Sequence[str | Activation] = "relu",
+    output_activation: str | Activation = "sigmoid",
+    dtype: Any = np.float64,
+) -> Network:
+    """A network with parameters given as arrays, to reproduce a textbook example exactly.
+
+    Each ``W_l`` is ``(n_{l-1}, n_l)`` for one network or ``(K, n_{l-1}, n_l)`` for a
+    population; each ``b_l`` is ``(n_l,)``, ``(1, n_l)`` or ``(K, 1, n_l)`` (default zeros)."""
+    dt = check_float_dtype(dtype)
+    if len(weights) == 0:
+        raise ValueError("weights must hold at least one layer")
+    ws = [np.array(w, dtype=dt) for w in weights]
+    ws = [w[None] if w.ndim == 2 else w for w in ws]
+    for i, w in enumerate(ws):
+        if w.ndim != 3:
+            raise ValueError(
+                f"weights[{i}] must be 2-D (in, out) or 3-D (K, in, out), got {w.shape}"
+            )
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"weights[{i}] contains NaN or inf")
+    k = ws[0].shape[0]
+    sizes = [ws[0].shape[1]]
+    for i, w in enumerate(ws):
+        if w.shape[0] != k or w.shape[1] != sizes[-1]:
+            raise ValueError(
+                f"weights[{i}] has shape {w.shape}; expected ({k}, {sizes[-1]}, n_out) to follow "
+                "the previous layer"
+            )
+        sizes.append(w.shape[2])
+    if biases is None:
+        bs = [np.zeros((k, 1, w.shape[2]), dtype=dt) for w in ws]
+    else:
+        if len(biases) != len(ws):
+            raise ValueError(f"got {len(biases)} biases for {len(ws)} weight matrices")
+        bs = []
+        for i, (b, w) in enumerate(zip(biases, ws, strict=True)):
+            b = np.array(b, dtype=dt)
+            try:
+                bs.append(
+                    np.broadcast_to(
+                        b.reshape(-1, 1, w.shape[2]) if b.ndim < 3 else b, (k, 1, w.shape[2])
+                    ).copy()
+                )
+            except ValueError:
+                raise ValueError(
+                    f"biases[{i}] has shape {b.shape}; expected ({w.shape[2]},) for that layer"
+                ) from None
+    acts = _activations(sizes, activation, output_activation)
+    return Network(tuple(sizes), acts, ws, bs, {"weight_init": ["given"] * k})
+
+
+def lsuv_rescale(
+    net: Network,
+    X: np.ndarray,
+    *,
+    tol: float = 0.05,
+    max_iter: int = 10,
+    members: Sequence[int] | None = None,
+) -> list[int]:
+    """LSUV (Mishkin & Matas 2016): rescale each layer, first to last, until the variance of its
+    pre-activations on the batch ``X`` is 1 within ``tol``: ``W_l <- W_l / sqrt(Var(Z_l))``.
+
+    Operates in place on the given population ``members`` (default all); returns the number of
+    iterations each layer took.  Warns (naming the layer and the variance reached) if a layer
+    does not converge in ``max_iter`` iterations."""
+    tol = check_finite_real("tol", tol, low=0.0, low_inclusive=False)
+    max_iter = check_positive_int("max_iter", max_iter)
+    X = np.asarray(X, dtype=net.dtype)
+    idx = list(range(net.population)) if members is None else list(members)
+    iterations = []
+    for layer in range(net.depth):
+        n_iter = 0
+        while True:
+            _, cache = forward(net, X)
+            var = cache.Z[layer][idx].var(axis=(1, 2))
+            converged = bool(np.all(np.abs(var - 1.0) < tol))
+            usable = bool(np.all(np.isfinite(var)) and np.all(var > 0))
+            if converged or not usable or n_iter == max_iter:
+                break
+            net.weights[layer][idx] /= np.sqrt(var)[:, None, None].astype(net.dtype)
+            n_iter += 1
+        iterations.append(n_iter)
+        if not converged:
+            warnings.warn(
+                f"LSUV: layer {layer + 1} did not reach unit variance within tol={tol} in "
+                f"{max_iter} iterations (variance {np.round(var, 4).tolist()})",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    return iterations
+
+
+def check_data(net: Network, X: np.ndarray, Y: np.ndarray, loss: Loss | str) -> Loss:
+    """Validate inputs and targets against the network and the loss; returns the loss."""
+    loss = get_loss(loss)
+    if X.ndim != 2 or X.shape[1] != net.sizes[0]:
+        raise ValueError(
+            f"X must have shape (m, {net.sizes[0]}) for a network with {net.sizes[0]} inputs, "
+            f"got {X.shape}"
+        )
+    if Y.ndim != 2 or Y.shape != (X.shape[0], net.sizes[-1]):
+        raise ValueError(
+            f"Y must have shape ({X.shape[0]}, {net.sizes[-1]}) (one row per example, one column "
+            f"per output), got {Y.shape}"
+        )
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or inf")
+    loss.check_targets(Y)
+    loss.check_output(net.activations[-1])
+    return loss
+
+
+def n_params(net: Network) -> int:
+    """Number of trainable parameters of one member."""
+    return sum(math.prod(p.shape[1:]) for p in net.params)
+
+
+def gradient_check(
+    net: Network, X: np.ndarray, Y: np.ndarray, loss: Loss | str, eps: float = 1e-6
+) -> float:
+    """Relative error between backpropagation and central finite differences.
+
+    For every parameter entry ``p``: ``g_num = (J(p + eps) - J(p - eps)) / (2 eps)``; returns
+    ``||g_num - g_backprop|| / (||g_num|| + ||g_backprop||)`` over all parameters and members
+    (0 if both are 0).  Below 1e-7 in float64 means the backward pass is right.  Every
+    population member is perturbed at once (members are independent), so the cost is one
+    forward pair per parameter entry of one member.  The network is left unchanged.
+    """
+    loss = check_data(net, np.asarray(X), np.asarray(Y), loss)
+    X = np.asarray(X, dtype=net.dtype)
+    Y = np.asarray(Y, dtype=net.dtype)
+    eps = check_finite_real("eps", eps, low=0.0, low_inclusive=False)
+    A, cache = forward(net, X)
+    analytic = backward(net, cache, Y, loss).params
+
+    def cost() -> np.ndarray:
+        A, c = forward(net, X)
+        return loss.cost(c.Z[-1], A, Y)
+
+    num_sq = ana_sq = diff_sq = 0.0
+    for p, g in zip(net.params, analytic, strict=True):
+        for index in np.ndindex(p.shape[1:]):
+            sl = (slice(None), *index)
+            saved = p[sl].copy()
+            p[sl] = saved + eps
+            plus = cost()
+            p[sl] = saved - eps
+            minus = cost()
+            p[sl] = saved
+            numeric = (plus - minus) / (2.0 * eps)
+            num_sq += float(np.sum(numeric**2))
+            ana_sq += float(np.sum(g[sl] ** 2))
+            diff_sq += float(np.sum((numeric - g[sl]) ** 2))
+    denom = math.sqrt(num_sq) + math.sqrt(ana_sq)
+    return 0.0 if denom == 0.0 else math.sqrt(diff_sq) / denom

@@ -1,0 +1,345 @@
+"""The training loop of the seed: forward, cost, backpropagation, update — and nothing else.
+
+:func:`fit` repeats, for each step: forward propagate a batch, compute the cost, backpropagate,
+ask the optimizer for the updates and apply them.  It records only the cost.  Everything else is
+observed by *probes*: callables invoked with a :class:`StepEvent` (the parameters before the
+update, the forward cache, the gradients, the update) at the steps they ask for; what they
+record ends up in :attr:`History.records`.
+
+A member whose cost or update is NaN or inf stops there: its parameters are frozen (the
+non-finite update is not applied), :attr:`History.diverged_at` holds the step, and the other
+members of the population keep training.  Divergence is a result, never an exception.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from initlab._checks import check_positive_int
+from initlab.losses import Loss, get_loss
+from initlab.network import Cache, Grads, Network, backward, check_data, forward
+from initlab.optim import Optimizer, get_optimizer
+
+__all__ = [
+    "Evaluate",
+    "History",
+    "Probe",
+    "StepEvent",
+    "Trainer",
+    "accuracy",
+    "evaluate",
+    "fit",
+]
+
+
+@dataclass
+class StepEvent:
+    """What a probe sees at one step.  ``net`` holds the parameters *before* this step's update;
+    ``updates`` are the arrays about to be added (``[dW_1, db_1, ...]`` order, zero for members
+    that have stopped).  Probes must not modify anything they are given."""
+
+    step: int
+    net: Network
+    X: np.ndarray
+    Y: np.ndarray
+    cache: Cache
+    grads: Grads
+    updates: list[np.ndarray]
+    cost: np.ndarray
+    active: np.ndarray
+    loss: Loss
+
+
+class Probe(Protocol):
+    """A recorder: called at step 0, every ``every`` steps, and at the last step."""
+
+    name: str
+    every: int
+
+    def __call__(self, event: StepEvent) -> None: ...
+
+    def result(self) -> Any: ...
+
+
+@dataclass
+class History:
+    """The result of :func:`fit`.
+
+    ``cost[k, t]`` is member k's cost on the batch of step t, before that step's update (NaN
+    after the member stopped); ``final_cost[k]`` the cost on the whole training set after the
+    last update; ``diverged_at[k]`` the step at which member k's cost or update became NaN/inf
+    (None if it never did); ``records`` what each probe recorded, by probe name."""
+
+    cost: np.ndarray
+    final_cost: np.ndarray
+    diverged_at: list[int | None]
+    steps_run: int
+    records: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def population(self) -> int:
+        return self.cost.shape[0]
+
+    def status(self, k: int = 0) -> str:
+        """``"ok"`` or ``"diverged at step N"`` for member ``k``."""
+        d = self.diverged_at[k]
+        return "ok" if d is None else f"diverged at step {d}"
+
+    def layer_stats(self, member: int | None = None) -> list[dict[str, Any]]:
+        """Per-layer statistics recorded by the diagnostics probe, as plain records."""
+        from initlab.diagnostics import layer_stats
+
+        return layer_stats(self, member)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (NaN and inf become None / strings by the JSON writer's rules)."""
+        return {
+            "cost": _jsonable(self.cost),
+            "final_cost": _jsonable(self.final_cost),
+            "diverged_at": list(self.diverged_at),
+            "steps_run": self.steps_run,
+            "records": _jsonable(self.records),
+            "meta": _jsonable(self.meta),
+        }
+
+
+def _jsonable(x: Any) -> Any:
+    """Arrays to lists and non-finite floats to strings ("nan", "inf"), recursively."""
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.generic):
+        return _jsonable(x.item())
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    return x
+
+
+def accuracy(A: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Fraction of examples classified right, per member: one output column is thresholded at
+    0.5, several are compared by argmax."""
+    if Y.shape[-1] == 1:
+        return ((A > 0.5) == (Y > 0.5)).mean(axis=(-2, -1))
+    return (A.argmax(axis=-1) == Y.argmax(axis=-1)).mean(axis=-1)
+
+
+def evaluate(net: Network, X: np.ndarray, Y: np.ndarray, loss: Loss | str) -> dict[str, np.ndarray]:
+    """Cost and accuracy of every member on ``(X, Y)``: ``{"cost": (K,), "accuracy": (K,)}``."""
+    loss = get_loss(loss)
+    X = np.asarray(X, dtype=net.dtype)
+    Y = np.asarray(Y, dtype=net.dtype)
+    with np.errstate(all="ignore"):
+        A, cache = forward(net, X)
+        return {"cost": loss.cost(cache.Z[-1], A, Y), "accuracy": accuracy(A, Y)}
+
+
+class Evaluate:
+    """A probe that evaluates cost and accuracy on fixed data (e.g. the test set) as training
+    goes; ``result()`` is ``{"step": [...], "cost": (n, K), "accuracy": (n, K)}``."""
+
+    def __init__(self, X: np.ndarray, Y: np.ndarray, every: int = 100, name: str = "test"):
+        self.X, self.Y = X, Y
+        self.every = check_positive_int("every", every)
+        self.name = name
+        self._steps: list[int] = []
+        self._cost: list[np.ndarray] = []
+        self._acc: list[np.ndarray] = []
+
+    def __call__(self, event: StepEvent) -> None:
+        r = evaluate(event.net, self.X, self.Y, event.loss)
+        self._steps.append(event.step)
+        self._cost.append(r["cost"])
+        self._acc.append(r["accuracy"])
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "step": list(self._steps),
+            "cost": np.array(self._cost),
+            "accuracy": np.array(self._acc),
+        }
+
+
+def _due(probe: Probe, step: int, last: int) -> bool:
+    return step % probe.every == 0 or step == last
+
+
+class Trainer:
+    """The training loop as an object that can be advanced in chunks (``run(n)`` then
+    ``run(n)`` again continues with the same optimizer state and data order); :func:`fit` is
+    ``Trainer(...).run(steps)`` in one go.  The web page uses it to train step by step."""
+
+    def __init__(
+        self,
+        net: Network,
+        X: np.ndarray,
+        Y: np.ndarray,
+        *,
+        loss: Loss | str = "binary_cross_entropy",
+        optimizer: Optimizer | str = "gd",
+        lr: Any = 0.1,
+        batch_size: int | None = None,
+        seed: int = 0,
+        probes: Sequence[Probe] = (),
+    ) -> None:
+        self.X = np.asarray(X, dtype=net.dtype)
+        self.Y = np.asarray(Y, dtype=net.dtype)
+        self.loss = check_data(net, self.X, self.Y, loss)
+        self.opt = get_optimizer(optimizer, lr) if isinstance(optimizer, str) else optimizer
+        lr_arr = getattr(self.opt, "lr", None)
+        if isinstance(lr_arr, np.ndarray) and lr_arr.shape[0] != net.population:
+            raise ValueError(
+                f"lr has {lr_arr.shape[0]} rates for a population of {net.population} members"
+            )
+        m = self.X.shape[0]
+        self.batch_size = (
+            m if batch_size is None else min(check_positive_int("batch_size", batch_size), m)
+        )
+        self.steps_per_epoch = math.ceil(m / self.batch_size)
+        for p in probes:
+            check_positive_int(f"probe {getattr(p, 'name', p)!r} every", p.every)
+        self.net = net
+        self.probes = list(probes)
+        self.seed = seed
+        self.step = 0
+        self.state = self.opt.init(net.params)
+        self.active = np.ones(net.population, dtype=bool)
+        self.diverged_at: list[int | None] = [None] * net.population
+        self._rng = np.random.default_rng(seed)
+        self._perm = np.arange(m)
+        self._costs: list[np.ndarray] = []
+
+    def run(self, steps: int) -> np.ndarray:
+        """Advance ``steps`` steps (fewer if every member has stopped); returns their costs,
+        shape (K, steps run)."""
+        n = check_positive_int("steps", steps)
+        net, X, Y, loss, opt, probes = self.net, self.X, self.Y, self.loss, self.opt, self.probes
+        params = net.params
+        bs, m, per_epoch = self.batch_size, X.shape[0], self.steps_per_epoch
+        active = self.active
+        log = np.full((net.population, n), np.nan)
+        Xb, Yb = X, Y
+        last = self.step + n - 1
+        done = 0
+        with np.errstate(all="ignore"):
+            for i in range(n):
+                t = self.step
+                if bs < m:
+                    j = t % per_epoch
+                    if j == 0:
+                        self._perm = self._rng.permutation(m)
+                    idx = self._perm[j * bs : (j + 1) * bs]
+                    Xb, Yb = X[idx], Y[idx]
+                A, cache = forward(net, Xb)
+                cost = loss.cost(cache.Z[-1], A, Yb)
+                grads = backward(net, cache, Yb, loss)
+                ups = opt.updates(grads.params, self.state)
+                total = cost.astype(np.float64)
+                for u in ups:
+                    total = total + u.sum(axis=(-2, -1))
+                ok = np.isfinite(total)
+                log[active, i] = cost[active]
+                if not ok[active].all():
+                    for k in np.flatnonzero(active & ~ok):
+                        self.diverged_at[k] = t
+                    active &= ok
+                if not active.all():
+                    for u in ups:
+                        u[~active] = 0.0
+                if probes:
+                    due = [p for p in probes if _due(p, t, last)]
+                    if due:
+                        event = StepEvent(
+                            t, net, Xb, Yb, cache, grads, ups, cost, active.copy(), loss
+                        )
+                        for p in due:
+                            p(event)
+                for p, u in zip(params, ups, strict=True):
+                    p += u
+                self.step += 1
+                done = i + 1
+                if not active.any():
+                    break
+        self._costs.append(log[:, :done])
+        return log[:, :done]
+
+    def history(self) -> History:
+        """A :class:`History` of everything run so far (the final cost is evaluated now)."""
+        final = evaluate(self.net, self.X, self.Y, self.loss)["cost"]
+        cost = (
+            np.concatenate(self._costs, axis=1)
+            if self._costs
+            else np.empty((self.net.population, 0))
+        )
+        meta = {
+            "optimizer": getattr(self.opt, "name", type(self.opt).__name__),
+            "lr": np.ravel(getattr(self.opt, "lr", np.nan)).tolist(),
+            "loss": self.loss.name,
+            "steps": self.step,
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+            "sizes": list(self.net.sizes),
+            "activations": [g.spec for g in self.net.activations],
+            **self.net.meta,
+        }
+        return History(
+            cost=cost,
+            final_cost=np.where(self.active, final, np.nan),
+            diverged_at=list(self.diverged_at),
+            steps_run=self.step,
+            records={p.name: p.result() for p in self.probes},
+            meta=meta,
+        )
+
+
+def fit(
+    net: Network,
+    X: np.ndarray,
+    Y: np.ndarray,
+    *,
+    loss: Loss | str = "binary_cross_entropy",
+    optimizer: Optimizer | str = "gd",
+    lr: Any = 0.1,
+    steps: int | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    seed: int = 0,
+    probes: Sequence[Probe] = (),
+) -> History:
+    """Train ``net`` in place on ``(X, Y)`` and return its :class:`History`.
+
+    ``steps`` counts parameter updates; ``epochs`` (instead of steps) counts passes over the
+    data.  ``batch_size=None`` is full batch (no shuffling); otherwise each epoch visits the
+    examples in an order drawn from ``seed`` (the last batch may be smaller).  ``optimizer`` is
+    an :mod:`initlab.optim` object or a name used with ``lr`` (which may hold one rate per
+    population member).  ``loss`` needs the matching output activation (sigmoid for
+    binary_cross_entropy, softmax for cross_entropy).
+    """
+    trainer = Trainer(
+        net,
+        X,
+        Y,
+        loss=loss,
+        optimizer=optimizer,
+        lr=lr,
+        batch_size=batch_size,
+        seed=seed,
+        probes=probes,
+    )
+    if (steps is None) == (epochs is None):
+        raise ValueError("give exactly one of steps and epochs")
+    n_steps = (
+        check_positive_int("steps", steps)
+        if steps is not None
+        else check_positive_int("epochs", epochs) * trainer.steps_per_epoch
+    )
+    trainer.run(n_steps)
+    return trainer.history()
