@@ -405,8 +405,8 @@ def check_data(net: Network, X: np.ndarray, Y: np.ndarray, loss: Loss | str) -> 
         )
     if not np.all(np.isfinite(X)):
         raise ValueError("X contains NaN or inf")
-    loss.check_targets(Y)
     loss.check_output(net.activations[-1])
+    loss.check_targets(Y)
     return loss
 
 
