@@ -80,3 +80,39 @@ def progress(
         elapsed = time.perf_counter() - start
         stream.write(("\r" if tty else "") + f"{label} [{'#' * 30}] {n}/{n} in {elapsed:.1f}s\n")
         stream.flush()
+
+
+class ProgressBar:
+    """A callback-driven progress bar: ``update(done)`` redraws, ``close()`` ends the line.
+
+    On a terminal it redraws in place; otherwise it prints only the final line."""
+
+    def __init__(
+        self, total: int, label: str = "", stream: TextIO | None = None, enabled: bool = True
+    ) -> None:
+        self.total = max(int(total), 1)
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.start = time.perf_counter()
+        self.done = 0
+
+    def update(self, done: int, note: str = "") -> None:
+        self.done = min(int(done), self.total)
+        if self.tty:
+            filled = int(30 * self.done / self.total)
+            self.stream.write(
+                f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] "
+                f"{self.done}/{self.total} {note}".rstrip()
+                + " "
+            )
+            self.stream.flush()
+
+    def close(self, note: str = "") -> None:
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.start
+        line = f"{self.label} [{'#' * 30}] {self.done}/{self.total} in {elapsed:.1f}s {note}"
+        self.stream.write(("\r" if self.tty else "") + line.rstrip() + "\n")
+        self.stream.flush()

@@ -1,0 +1,219 @@
+"""``initlab train``: train one network on a data set and report cost and accuracy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+ORDER = 20
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.replace(" ", "").split(",") if v != "")
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers such as 2,10,5,1; got {text!r}"
+        ) from None
+    return values
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options that make a RunConfig; shared by every command that trains."""
+    from initlab.config import RunConfig
+
+    d = RunConfig()
+    g = p.add_argument_group("data")
+    g.add_argument(
+        "--dataset",
+        default=d.dataset,
+        help=f"data set (default {d.dataset}); see `initlab datasets`",
+    )
+    g.add_argument("--n-samples", type=int, default=None, help="number of points")
+    g.add_argument("--noise", type=float, default=None, help="noise of a synthetic data set")
+    g.add_argument("--data-seed", type=int, default=d.data_seed, help="seed of the data")
+    g = p.add_argument_group("network")
+    g.add_argument(
+        "--layers",
+        type=_int_list,
+        default=None,
+        help="all layer sizes from input to output, e.g. 2,10,5,1 (checked against the data set)",
+    )
+    g.add_argument(
+        "--hidden",
+        type=_int_list,
+        default=None,
+        help=f"hidden layer sizes only (default {','.join(map(str, d.hidden))})",
+    )
+    g.add_argument(
+        "--activation",
+        default=d.activation,
+        help=f"hidden activation, e.g. relu, tanh, leaky_relu:0.2 (default {d.activation})",
+    )
+    g.add_argument("--output-activation", default=None, help="default: from the data and loss")
+    g.add_argument(
+        "--loss",
+        default=None,
+        help="binary_cross_entropy, cross_entropy or mse (default: from the data)",
+    )
+    g.add_argument(
+        "--init",
+        default=d.init,
+        help=f"weight scheme, e.g. he_normal, zeros, random_normal:std=0.5 (default "
+        f"{d.init}); see `initlab schemes`",
+    )
+    g.add_argument("--bias-init", default=d.bias_init, help="bias scheme (default zeros)")
+    g.add_argument("--dtype", default=d.dtype, choices=("float64", "float32"))
+    g = p.add_argument_group("training")
+    g.add_argument(
+        "--optimizer",
+        default=d.optimizer,
+        help=f"gd, momentum, nesterov, rmsprop or adam (default {d.optimizer})",
+    )
+    g.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr})")
+    g.add_argument("--steps", type=int, default=d.steps, help=f"updates (default {d.steps})")
+    g.add_argument("--batch-size", type=int, default=None, help="default: full batch")
+    g.add_argument("--seed", type=int, default=d.seed, help="seed of the initialization")
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    """A validated RunConfig from parsed options (``--layers`` checked against the data)."""
+    from initlab.config import RunConfig
+
+    if args.layers is not None and args.hidden is not None:
+        raise ValueError("give --layers or --hidden, not both")
+    fields: dict[str, Any] = {
+        "dataset": args.dataset,
+        "n_samples": args.n_samples,
+        "noise": args.noise,
+        "data_seed": args.data_seed,
+        "activation": args.activation,
+        "output_activation": args.output_activation,
+        "loss": args.loss,
+        "init": args.init,
+        "bias_init": args.bias_init,
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "dtype": args.dtype,
+    }
+    if args.hidden is not None:
+        fields["hidden"] = args.hidden
+    if args.layers is not None:
+        if len(args.layers) < 2:
+            raise ValueError(f"--layers needs at least input and output sizes, got {args.layers}")
+        fields["hidden"] = args.layers[1:-1]
+    config = RunConfig(**fields)
+    if args.layers is not None:
+        ds = config.load_data()
+        expected = config.layer_sizes(ds.n_features, ds.n_classes)
+        if (args.layers[0], args.layers[-1]) != (expected[0], expected[-1]):
+            raise ValueError(
+                f"--layers {','.join(map(str, args.layers))} does not fit data set "
+                f"{config.dataset!r}: it has {expected[0]} input features and needs "
+                f"{expected[-1]} output unit(s), e.g. --layers "
+                f"{','.join(map(str, expected))}"
+            )
+    return config
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train one network and report cost and accuracy",
+        description="Train one network: initialize with a scheme, pick an optimizer, then "
+        "forward, cost, backpropagation and update, as in the seed.",
+    )
+    add_run_options(p)
+    p.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="record per-layer statistics and print the table and the verdict",
+    )
+    p.add_argument(
+        "--plot",
+        metavar="DIR",
+        default=None,
+        help="write figures (PNG) to DIR (needs matplotlib: initlab[report])",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=run)
+
+
+class _ProgressProbe:
+    name = "progress"
+
+    def __init__(self, steps: int, quiet: bool) -> None:
+        from initlab._text import ProgressBar
+
+        self.every = max(1, steps // 100)
+        self.bar = ProgressBar(steps, "training", enabled=not quiet)
+
+    def __call__(self, event: Any) -> None:
+        self.bar.update(event.step + 1, f"cost {float(event.cost[0]):.4g}")
+
+    def result(self) -> None:
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from initlab import config as C
+
+    cfg = config_from_args(args)
+    progress = _ProgressProbe(cfg.steps, quiet=args.json)
+    probes: list[Any] = [progress]
+    diag = None
+    if args.diagnose or args.plot:
+        from initlab import diagnostics
+
+        diag = diagnostics.LayerStats(every=max(1, cfg.steps // 20))
+        probes.append(diag)
+    result = C.run(cfg, probes=probes)
+    progress.bar.close()
+    s = result.summary()
+    if args.json:
+        out = {"config": cfg.to_dict(), "result": s}
+        if diag is not None:
+            from initlab import diagnostics
+
+            out["verdict"] = [v.to_dict() for v in diagnostics.verdict(result.history)]
+            out["layer_stats"] = result.history.layer_stats()
+        print(json.dumps(out, indent=2, default=str))
+        return 0
+    ds = result.dataset
+    sizes = ",".join(map(str, result.net.sizes))
+    print(
+        f"data     {ds.name}: {ds.n_train} train / {ds.n_test} test points, "
+        f"{ds.n_features} features, {ds.n_classes} classes"
+    )
+    print(
+        f"network  {sizes}  {cfg.activation} hidden, {result.net.activations[-1].name} output,"
+        f" init {cfg.init}, bias {cfg.bias_init}"
+    )
+    print(
+        f"training {cfg.optimizer} lr={cfg.lr:g}, {cfg.steps} steps, batch "
+        f"{result.history.meta['batch_size']}, {result.seconds:.2f} s"
+    )
+    print(f"status   {s['status']}")
+    print(
+        f"cost     {result.history.cost[0, 0]:.6g} at step 0 -> {s['final_cost']:.6g} "
+        "(training set)"
+    )
+    acc = f"train accuracy {s['train_accuracy']:.4f}"
+    if s["test_accuracy"] is not None:
+        acc += f", test accuracy {s['test_accuracy']:.4f}"
+    print(f"result   {acc}")
+    if diag is not None:
+        from initlab import diagnostics
+
+        print()
+        print(diagnostics.report(result))
+        if args.plot:
+            from initlab import report
+
+            paths = report.write_run_figures(result, args.plot)
+            print(f"\nfigures written: {', '.join(str(p) for p in paths)}")
+    return 0

@@ -1,0 +1,305 @@
+"""Run configurations: the one schema the CLI, the study and the web page all speak, and the
+function that turns configurations into trained networks.
+
+``RunConfig`` is a frozen dataclass of plain values (names and numbers, JSON-ready), validated
+when it is made: a bad value raises a ValueError naming the field, the value and what is
+allowed.  :func:`run` executes one configuration, or several compatible ones as one population
+(K networks trained in one pass), and returns a :class:`RunResult`.
+
+The flow (see DESIGN.md): ``RunConfig -> dataset -> Network (built by an init scheme) -> train
+loop -> History -> verdict``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from initlab._checks import check_choice, check_finite_real, check_positive_int
+from initlab.activations import parse_activation
+from initlab.losses import LOSSES, get_loss
+from initlab.network import Network, init_network
+from initlab.optim import OPTIMIZERS, get_optimizer
+from initlab.schemes import parse_scheme
+from initlab.train import Evaluate, History, Probe, Trainer
+
+__all__ = ["LIMITS", "RunConfig", "RunResult", "check_limits", "run"]
+
+DTYPES = ("float64", "float32")
+
+#: Limits that keep one request of the web page (or any untrusted caller) from exhausting
+#: memory or CPU; the CLI does not apply them.  See :func:`check_limits`.
+LIMITS: dict[str, int] = {
+    "hidden_layers": 10,
+    "units": 256,
+    "n_samples": 5000,
+    "steps": 100_000,
+    "batch_size": 5000,
+    "population": 16,
+}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines one training run.
+
+    The network is ``n_features -> hidden... -> n_outputs``; the input and output widths come
+    from the data set.  ``output_activation`` and ``loss`` default to what the data calls for:
+    sigmoid + binary_cross_entropy for two classes, softmax + cross_entropy for more.
+    """
+
+    dataset: str = "circles"
+    n_samples: int | None = None
+    noise: float | None = None
+    test_fraction: float = 0.25
+    data_seed: int = 0
+    hidden: tuple[int, ...] = (10, 5)
+    activation: str = "relu"
+    output_activation: str | None = None
+    loss: str | None = None
+    init: str = "he_normal"
+    bias_init: str = "zeros"
+    optimizer: str = "adam"
+    lr: float = 0.01
+    steps: int = 2000
+    batch_size: int | None = None
+    seed: int = 0
+    dtype: str = "float64"
+
+    def __post_init__(self) -> None:
+        from initlab.data import DATASETS
+
+        put = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        check_choice("dataset", self.dataset, DATASETS)
+        if self.n_samples is not None:
+            put("n_samples", check_positive_int("n_samples", self.n_samples, minimum=4))
+        if self.noise is not None:
+            put("noise", check_finite_real("noise", self.noise, low=0.0))
+        put(
+            "test_fraction",
+            check_finite_real(
+                "test_fraction", self.test_fraction, low=0.0, high=1.0, high_inclusive=False
+            ),
+        )
+        put("data_seed", check_positive_int("data_seed", self.data_seed, minimum=0))
+        if isinstance(self.hidden, int | str) or not isinstance(self.hidden, Sequence):
+            raise TypeError(
+                f"hidden must be a list of layer widths, e.g. [10, 5]; got {self.hidden!r}"
+            )
+        put(
+            "hidden",
+            tuple(check_positive_int(f"hidden[{i}]", h) for i, h in enumerate(self.hidden)),
+        )
+        g = parse_activation(self.activation)
+        if not g.elementwise:
+            raise ValueError(f"activation={self.activation!r} can only be an output activation")
+        put("activation", g.spec)
+        if self.output_activation is not None:
+            put("output_activation", parse_activation(self.output_activation).spec)
+        if self.loss is not None:
+            check_choice("loss", get_loss(self.loss).name, LOSSES)
+            put("loss", get_loss(self.loss).name)
+        put("init", str(parse_scheme(self.init)))
+        put("bias_init", str(parse_scheme(self.bias_init)))
+        check_choice("optimizer", self.optimizer, OPTIMIZERS + ("sgd",))
+        put("lr", check_finite_real("lr", self.lr, low=0.0, low_inclusive=False))
+        put("steps", check_positive_int("steps", self.steps))
+        if self.batch_size is not None:
+            put("batch_size", check_positive_int("batch_size", self.batch_size))
+        put("seed", check_positive_int("seed", self.seed, minimum=0))
+        check_choice("dtype", self.dtype, DTYPES)
+
+    # ------------------------------------------------------------------ plain data
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunConfig:
+        """Build from a mapping (JSON, a web request); unknown keys are an error."""
+        if not isinstance(d, Mapping):
+            raise TypeError(f"a run configuration must be a mapping, got {type(d).__name__}")
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(d) - set(names))
+        if unknown:
+            raise ValueError(
+                f"unknown configuration field(s) {', '.join(map(repr, unknown))}; the fields "
+                f"are: {', '.join(names)}"
+            )
+        values = dict(d)
+        if "hidden" in values and isinstance(values["hidden"], list):
+            values["hidden"] = tuple(values["hidden"])
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> RunConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------ derived
+
+    def output_spec(self, n_classes: int) -> tuple[str, str, int]:
+        """``(output_activation, loss, n_outputs)`` for a data set with ``n_classes``."""
+        binary = n_classes == 2
+        loss = self.loss or ("binary_cross_entropy" if binary else "cross_entropy")
+        default_out = {"binary_cross_entropy": "sigmoid", "cross_entropy": "softmax"}.get(
+            loss, "linear"
+        )
+        out = self.output_activation or default_out
+        n_out = 1 if (binary and loss != "cross_entropy") else n_classes
+        get_loss(loss).check_output(parse_activation(out))
+        return out, loss, n_out
+
+    def layer_sizes(self, n_features: int, n_classes: int) -> tuple[int, ...]:
+        return (n_features, *self.hidden, self.output_spec(n_classes)[2])
+
+    def load_data(self) -> Any:
+        """The data set this configuration trains on."""
+        from initlab.data import load
+
+        return load(
+            self.dataset,
+            n_samples=self.n_samples,
+            noise=self.noise,
+            seed=self.data_seed,
+            test_fraction=self.test_fraction,
+        )
+
+    def label(self) -> str:
+        """A short human label, e.g. ``"he_normal / relu / adam lr=0.01"``."""
+        return f"{self.init} / {self.activation} / {self.optimizer} lr={self.lr:g}"
+
+
+def check_limits(config: RunConfig, limits: Mapping[str, int] = LIMITS) -> RunConfig:
+    """Raise a ValueError if ``config`` asks for more than ``limits`` allow (web requests)."""
+    checks = [
+        ("hidden_layers", len(config.hidden), "hidden layers"),
+        ("units", max(config.hidden, default=0), "units in a hidden layer"),
+        ("n_samples", config.n_samples or 0, "points (n_samples)"),
+        ("steps", config.steps, "steps"),
+        ("batch_size", config.batch_size or 0, "batch_size"),
+    ]
+    for key, value, what in checks:
+        if value > limits[key]:
+            raise ValueError(f"{what} = {value} exceeds the limit of {limits[key]}")
+    return config
+
+
+# ------------------------------------------------------------------------ running
+
+_MEMBER_FIELDS = ("init", "bias_init", "seed", "lr")
+
+
+@dataclass
+class RunResult:
+    """What :func:`run` returns: the member configurations, the data, the initial and the trained
+    population, and the history (``history.cost[k]`` belongs to ``configs[k]``)."""
+
+    configs: list[RunConfig]
+    dataset: Any
+    initial: Network
+    net: Network
+    history: History
+    seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def config(self) -> RunConfig:
+        return self.configs[0]
+
+    def summary(self, k: int = 0) -> dict[str, Any]:
+        """Final numbers of member ``k`` as plain data."""
+        h = self.history
+        test = h.records.get("test")
+        train = h.records.get("train")
+        return {
+            "label": self.configs[k].label(),
+            "status": h.status(k),
+            "final_cost": float(h.final_cost[k]),
+            "train_accuracy": None if train is None else float(train["accuracy"][-1, k]),
+            "test_accuracy": None if test is None else float(test["accuracy"][-1, k]),
+            "steps_run": h.steps_run,
+        }
+
+
+def _shared_part(c: RunConfig) -> dict[str, Any]:
+    d = c.to_dict()
+    for f in _MEMBER_FIELDS:
+        d.pop(f)
+    return d
+
+
+def run(
+    configs: RunConfig | Sequence[RunConfig],
+    probes: Sequence[Probe] | Callable[[Any], Sequence[Probe]] = (),
+    *,
+    eval_every: int | None = None,
+) -> RunResult:
+    """Train one configuration, or several as one population.
+
+    Several configurations must agree on everything but ``init``, ``bias_init``, ``seed`` and
+    ``lr`` (they then train in one batched pass).  ``probes`` is a list of probes, or a function
+    ``dataset -> probes`` for probes that need the data.  Train and test cost/accuracy are
+    recorded every ``eval_every`` steps (default: 50 times per run) under ``records["train"]``
+    and ``records["test"]``.
+    """
+    cs = [configs] if isinstance(configs, RunConfig) else list(configs)
+    if not cs:
+        raise ValueError("run needs at least one configuration")
+    base = _shared_part(cs[0])
+    for i, c in enumerate(cs[1:], 1):
+        other = _shared_part(c)
+        diff = sorted(k for k in base if base[k] != other[k])
+        if diff:
+            raise ValueError(
+                f"configurations 0 and {i} differ in {', '.join(diff)}; a population may differ "
+                f"only in {', '.join(_MEMBER_FIELDS)}"
+            )
+    c0 = cs[0]
+    ds = c0.load_data()
+    out_act, loss, _ = c0.output_spec(ds.n_classes)
+    sizes = c0.layer_sizes(ds.n_features, ds.n_classes)
+    kind = "binary" if sizes[-1] == 1 else "one_hot"
+    Ytr = ds.targets("train", kind)
+    dtype = np.dtype(c0.dtype)
+    t0 = time.perf_counter()
+    net = init_network(
+        sizes,
+        c0.activation,
+        out_act,
+        [c.init for c in cs],
+        [c.bias_init for c in cs],
+        population=len(cs),
+        seed=[c.seed for c in cs],
+        dtype=dtype,
+        data=ds.X_train,
+    )
+    initial = net.copy()
+    every = eval_every or max(1, c0.steps // 50)
+    evals: list[Probe] = [Evaluate(ds.X_train, Ytr, every=every, name="train")]
+    if ds.n_test:
+        evals.append(Evaluate(ds.X_test, ds.targets("test", kind), every=every, name="test"))
+    user = probes(ds) if callable(probes) else probes
+    lr = np.array([c.lr for c in cs]) if len(cs) > 1 else c0.lr
+    opt = get_optimizer(c0.optimizer, lr)
+    trainer = Trainer(
+        net,
+        ds.X_train,
+        Ytr,
+        loss=loss,
+        optimizer=opt,
+        batch_size=c0.batch_size,
+        seed=c0.seed,
+        probes=[*evals, *user],
+    )
+    trainer.run(c0.steps)
+    history = trainer.history()
+    history.meta["configs"] = [c.to_dict() for c in cs]
+    history.meta["dataset"] = ds.to_dict()
+    return RunResult(cs, ds, initial, net, history, time.perf_counter() - t0)
