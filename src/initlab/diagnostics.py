@@ -117,7 +117,7 @@ class Thresholds:
 THRESHOLDS = Thresholds()
 
 #: Fixed bins of the log10 |gradient| histograms, comparable across steps and layers.
-GRAD_LOG10_EDGES = np.linspace(-16.0, 4.0, 41)
+GRAD_LOG10_EDGES = np.linspace(-16.0, 4.0, 81)
 HIST_BINS = 40
 _BOUNDED = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0)}
 _RELU_FAMILY = ("relu",)

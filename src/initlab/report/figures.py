@@ -1,0 +1,270 @@
+"""Figures of a run, drawn with matplotlib from recorded numbers.
+
+Each function returns a ``matplotlib.figure.Figure``; :func:`save_png` writes one, and
+:func:`write_run_figures` writes the standard set for a run (``initlab train --plot DIR``).
+matplotlib is imported lazily with the non-interactive Agg backend; without it a clear
+ImportError names the extra to install.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "activation_histograms",
+    "cost_curves",
+    "decision_boundary",
+    "figure_to_png",
+    "gradient_histograms",
+    "save_png",
+    "scale_by_depth",
+    "update_ratio_curves",
+    "write_run_figures",
+]
+
+
+def _plt() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError('figures need matplotlib: pip install "initlab[report]"') from None
+    return plt
+
+
+def _records(history: Any, member: int) -> dict[int, list[dict[str, Any]]]:
+    from initlab.diagnostics import layer_stats
+
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in layer_stats(history, member):
+        out.setdefault(r["step"], []).append(r)
+    return out
+
+
+def cost_curves(
+    histories: Sequence[Any] | Any,
+    labels: Sequence[str] | None = None,
+    title: str = "cost",
+    members: Sequence[int] | None = None,
+) -> Any:
+    """Training cost per step (log scale) for several runs or population members; the test
+    cost (when recorded by an ``Evaluate`` probe named "test") dashed."""
+    plt = _plt()
+    hs = histories if isinstance(histories, list | tuple) else [histories]
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    curves = []
+    for h in hs:
+        ks = members if members is not None else range(h.cost.shape[0])
+        for k in ks:
+            curves.append((h, k))
+    for i, (h, k) in enumerate(curves):
+        label = labels[i] if labels and i < len(labels) else f"member {k}"
+        line = ax.plot(np.arange(h.cost.shape[1]), h.cost[k], lw=1.4, label=label)[0]
+        test = h.records.get("test")
+        if test is not None and len(test["step"]):
+            ax.plot(test["step"], test["cost"][:, k], ls="--", lw=1, color=line.get_color())
+        d = h.diverged_at[k]
+        if d is not None:
+            ax.axvline(d, color=line.get_color(), ls=":", lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("cost (train solid, test dashed)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    if len(curves) > 1 or labels:
+        ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def _hist_panel(ax: Any, edges: np.ndarray, counts: Sequence[int], color: str, label: str) -> None:
+    widths = np.diff(edges)
+    total = max(sum(counts), 1)
+    ax.bar(
+        edges[:-1],
+        np.asarray(counts) / total,
+        width=widths,
+        align="edge",
+        color=color,
+        alpha=0.6,
+        label=label,
+    )
+
+
+def activation_histograms(history: Any, member: int = 0, title: str = "") -> Any:
+    """Per-layer histograms of the hidden activations at the first and the last recorded step
+    (fixed bins per layer, so the two are comparable)."""
+    plt = _plt()
+    rec = history.records["layer_stats"]
+    steps = _records(history, member)
+    first, last = min(steps), max(steps)
+    layers = [r for r in steps[first] if r["hidden"]] or steps[first]
+    fig, axes = plt.subplots(1, len(layers), figsize=(2.6 * len(layers), 2.6), squeeze=False)
+    for ax, r0 in zip(axes[0], layers, strict=False):
+        r1 = next(r for r in steps[last] if r["layer"] == r0["layer"])
+        edges = np.asarray(rec["edges"][f"a{r0['layer']}"])
+        _hist_panel(ax, edges, r0["a_hist"], "tab:blue", f"step {first}")
+        if last != first:
+            _hist_panel(ax, edges, r1["a_hist"], "tab:orange", f"step {last}")
+        ax.set_title(f"layer {r0['layer']} ({r0['activation']})", fontsize=9)
+        ax.tick_params(labelsize=7)
+    axes[0][0].set_ylabel("fraction")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(title or "activations per layer", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def gradient_histograms(
+    history: Any, member: int = 0, step: int | None = None, title: str = ""
+) -> Any:
+    """Per-layer histograms of ``log10 |dZ|`` (the back-propagated gradient) at one recorded
+    step (default the first); exact zeros are counted in the title of each panel."""
+    plt = _plt()
+    rec = history.records["layer_stats"]
+    steps = _records(history, member)
+    s = min(steps) if step is None else step
+    rows = steps[s]
+    edges = np.asarray(rec["edges"]["grad_log10"])
+    fig, axes = plt.subplots(
+        1, len(rows), figsize=(2.4 * len(rows), 2.6), squeeze=False, sharex=True
+    )
+    for ax, r in zip(axes[0], rows, strict=False):
+        h = r["dZ_hist"]
+        _hist_panel(ax, edges, h["counts"], "tab:purple", "")
+        zeros = f", {h['zeros']} zeros" if h["zeros"] else ""
+        ax.set_title(f"layer {r['layer']}{zeros}", fontsize=9)
+        ax.set_xlabel("log10 |dZ|", fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(title or f"gradients per layer at step {s}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def update_ratio_curves(history: Any, member: int = 0, title: str = "") -> Any:
+    """update:data (std of the applied update / std of W) per layer over time, log scale, with
+    the healthy 1e-3 guide line."""
+    from initlab.diagnostics import THRESHOLDS
+
+    plt = _plt()
+    steps = _records(history, member)
+    order = sorted(steps)
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for layer in sorted({r["layer"] for r in steps[order[0]]}):
+        ys = [next(r for r in steps[s] if r["layer"] == layer)["update_data"] for s in order]
+        ax.plot(order, ys, marker=".", lw=1.2, label=f"layer {layer}")
+    ax.axhline(THRESHOLDS.healthy_update_data, color="k", ls="--", lw=1, label="1e-3 guide")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("update : data")
+    ax.set_title(title or "update:data per layer")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def scale_by_depth(
+    series: dict[str, Sequence[float]],
+    ylabel: str = "std of activations",
+    title: str = "scale by depth",
+    predicted: dict[str, Sequence[float]] | None = None,
+) -> Any:
+    """One line per scheme of a per-layer quantity (e.g. activation std at step 0) against the
+    layer index, log scale; ``predicted`` values (theory) are drawn dashed in the same colour."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for name, ys in series.items():
+        xs = np.arange(1, len(ys) + 1)
+        line = ax.plot(xs, ys, marker="o", lw=1.4, label=name)[0]
+        if predicted and name in predicted:
+            p = predicted[name]
+            ax.plot(np.arange(1, len(p) + 1), p, ls="--", lw=1, color=line.get_color())
+    ax.set_yscale("log")
+    ax.set_xlabel("layer")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title + (" (dashed: predicted)" if predicted else ""))
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def decision_boundary(
+    net: Any, dataset: Any, member: int = 0, title: str = "", steps: int = 150
+) -> Any:
+    """The network's predicted class over the plane, with the training points (2-D data)."""
+    from initlab.data import decision_grid
+    from initlab.network import predict
+
+    if dataset.n_features != 2:
+        raise ValueError(
+            f"a decision boundary needs 2-D data; {dataset.name!r} has {dataset.n_features} "
+            "features"
+        )
+    plt = _plt()
+    X, y = dataset.X_train, dataset.y_train
+    xx, yy, pts = decision_grid(X, steps=steps)
+    with np.errstate(all="ignore"):
+        out = predict(net.member(member), pts.astype(net.dtype))[0]
+    if out.shape[-1] == 1:
+        zz = out[:, 0].reshape(xx.shape)
+        levels = np.linspace(0, 1, 11)
+    else:
+        zz = out.argmax(axis=-1).reshape(xx.shape).astype(float)
+        levels = np.arange(out.shape[-1] + 1) - 0.5
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    ax.contourf(xx, yy, np.nan_to_num(zz, nan=0.5), levels=levels, cmap="RdBu_r", alpha=0.55)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", s=10, edgecolors="k", linewidths=0.3)
+    ax.set_title(title or "decision boundary", fontsize=10)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def figure_to_png(fig: Any, dpi: int = 100) -> bytes:
+    """The PNG bytes of a figure (the figure is closed)."""
+    plt = _plt()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def save_png(fig: Any, path: str | Path, dpi: int = 100) -> Path:
+    """Write a figure as PNG (creating the folder) and close it."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(figure_to_png(fig, dpi))
+    return p
+
+
+def write_run_figures(result: Any, directory: str | Path, member: int = 0) -> list[Path]:
+    """The standard figures of a run (a :class:`initlab.config.RunResult` trained with the
+    ``LayerStats`` probe): cost, activation and gradient histograms, update:data, and the
+    decision boundary for 2-D data.  Returns the paths written."""
+    d = Path(directory)
+    h = result.history
+    paths = [
+        save_png(
+            cost_curves(h, [result.configs[member].label()], members=[member]), d / "cost.png"
+        ),
+        save_png(activation_histograms(h, member), d / "activations.png"),
+        save_png(gradient_histograms(h, member), d / "gradients.png"),
+        save_png(update_ratio_curves(h, member), d / "update_ratio.png"),
+    ]
+    if result.dataset.n_features == 2:
+        paths.append(
+            save_png(
+                decision_boundary(result.net, result.dataset, member), d / "decision_boundary.png"
+            )
+        )
+    return paths
