@@ -1,0 +1,216 @@
+"""Drawing initlab's distributions with torch's own RNG, on the tensor's device and dtype.
+
+The law of every random scheme comes from :func:`initlab.schemes.distribution`; this module only
+samples it.  Rules (the same as the NumPy sampler's, see :mod:`initlab.schemes.sampling`):
+
+* every random number, re-draws and permutations included, comes from the one
+  ``torch.Generator`` passed in (``None``: torch's default generator for the device);
+* ``normal`` and ``uniform`` use ``Tensor.normal_`` / ``Tensor.uniform_`` on the tensor itself,
+  in its own dtype, exactly as ``torch.nn.init`` does (so a float32 draw consumes the generator
+  the same way ``torch.nn.init.normal_`` / ``uniform_`` would);
+* values are checked after the cast to the tensor's dtype: a uniform value that rounds onto or
+  past ``high`` (possible in bfloat16 and float16), or a truncated-normal value that rounds past
+  a bound, is re-drawn, never clipped; a value that overflows the dtype is an error;
+* a truncated normal is sampled by rejection in float32 (float64 for float64 tensors), with the
+  bounds in standard deviations around ``loc`` (``torch.nn.init.trunc_normal_`` instead takes
+  absolute bounds and uses the inverse CDF);
+* QR for orthogonal matrices runs in float32 (float64 for float64 tensors) and is cast back,
+  so bfloat16 and float16 weights work (``torch.nn.init.orthogonal_`` fails on them on CPU).
+
+Callers hold ``torch.no_grad()``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from initlab.schemes import Distribution
+
+__all__ = ["compute_dtype", "fill_", "orthogonal_", "sparse_rows_"]
+
+_MAX_ROUNDS = 1000
+_SQRT2 = math.sqrt(2.0)
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """float64 for float64 tensors, float32 for everything else (float32, bfloat16, float16)."""
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def _check_finite(tensor: torch.Tensor, dist: Distribution) -> None:
+    if not bool(torch.isfinite(tensor).all()):
+        raise ValueError(
+            f"{dist.kind} values with mean {dist.mean:g} and std {dist.std:g} overflow "
+            f"{tensor.dtype} (largest finite value {torch.finfo(tensor.dtype).max:g}); "
+            "use a wider dtype or a smaller scale"
+        )
+
+
+def _outside(tensor: torch.Tensor, dist: Distribution) -> torch.Tensor:
+    """Entries that break the support, compared in float64 (never in the tensor's dtype)."""
+    x = tensor.to(torch.float64)
+    if dist.kind == "uniform":
+        return (x < dist.low) | (x >= dist.high)
+    return (x < dist.low) | (x > dist.high)
+
+
+def _mass(a: float, b: float) -> float:
+    """``Phi(b) - Phi(a)`` for the standard normal, using the tail that avoids cancellation."""
+    if a >= 0.0:
+        return 0.5 * (math.erfc(a / _SQRT2) - math.erfc(b / _SQRT2))
+    if b <= 0.0:
+        return 0.5 * (math.erfc(-b / _SQRT2) - math.erfc(-a / _SQRT2))
+    return 1.0 - 0.5 * (math.erfc(-a / _SQRT2) + math.erfc(b / _SQRT2))
+
+
+def _standard_truncated(
+    n: int,
+    a: float,
+    b: float,
+    generator: torch.Generator | None,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """``n`` draws of ``N(0, 1)`` conditioned on ``[a, b]``, by rejection.
+
+    Proposal, whichever accepts most: the normal itself (acceptance ``Phi(b) - Phi(a)``); a
+    uniform on ``[a, b]`` accepted with probability ``exp((p^2 - x^2) / 2)``, ``p`` the point of
+    ``[a, b]`` nearest 0; or, for an interval in the right tail, Robert's (1995) shifted
+    exponential with rate ``alpha = (a + sqrt(a^2 + 4)) / 2``, accepted with probability
+    ``exp(-(x - alpha)^2 / 2)``.  A left-tail interval is mirrored onto the right.
+    """
+    if b < 0.0:
+        return -_standard_truncated(n, -b, -a, generator, device, dtype)
+    mass = _mass(a, b)
+    if mass <= 0.0:
+        raise ValueError(f"the interval [{a}, {b}] has no probability mass under N(0, 1)")
+    finite = math.isfinite(a) and math.isfinite(b)
+    peak = 0.0 if a <= 0.0 <= b else a
+    acc_uniform = (
+        mass * math.sqrt(2.0 * math.pi) / ((b - a) * math.exp(-0.5 * peak * peak))
+        if finite
+        else 0.0
+    )
+    alpha = (a + math.sqrt(a * a + 4.0)) / 2.0 if a > 0.0 else 0.0
+    acc_exp = 0.7 * (1.0 - math.exp(-alpha * (b - a))) if a > 0.0 else 0.0
+    kind, acceptance = max(
+        (("normal", mass), ("uniform", acc_uniform), ("exp", acc_exp)), key=lambda p: p[1]
+    )
+    out = torch.empty(n, dtype=dtype, device=device)
+    filled = 0
+    opts = {"dtype": dtype, "device": device}
+    for _ in range(_MAX_ROUNDS * 10):
+        need = n - filled
+        if need == 0:
+            return out
+        batch = int(need / max(acceptance, 1e-6) * 1.1) + 16
+        if kind == "normal":
+            x = torch.randn(batch, generator=generator, **opts)
+            x = x[(x >= a) & (x <= b)]
+        elif kind == "uniform":
+            x = torch.empty(batch, **opts).uniform_(a, b, generator=generator)
+            u = torch.rand(batch, generator=generator, **opts)
+            x = x[u <= torch.exp(0.5 * (peak * peak - x * x))]
+        else:
+            x = a + torch.empty(batch, **opts).exponential_(alpha, generator=generator)
+            u = torch.rand(batch, generator=generator, **opts)
+            x = x[(u <= torch.exp(-0.5 * (x - alpha) ** 2)) & (x <= b)]
+        take = min(need, x.numel())
+        out[filled : filled + take] = x[:take]
+        filled += take
+    raise RuntimeError(f"rejection sampling on [{a}, {b}] did not finish")  # pragma: no cover
+
+
+def _draw_like(
+    tensor: torch.Tensor, n: int, dist: Distribution, generator: torch.Generator | None
+) -> torch.Tensor:
+    """``n`` fresh values of ``dist`` in ``tensor``'s dtype and device."""
+    if dist.kind == "uniform":
+        out = torch.empty(n, dtype=tensor.dtype, device=tensor.device)
+        return out.uniform_(dist.low, dist.high, generator=generator)
+    # truncated normal
+    cd = compute_dtype(tensor.dtype)
+    if dist.sigma == 0.0:
+        return torch.full((n,), dist.loc, dtype=tensor.dtype, device=tensor.device)
+    a = (dist.low - dist.loc) / dist.sigma
+    b = (dist.high - dist.loc) / dist.sigma
+    z = _standard_truncated(n, a, b, generator, tensor.device, cd)
+    return (dist.loc + dist.sigma * z).to(tensor.dtype)
+
+
+def fill_(tensor: torch.Tensor, dist: Distribution, generator: torch.Generator | None) -> None:
+    """Fill ``tensor`` in place with draws of ``dist`` (kind constant, normal, uniform or
+    truncated_normal), re-drawing entries that round out of the support after the cast."""
+    if tensor.numel() == 0:
+        return
+    kind = dist.kind
+    if kind == "constant":
+        tensor.fill_(dist.mean)
+    elif kind == "normal":
+        tensor.normal_(dist.loc, dist.sigma, generator=generator)
+    elif kind == "uniform":
+        tensor.uniform_(dist.low, dist.high, generator=generator)
+    elif kind == "truncated_normal":
+        tensor.copy_(_draw_like(tensor, tensor.numel(), dist, generator).view(tensor.shape))
+    else:
+        raise ValueError(f"cannot sample a distribution of kind {kind!r} elementwise")
+    _check_finite(tensor, dist)
+    if kind in ("uniform", "truncated_normal"):
+        for _ in range(_MAX_ROUNDS):
+            bad = _outside(tensor, dist)
+            n_bad = int(bad.sum())
+            if n_bad == 0:
+                return
+            tensor[bad] = _draw_like(tensor, n_bad, dist, generator)
+            _check_finite(tensor, dist)
+        raise ValueError(
+            f"cannot draw {kind} values on [{dist.low:g}, {dist.high:g}] in {tensor.dtype}: "
+            "the cast values keep rounding onto or past the bounds"
+        )
+
+
+def orthogonal_(tensor: torch.Tensor, gain: float, generator: torch.Generator | None) -> float:
+    """Fill ``tensor`` (rank >= 2) with ``gain`` times a Haar-random (semi-)orthogonal matrix.
+
+    The tensor is flattened like ``torch.nn.init.orthogonal_``: ``r = shape[0]`` rows, ``c =
+    numel / r`` columns.  ``A ~ N(0, 1)`` of shape (r, c) in the compute dtype, transposed when
+    ``r < c``; ``Q, R = qr(A)``; ``Q <- Q * where(d == 0, 1, sign(d))``, ``d = diag(R)``;
+    transposed back; ``W = gain * Q``.  Returns the std of the entries,
+    ``gain / sqrt(max(r, c))`` (their mean square is exactly ``gain^2 / max(r, c)``).
+    """
+    if tensor.dim() < 2:
+        raise ValueError(f"orthogonal needs a weight of rank >= 2, got shape {tuple(tensor.shape)}")
+    rows = tensor.shape[0]
+    if tensor.numel() == 0:
+        return 0.0
+    cols = tensor.numel() // rows
+    cd = compute_dtype(tensor.dtype)
+    a = torch.empty((rows, cols), dtype=cd, device=tensor.device).normal_(
+        0.0, 1.0, generator=generator
+    )
+    if rows < cols:
+        a = a.t()
+    q, r = torch.linalg.qr(a)
+    d = torch.diagonal(r)
+    q = q * torch.where(d == 0, torch.ones_like(d), torch.sign(d))
+    if rows < cols:
+        q = q.t()
+    tensor.copy_((gain * q).reshape(tensor.shape))
+    return gain / math.sqrt(max(rows, cols))
+
+
+def sparse_rows_(
+    units: torch.Tensor, sparsity: float, std: float, generator: torch.Generator | None
+) -> None:
+    """initlab's sparse scheme on a ``(units, fan_in)`` matrix: ``W ~ N(0, std^2)``, then in every
+    row (one unit's incoming weights) ``ceil(sparsity * fan_in)`` entries chosen at random are
+    set to 0.  The positions come from ``argsort`` of uniform draws of the same generator."""
+    units.normal_(0.0, std, generator=generator)
+    rows, cols = units.shape
+    n_zero = math.ceil(sparsity * cols)
+    if n_zero and units.numel():
+        keys = torch.rand((rows, cols), generator=generator, device=units.device)
+        idx = keys.argsort(dim=1)[:, :n_zero]
+        units.scatter_(1, idx, 0.0)
