@@ -237,3 +237,12 @@ def test_scaled_multiplies_the_base():
 def test_constants():
     assert np.all(S.zeros((2, 3)) == 0) and np.all(S.ones((2, 3)) == 1)
     assert np.all(S.constant((2, 3), value=-0.25) == -0.25)
+
+
+def test_orthogonal_law_matches_conv_draws():
+    # the registry's law for a conv kernel uses the flattened matrix's larger side
+    fans = S.compute_fans((32, 16, 3, 3), "torch")
+    law = S.info("orthogonal").law(fans)
+    w = S.orthogonal((32, 16, 3, 3), 0, layout="torch")
+    assert law.std == pytest.approx(1 / math.sqrt(144))
+    assert w.std() == pytest.approx(law.std, rel=0.02)

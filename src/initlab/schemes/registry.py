@@ -76,7 +76,11 @@ _ORTHO_NOTE = "entries ~ gain / sqrt(max(fan_in, fan_out))"
 
 
 def _orthogonal_law(f: Fans, gain: float = 1.0) -> Distribution:
-    return Distribution("orthogonal", 0.0, gain / math.sqrt(max(f.fan_in, f.fan_out)), -gain, gain)
+    # the matrix is fan_in x (fan_out / receptive field): e.g. (out, in * k * k) for a torch
+    # conv kernel, (k * k * in, out) for a channels-last one; entries have variance
+    # gain^2 / (its larger side)
+    rows, cols = f.fan_in, f.fan_out // max(f.receptive_field, 1)
+    return Distribution("orthogonal", 0.0, gain / math.sqrt(max(rows, cols)), -gain, gain)
 
 
 def _sparse_law(f: Fans, sparsity: float = 0.1, std: float = 0.01) -> Distribution:
