@@ -218,3 +218,23 @@ def test_thresholds_live_in_one_table():
     h, _ = _train("small", "tanh")
     assert "vanishing" not in {f.mode for f in D.verdict(h, thresholds=t)}
     assert isinstance(h, History)
+
+
+def test_prediction_overlay_matches_measurement_in_wide_layers():
+    # mean-field predictions are ensemble averages: in wide hidden layers one network agrees.
+    # Tolerance: with 2-D inputs layer 1's per-unit variance is a chi-square with 2 degrees of
+    # freedom (relative sd 1); averaged over 256 units the relative sd is 1/16 ~ 6%, and the
+    # deeper layers inherit it; 25% is four such standard deviations.
+    X = np.random.default_rng(0).standard_normal((400, 2))
+    Y = (X[:, :1] > 0).astype(float)
+    for init, act in (("xavier_normal", "tanh"), ("he_normal", "relu")):
+        net = init_network([2, 256, 256, 256, 1], act, "sigmoid", init, seed=0)
+        h = fit(net, X, Y, lr=1e-3, steps=1, probes=[D.LayerStats(every=1, histograms=False)])
+        p = D.predicted_variance(h)
+        for m, q in zip(p["measured_q"][:3], p["predicted_q"][:3], strict=True):
+            assert m == pytest.approx(q, rel=0.25), (init, p)
+        assert "initlab.theory" in p["note"]
+    h, _ = _train("constant:value=0.2", "tanh", steps=2)
+    p = D.predicted_variance(h)
+    assert p["predicted_q"] is None and "no mean-field prediction" in p["note"]
+    assert "predicted" not in D.report(h).split("verdict")[0].split("\n")[1]

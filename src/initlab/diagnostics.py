@@ -41,6 +41,7 @@ __all__ = [
     "LayerStats",
     "Thresholds",
     "layer_stats",
+    "predicted_variance",
     "report",
     "steps_to_cost",
     "verdict",
@@ -286,6 +287,7 @@ class LayerStats:
                 "cost": ev.cost.tolist(),
                 "output_mean": np.mean(ev.cache.A[-1], axis=(1, 2)).tolist(),
                 "output_std": _std(ev.cache.A[-1]).tolist(),
+                "input_second_moment": float(np.mean(np.square(ev.X))),
             }
         L = net.depth
         for l in range(L):
@@ -644,43 +646,104 @@ def verdict(
     return found
 
 
+def predicted_variance(history: History, member: int = 0) -> dict[str, Any]:
+    """The mean-field prediction (:mod:`initlab.theory`) for member ``member``'s network at
+    initialization, next to what was measured at the first record.
+
+    Returns ``{"layers", "measured_q", "predicted_q", "measured_grad", "predicted_grad",
+    "note"}``: ``q`` is ``Var(Z_l)``, ``grad`` is ``Var(dZ_l)`` with the prediction anchored at
+    the measured output layer (the theory fixes only ratios backward).  The input variance is
+    the measured mean of ``X^2``.  Where the theory does not apply (a constant or non-random
+    scheme, a non-zero mean) the predicted lists are None and ``note`` says why."""
+    from initlab.schemes import distribution, parse_scheme
+    from initlab.theory import predict_network
+
+    rows = layer_stats(history, member)
+    steps = _by_step(rows)
+    first = steps[min(steps)]
+    init = history.records[LayerStats.name]["initial"]
+    out: dict[str, Any] = {
+        "layers": [r["layer"] for r in first],
+        "measured_q": [r["z_std"] ** 2 for r in first],
+        "measured_grad": [r["dZ_rms"] ** 2 for r in first],
+        "predicted_q": None,
+        "predicted_grad": None,
+        "note": "",
+    }
+    meta = history.meta
+    try:
+        sizes = list(meta["sizes"])
+        acts = list(meta["activations"])
+        scheme = meta["weight_init"][member]
+        bias = parse_scheme(meta["bias_init"][member])
+        bias_var = []
+        for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+            d = distribution(bias, n_in, n_out)
+            if d is None or d.mean != 0:
+                raise ValueError(f"bias scheme {bias} has no zero-mean law")
+            bias_var.append(d.variance)
+        pred = predict_network(
+            sizes,
+            acts[:-1],
+            scheme,
+            bias_variance=bias_var,
+            input_variance=init.get("input_second_moment", 1.0),
+            output_activation=acts[-1] if acts[-1] != "softmax" else "linear",
+            output_grad_variance=out["measured_grad"][-1] or 1.0,
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        out["note"] = f"no mean-field prediction: {exc}"
+        return out
+    out["predicted_q"] = list(pred.q_forward)
+    out["predicted_grad"] = list(pred.grad_variance)
+    out["note"] = "mean-field prediction (initlab.theory) for the scheme's variance"
+    return out
+
+
 # --------------------------------------------------------------------------------- report
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
+def _table(rows: list[dict[str, Any]], prediction: dict[str, Any] | None = None) -> str:
+    headers = [
+        "layer",
+        "units",
+        "act",
+        "mean",
+        "std",
+        "sat %",
+        "dead %",
+        "distinct",
+        "|dW|",
+        "dZ rms",
+        "update:data",
+    ]
+    with_pred = prediction is not None and prediction.get("predicted_q") is not None
+    if with_pred:
+        headers += ["Var(Z)", "predicted", "Var(dZ)", "predicted"]
     out = []
-    for r in rows:
-        out.append(
-            (
-                r["layer"],
-                r["units"],
-                r["activation"],
-                r["a_mean"],
-                r["a_std"],
-                None if r["saturated"] is None else 100 * r["saturated"],
-                None if r["dead"] is None else 100 * r["dead"],
-                r.get("distinct_units"),
-                r["dW_norm"],
-                r["dZ_rms"],
-                r["update_data"],
-            )
-        )
-    return format_table(
-        [
-            "layer",
-            "units",
-            "act",
-            "mean",
-            "std",
-            "sat %",
-            "dead %",
-            "distinct",
-            "|dW|",
-            "dZ rms",
-            "update:data",
-        ],
-        out,
-    )
+    for i, r in enumerate(rows):
+        row = [
+            r["layer"],
+            r["units"],
+            r["activation"],
+            r["a_mean"],
+            r["a_std"],
+            None if r["saturated"] is None else 100 * r["saturated"],
+            None if r["dead"] is None else 100 * r["dead"],
+            r.get("distinct_units"),
+            r["dW_norm"],
+            r["dZ_rms"],
+            r["update_data"],
+        ]
+        if with_pred:
+            row += [
+                prediction["measured_q"][i],
+                prediction["predicted_q"][i],
+                prediction["measured_grad"][i],
+                prediction["predicted_grad"][i],
+            ]
+        out.append(tuple(row))
+    return format_table(headers, out)
 
 
 def report(result: Any, member: int = 0, reference: History | None = None) -> str:
@@ -691,8 +754,11 @@ def report(result: Any, member: int = 0, reference: History | None = None) -> st
     steps = _by_step(rows)
     lines = []
     first, last = min(steps), max(steps)
+    prediction = predicted_variance(history, member)
     lines.append(f"per-layer statistics at step {first} (initialization):")
-    lines.append(_table(steps[first]))
+    lines.append(_table(steps[first], prediction))
+    if prediction["predicted_q"] is not None:
+        lines.append("(predicted: mean-field theory for the init scheme, initlab.theory)")
     if last != first:
         lines.append("")
         lines.append(f"per-layer statistics at step {last} (end):")

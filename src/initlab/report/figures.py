@@ -249,8 +249,9 @@ def save_png(fig: Any, path: str | Path, dpi: int = 100) -> Path:
 
 def write_run_figures(result: Any, directory: str | Path, member: int = 0) -> list[Path]:
     """The standard figures of a run (a :class:`initlab.config.RunResult` trained with the
-    ``LayerStats`` probe): cost, activation and gradient histograms, update:data, and the
-    decision boundary for 2-D data.  Returns the paths written."""
+    ``LayerStats`` probe): cost, activation and gradient histograms, update:data, the
+    pre-activation variance by layer with the mean-field prediction, and the decision boundary
+    for 2-D data.  Returns the paths written."""
     d = Path(directory)
     h = result.history
     paths = [
@@ -261,6 +262,21 @@ def write_run_figures(result: Any, directory: str | Path, member: int = 0) -> li
         save_png(gradient_histograms(h, member), d / "gradients.png"),
         save_png(update_ratio_curves(h, member), d / "update_ratio.png"),
     ]
+    from initlab.diagnostics import predicted_variance
+
+    pv = predicted_variance(h, member)
+    pred = None if pv["predicted_q"] is None else {"Var(Z) measured": pv["predicted_q"]}
+    paths.append(
+        save_png(
+            scale_by_depth(
+                {"Var(Z) measured": pv["measured_q"]},
+                ylabel="Var(Z) at step 0",
+                title="pre-activation variance by layer",
+                predicted=pred,
+            ),
+            d / "variance_by_depth.png",
+        )
+    )
     if result.dataset.n_features == 2:
         paths.append(
             save_png(
