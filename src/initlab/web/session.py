@@ -1,0 +1,617 @@
+"""One browser tab's training: build the run from a request, advance it in chunks, and describe
+its state as a frame for the page.
+
+A :class:`Session` holds the data, the network (a population of K members when schemes are
+compared), a copy of the initial weights and a :class:`initlab.train.Trainer`.  It has no
+server in it and no threads: the server calls :meth:`Session.advance` and :meth:`Session.frame`
+from one worker thread per tab.  It computes no statistics of its own: costs and accuracies
+come from :func:`initlab.train.evaluate`, the decision boundary from
+:func:`initlab.network.predict` on :func:`initlab.data.decision_grid`, and every per-layer
+figure and the verdict from :mod:`initlab.diagnostics`.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from initlab.config import LIMITS, RunConfig
+from initlab.network import Network, init_network, predict
+from initlab.optim import get_optimizer
+from initlab.train import StepEvent, Trainer, evaluate
+from initlab.web.protocol import (
+    MAX_CELLS,
+    MAX_STEPS_PER_FRAME,
+    RUN_STATE_FIELDS,
+    Request,
+    WebError,
+    check_size,
+    validate_request,
+)
+
+__all__ = ["Session"]
+
+#: Units per layer drawn in the network diagram (the rest are counted, not drawn).
+DIAGRAM_UNITS = 12
+#: Fields of the diagnostics' records the page does not draw (left out of frames).
+_NOT_SHOWN = ("z_hist", "dW_hist")
+
+
+def _f32(a: np.ndarray) -> str:
+    """An array as base64 of its float32 bytes (little-endian, C order): compact and exact
+    enough for drawing; NaN and inf survive."""
+    with np.errstate(over="ignore"):  # beyond float32's range is inf, as it should show
+        raw = np.ascontiguousarray(a, dtype="<f4").tobytes()
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _u8(p: np.ndarray) -> str:
+    """Probabilities in [0, 1] as base64 bytes 0..255 (non-finite values become 0)."""
+    q = np.nan_to_num(np.clip(p, 0.0, 1.0), nan=0.0) * 255.0
+    return base64.b64encode(np.rint(q).astype(np.uint8).tobytes()).decode("ascii")
+
+
+def _num(x: Any) -> float | None:
+    """A finite float for JSON, or None (JSON has no NaN or inf)."""
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def _grad_edges() -> list[float]:
+    from initlab.diagnostics import GRAD_LOG10_EDGES
+
+    return GRAD_LOG10_EDGES.tolist()
+
+
+class _LatestGrads:
+    """A probe that keeps a reference to the most recent weight gradients it was shown.
+
+    Its ``every`` is huge, so the Trainer calls it at step 0 and at the last step of every
+    ``run(n)`` call: exactly the step a frame shows.  It copies nothing (the engine allocates
+    new gradient arrays every step)."""
+
+    name = "web_latest"
+    every = 10**12
+
+    def __init__(self) -> None:
+        self.step: int | None = None
+        self.dW: list[np.ndarray] | None = None
+
+    def __call__(self, event: StepEvent) -> None:
+        self.step = event.step
+        self.dW = event.grads.dW
+
+    def result(self) -> None:
+        return None
+
+
+class _LiveStats:
+    """The diagnostics' :class:`~initlab.diagnostics.LayerStats` probe, called when the page
+    wants fresh figures rather than on a fixed step grid.
+
+    Its ``every`` is huge, so the Trainer calls it at step 0 and at the last step of each
+    ``run(n)``; it passes the call on to LayerStats at step 0 and whenever ``want`` is set (the
+    session sets it when a frame is due for new statistics).  It keeps LayerStats' records of
+    the first step and of the latest step only: that is what the page shows and what
+    :func:`initlab.diagnostics.verdict` reads (the first record for the initial scale of
+    signals, the latest for symmetry, weight change and dead units), and it keeps a long run's
+    memory bounded."""
+
+    name = "layer_stats"
+    every = 10**12
+
+    def __init__(self) -> None:
+        from initlab.diagnostics import LayerStats
+
+        self.inner = LayerStats(every=1)
+        self.want = True
+        self.first_step: int | None = None
+        self.latest_step: int | None = None
+        self.seconds = 0.0
+
+    def __call__(self, event: StepEvent) -> None:
+        if self.first_step is None:  # step 0: always, and a pending want stays pending
+            self.first_step = event.step
+        elif self.want:
+            self.want = False
+        else:
+            return
+        rec = self.inner.records
+        rec[:] = [r for r in rec if r["step"] == self.first_step]
+        t0 = time.perf_counter()
+        self.inner(event)
+        self.seconds = time.perf_counter() - t0
+        self.latest_step = event.step
+
+    def result(self) -> dict[str, Any]:
+        return self.inner.result()
+
+
+@dataclass
+class _Built:
+    """What a request builds: the data, the loss and the initial population."""
+
+    request: Request
+    dataset: Any
+    loss: str
+    kind: str
+    Y_train: np.ndarray
+    Y_test: np.ndarray
+    initial: Network
+    init_key: tuple
+
+
+def _init_key(configs: Sequence[RunConfig], sizes: Sequence[int], data_dependent: bool) -> tuple:
+    """Everything the initial weights depend on: the configurations minus the run-state fields
+    (and minus the data, unless a scheme looks at the data)."""
+    data_fields = ("dataset", "n_samples", "noise", "data_seed", "test_fraction")
+    parts = []
+    for c in configs:
+        d = c.to_dict()
+        for f in RUN_STATE_FIELDS:
+            d.pop(f)
+        if not data_dependent:
+            for f in data_fields:
+                d.pop(f)
+        parts.append(tuple(sorted((k, str(v)) for k, v in d.items())))
+    return (tuple(sizes), tuple(parts))
+
+
+def _build(request: Request, previous: _Built | None) -> tuple[_Built, bool]:
+    """Data, loss and initial network for ``request`` with the same public functions as
+    :func:`initlab.config.run`; reuses ``previous``'s initial weights when only run-state fields
+    changed.  Returns the build and whether the initial weights were reused."""
+    configs = request.configs
+    c0 = configs[0]
+    try:
+        ds = c0.load_data()
+        out_act, loss, _ = c0.output_spec(ds.n_classes)
+        sizes = c0.layer_sizes(ds.n_features, ds.n_classes)
+    except (ValueError, TypeError) as exc:
+        raise WebError(str(exc)) from None
+    if ds.n_features != 2:
+        raise WebError(
+            f"dataset={c0.dataset!r} has {ds.n_features} features; the page needs 2", "dataset"
+        )
+    K = len(configs)
+    rows = max(ds.n_train, ds.n_test, 1)
+    check_size(K, rows, sizes, MAX_CELLS)
+    kind = "binary" if sizes[-1] == 1 else "one_hot"
+    from initlab.schemes import parse_scheme
+
+    data_dependent = any(parse_scheme(c.init).info.data_dependent for c in configs)
+    key = _init_key(configs, sizes, data_dependent)
+    reused = previous is not None and previous.init_key == key
+    if reused:
+        initial = previous.initial
+    else:
+        try:
+            initial = init_network(
+                sizes,
+                c0.activation,
+                out_act,
+                [c.init for c in configs],
+                [c.bias_init for c in configs],
+                population=K,
+                seed=[c.seed for c in configs],
+                dtype=np.dtype(c0.dtype),
+                data=ds.X_train,
+            )
+        except (ValueError, TypeError) as exc:
+            field = "compare" if request.compare else "init"
+            raise WebError(f"cannot build the network: {exc}", field) from None
+    built = _Built(
+        request,
+        ds,
+        loss,
+        kind,
+        ds.targets("train", kind),
+        ds.targets("test", kind) if ds.n_test else np.empty((0, sizes[-1])),
+        initial,
+        key,
+    )
+    return built, reused
+
+
+class Session:
+    """The state of one tab: configure, reset, advance, frame.
+
+    ``frame_seconds`` is the time between frames the server aims for; with
+    ``steps_per_frame=None`` :meth:`advance` trains as many steps as fit in ``train_share`` of
+    it (measured as it goes), otherwise exactly that many steps per frame.
+    """
+
+    def __init__(
+        self,
+        limits: dict[str, int] | None = None,
+        *,
+        frame_seconds: float = 1.0 / 30.0,
+        train_share: float = 0.7,
+        steps_per_frame: int | None = 5,
+    ) -> None:
+        self.limits = dict(LIMITS if limits is None else limits)
+        self.frame_seconds = frame_seconds
+        self.train_share = train_share
+        self.steps_per_frame = steps_per_frame
+        self.built: _Built | None = None
+        self.trainer: Trainer | None = None
+        self.net: Network | None = None
+        self.running = False
+        self.focus = 0
+        self.run_id = 0
+        self._latest = _LatestGrads()
+        self._stats: _LiveStats | None = None
+        self._stats_next = 0.0
+        self._stats_sent: tuple | None = None
+        self._verdict: list[list[dict[str, Any]]] | None = None
+        self._verdict_step: int | None = None
+        self._verdict_seconds = 0.0
+        self._sec_per_step: float | None = None
+        self._grid: np.ndarray | None = None
+        self._grid_steps = 0
+        self._boundary_next = 0.0
+        self._rate_t0 = time.perf_counter()
+        self._rate_step0 = 0
+        self._rate = 0.0
+
+    # ---------------------------------------------------------------- configuration
+
+    @property
+    def configs(self) -> tuple[RunConfig, ...]:
+        if self.built is None:
+            raise WebError("no configuration yet: send a config message first")
+        return self.built.request.configs
+
+    @property
+    def population(self) -> int:
+        return len(self.configs)
+
+    @property
+    def steps_limit(self) -> int:
+        return self.configs[0].steps
+
+    def configure(self, fields: Any, compare: Sequence[str] | None = None) -> dict[str, Any]:
+        """Validate and apply a request; return the ``ready`` message.  On a WebError nothing
+        changes (the previous run stays as it was)."""
+        request = validate_request(fields, compare, self.limits)
+        built, reused = _build(request, self.built)
+        self.built = built
+        self.focus = min(self.focus, len(request.configs) - 1)
+        self._grid = None
+        self.reset()
+        return self.ready(reused)
+
+    def reset(self) -> None:
+        """Back to step 0 from the initial weights (the same ones, not a new draw)."""
+        b = self.built
+        if b is None:
+            raise WebError("no configuration yet: send a config message first")
+        c0 = b.request.config
+        self.net = b.initial.copy()
+        lr = np.array([c.lr for c in b.request.configs]) if self.population > 1 else c0.lr
+        self._latest = _LatestGrads()
+        self._stats = _LiveStats()
+        self._stats_next = 0.0
+        self._stats_sent = None
+        self._verdict = None
+        self._verdict_step = None
+        self.trainer = Trainer(
+            self.net,
+            b.dataset.X_train,
+            b.Y_train,
+            loss=b.loss,
+            optimizer=get_optimizer(c0.optimizer, lr),
+            batch_size=c0.batch_size,
+            seed=c0.seed,
+            probes=[self._latest, self._stats],
+        )
+        self.running = False
+        self.run_id += 1
+        self._sec_per_step = None
+        self._boundary_next = 0.0
+        self._rate_t0 = time.perf_counter()
+        self._rate_step0 = 0
+        self._rate = 0.0
+
+    def set_speed(self, steps_per_frame: int | None) -> None:
+        if steps_per_frame is not None and not 1 <= steps_per_frame <= MAX_STEPS_PER_FRAME:
+            raise WebError(
+                f"steps_per_frame must be between 1 and {MAX_STEPS_PER_FRAME}, got "
+                f"{steps_per_frame!r}",
+                "speed",
+            )
+        self.steps_per_frame = steps_per_frame
+
+    def set_focus(self, member: int) -> None:
+        if not 0 <= member < self.population:
+            raise WebError(
+                f"member must be between 0 and {self.population - 1}, got {member!r}", "member"
+            )
+        self.focus = member
+
+    # ---------------------------------------------------------------- training
+
+    @property
+    def step(self) -> int:
+        return 0 if self.trainer is None else self.trainer.step
+
+    @property
+    def done(self) -> bool:
+        t = self.trainer
+        return t is not None and (t.step >= self.steps_limit or not t.active.any())
+
+    def advance(self, n: int | None = None, *, force_stats: bool = False) -> int:
+        """Train ``n`` steps, or (``n=None``) one frame's worth; returns the steps run.  Stops
+        at the configuration's ``steps`` and when every member has diverged.  The diagnostics
+        record the chunk's last step when due (their cost kept under about a fifth of the
+        time) or when ``force_stats``."""
+        t = self.trainer
+        if t is None:
+            raise WebError("no configuration yet: send a config message first")
+        remaining = self.steps_limit - t.step
+        if remaining <= 0 or not t.active.any():
+            self.running = False
+            return 0
+        if n is None:
+            if self.steps_per_frame is not None:
+                n = self.steps_per_frame
+            elif self._sec_per_step is None:
+                n = 1
+            else:
+                budget = self.frame_seconds * self.train_share
+                n = max(1, int(budget / self._sec_per_step))
+        n = min(n, remaining)
+        t0 = time.perf_counter()
+        if self._stats is not None:
+            self._stats.want = force_stats or t0 >= self._stats_next
+        before = t.step
+        t.run(n)
+        ran = t.step - before
+        st = self._stats
+        recorded = st is not None and st.latest_step is not None and st.latest_step >= before
+        if ran:
+            spent = time.perf_counter() - t0 - (st.seconds if recorded and st else 0.0)
+            sps = max(spent, 0.0) / ran
+            self._sec_per_step = (
+                sps if self._sec_per_step is None else 0.7 * self._sec_per_step + 0.3 * sps
+            )
+        if recorded and st is not None:
+            self._verdict = None  # new statistics: the verdict is read again for the frame
+            cost = st.seconds + self._verdict_seconds
+            self._stats_next = time.perf_counter() + max(self.frame_seconds, 4.0 * cost)
+        if self.done:
+            self.running = False
+        return ran
+
+    # ---------------------------------------------------------------- frames
+
+    def ready(self, reused: bool = False) -> dict[str, Any]:
+        """The ``ready`` message: what stays fixed for this configuration."""
+        b = self.built
+        assert b is not None and self.net is not None
+        ds = b.dataset
+        c0 = b.request.config
+        grid_steps = self._grid_size()
+        xx, yy = self._mesh(grid_steps)
+        from initlab.schemes import info, recommend
+
+        act = c0.activation
+        name, _, param = act.partition(":")
+        try:
+            rec = [str(s) for s in recommend(name, float(param) if param else None)]
+        except ValueError:
+            rec = []
+        members = [
+            {
+                "label": c.init if b.request.compare else c.label(),
+                "init": c.init,
+                "summary": info(c.init.partition(":")[0]).summary,
+            }
+            for c in b.request.configs
+        ]
+        return {
+            "type": "ready",
+            "run": self.run_id,
+            "configs": [c.to_dict() for c in b.request.configs],
+            "compare": b.request.compare,
+            "members": members,
+            "same_initial_weights": reused,
+            "dataset": {
+                **ds.to_dict(),
+                "train": {"x": _f32(ds.X_train), "y": ds.y_train.tolist()},
+                "test": {"x": _f32(ds.X_test), "y": ds.y_test.tolist()},
+            },
+            "grid": {
+                "steps": grid_steps,
+                "x": [float(xx[0, 0]), float(xx[0, -1])],
+                "y": [float(yy[0, 0]), float(yy[-1, 0])],
+            },
+            "network": {
+                "sizes": list(self.net.sizes),
+                "activations": [g.spec for g in self.net.activations],
+                "loss": b.loss,
+                "shown": [min(n, DIAGRAM_UNITS) for n in self.net.sizes],
+            },
+            "recommended": rec,
+            "activation": act,
+            "steps_limit": self.steps_limit,
+            "batch_size": self.trainer.batch_size if self.trainer else None,
+            "focus": self.focus,
+        }
+
+    def _grid_size(self) -> int:
+        return 60 if self.population <= 4 else 40
+
+    def _mesh(self, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        from initlab.data import decision_grid
+
+        ds = self.built.dataset  # type: ignore[union-attr]
+        X = np.vstack([ds.X_train, ds.X_test]) if ds.n_test else ds.X_train
+        xx, yy, pts = decision_grid(X, steps=steps, margin=0.5)
+        self._grid = pts
+        self._grid_steps = steps
+        return xx, yy
+
+    def _boundary(self) -> dict[str, Any]:
+        """Every member's output on the grid, as bytes: for one output unit p(class 1), for
+        several the probability of each class (rows of the grid first)."""
+        net = self.net
+        assert net is not None
+        if self._grid is None or self._grid_steps != self._grid_size():
+            self._mesh(self._grid_size())
+        pts = self._grid
+        assert pts is not None
+        chunk = max(1, MAX_CELLS // (net.population * sum(net.sizes)))
+        parts = []
+        with np.errstate(all="ignore"):
+            for i in range(0, pts.shape[0], chunk):
+                parts.append(predict(net, pts[i : i + chunk]))
+        P = np.concatenate(parts, axis=1)  # (K, G*G, n_out)
+        return {
+            "steps": self._grid_steps,
+            "outputs": P.shape[-1],
+            "members": [_u8(np.moveaxis(P[k], -1, 0)) for k in range(net.population)],
+        }
+
+    def _diagram(self) -> dict[str, Any]:
+        """Weights (and the latest gradients) of the focused member, the first DIAGRAM_UNITS
+        units of each layer."""
+        net = self.net
+        assert net is not None
+        k = self.focus
+        cap = DIAGRAM_UNITS
+        grads = self._latest.dW if self._latest.step is not None else None
+        return {
+            "member": k,
+            "weights": [_f32(W[k, :cap, :cap]) for W in net.weights],
+            "biases": [_f32(b[k, 0, :cap]) for b in net.biases],
+            "grads": None if grads is None else [_f32(g[k, :cap, :cap]) for g in grads],
+            "grad_step": self._latest.step,
+        }
+
+    def _diagnostics(self, with_first: bool = False) -> dict[str, Any]:
+        """The focused member's latest per-layer records from the diagnostics (histograms,
+        saturation, dead units, gradient norms, update:data, symmetry); reads every member's
+        verdict again when the statistics are new.  ``with_first`` adds the records of the
+        first step (for a page that starts drawing this member's history)."""
+        st = self._stats
+        assert st is not None and st.latest_step is not None
+        from initlab.diagnostics import THRESHOLDS, verdict
+
+        if self._verdict is None:
+            t0 = time.perf_counter()
+            t = self.trainer
+            assert t is not None
+            history = t.history()
+            ref = self._reference()
+            self._verdict = [
+                [
+                    f.to_dict()
+                    for f in verdict(
+                        history,
+                        member=k,
+                        reference=None if ref is None or ref == k else history,
+                        reference_member=0 if ref is None else ref,
+                    )
+                ]
+                for k in range(self.population)
+            ]
+            self._verdict_step = st.latest_step
+            self._verdict_seconds = time.perf_counter() - t0
+
+        def rows(step: int | None) -> list[dict[str, Any]]:
+            return [
+                {k: v for k, v in r.items() if k not in _NOT_SHOWN}
+                for r in st.inner.records
+                if r["step"] == step and r["member"] == self.focus
+            ]
+
+        first = None
+        if with_first and st.first_step != st.latest_step:
+            first = {"step": st.first_step, "layers": rows(st.first_step)}
+        return {
+            "member": self.focus,
+            "step": st.latest_step,
+            "layers": rows(st.latest_step),
+            "first": first,
+            "edges": st.inner.edges | {"grad_log10": _grad_edges()},
+            "thresholds": THRESHOLDS.to_dict(),
+        }
+
+    def _reference(self) -> int | None:
+        """In compare mode, the first member trained with a scheme recommended for the
+        activation: the verdict's reference for the ``slow`` rule (None if there is none)."""
+        b = self.built
+        if b is None or not b.request.compare:
+            return None
+        from initlab.schemes import recommend
+
+        name, _, param = b.request.config.activation.partition(":")
+        try:
+            names = {s.name for s in recommend(name, float(param) if param else None)}
+        except ValueError:
+            return None
+        for k, c in enumerate(b.request.configs):
+            if c.init.partition(":")[0] in names:
+                return k
+        return None
+
+    def frame(self, boundary: bool | None = None, *, full: bool = False) -> dict[str, Any]:
+        """The ``frame`` message: step, cost and accuracy of every member on both splits, the
+        focused member's weights for the network diagram, and, when they are new (or
+        ``full``), the diagnostics and the verdict, and the decision boundary (``boundary``:
+        force it on or off; by default when due, its computation kept under about a quarter
+        of the time)."""
+        b, t, net = self.built, self.trainer, self.net
+        assert b is not None and t is not None and net is not None
+        ds = b.dataset
+        tr = evaluate(net, ds.X_train, b.Y_train, b.loss)
+        te = evaluate(net, ds.X_test, b.Y_test, b.loss) if ds.n_test else None
+        members = []
+        for k in range(net.population):
+            members.append(
+                {
+                    "cost_train": _num(tr["cost"][k]),
+                    "cost_test": None if te is None else _num(te["cost"][k]),
+                    "acc_train": _num(tr["accuracy"][k]),
+                    "acc_test": None if te is None else _num(te["accuracy"][k]),
+                    "diverged_at": t.diverged_at[k],
+                }
+            )
+        now = time.perf_counter()
+        if now - self._rate_t0 >= 0.5:
+            self._rate = (t.step - self._rate_step0) / (now - self._rate_t0)
+            self._rate_t0, self._rate_step0 = now, t.step
+        out: dict[str, Any] = {
+            "type": "frame",
+            "run": self.run_id,
+            "step": t.step,
+            "running": self.running,
+            "done": self.done,
+            "steps_limit": self.steps_limit,
+            "steps_per_second": round(self._rate, 1),
+            "members": members,
+            "diagram": self._diagram(),
+        }
+        st = self._stats
+        key = None if st is None else (st.latest_step, self.focus)
+        if key is not None and key[0] is not None and (key != self._stats_sent or full):
+            fresh = full or self._stats_sent is None or self._stats_sent[1] != self.focus
+            out["diag"] = self._diagnostics(with_first=fresh)
+            out["verdict"] = self._verdict
+            out["verdict_step"] = self._verdict_step
+            out["reference"] = self._reference()
+            self._stats_sent = key
+        due = now >= self._boundary_next if boundary is None else boundary
+        if due:
+            t0 = time.perf_counter()
+            out["boundary"] = self._boundary()
+            cost = time.perf_counter() - t0
+            self._boundary_next = time.perf_counter() + 3.0 * cost
+        return out
