@@ -238,3 +238,21 @@ def test_prediction_overlay_matches_measurement_in_wide_layers():
     p = D.predicted_variance(h)
     assert p["predicted_q"] is None and "no mean-field prediction" in p["note"]
     assert "predicted" not in D.report(h).split("verdict")[0].split("\n")[1]
+
+
+def test_keep_first_last_and_per_member_bins():
+    X, Y = _data()
+    net = init_network([2, 16, 16, 1], "relu", "sigmoid", ["zeros", "he_normal"], population=2,
+                       seed=[0, 0])
+    probe = D.LayerStats(every=5, keep="first_last")
+    h = fit(net, X, Y, lr=0.1, steps=30, probes=[probe])
+    assert sorted({r["step"] for r in h.layer_stats()}) == [0, 29]
+    # bins are set per member: the zero-initialized member's do not constrain the other's
+    e0, e1 = D.hist_edges(h, 0), D.hist_edges(h, 1)
+    assert e0["a1"] != e1["a1"]
+    r = [x for x in D.layer_stats(h, 1) if x["step"] == 0][0]
+    total = r["units"] * X.shape[0]
+    assert sum(r["a_hist"]) + sum(r["a_hist_outside"]) == total  # nothing is dropped
+    assert sum(r["a_hist"]) > 0.95 * total  # member 1's own bins hold its values
+    with pytest.raises(ValueError, match="keep='some'"):
+        D.LayerStats(keep="some")

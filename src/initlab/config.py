@@ -28,7 +28,17 @@ from initlab.optim import OPTIMIZERS, get_optimizer
 from initlab.schemes import parse_scheme
 from initlab.train import Evaluate, History, Probe, Trainer
 
-__all__ = ["LIMITS", "RunConfig", "RunResult", "check_limits", "run"]
+__all__ = [
+    "LIMITS",
+    "Prepared",
+    "RunConfig",
+    "RunResult",
+    "check_limits",
+    "init_population",
+    "make_trainer",
+    "prepare",
+    "run",
+]
 
 DTYPES = ("float64", "float32")
 
@@ -235,23 +245,31 @@ def _shared_part(c: RunConfig) -> dict[str, Any]:
     return d
 
 
-def run(
-    configs: RunConfig | Sequence[RunConfig],
-    probes: Sequence[Probe] | Callable[[Any], Sequence[Probe]] = (),
-    *,
-    eval_every: int | None = None,
-) -> RunResult:
-    """Train one configuration, or several as one population.
+@dataclass
+class Prepared:
+    """A population of configurations made concrete: the data, the output activation and loss
+    the data calls for, the layer sizes and the targets (see :func:`prepare`)."""
 
-    Several configurations must agree on everything but ``init``, ``bias_init``, ``seed`` and
-    ``lr`` (they then train in one batched pass).  ``probes`` is a list of probes, or a function
-    ``dataset -> probes`` for probes that need the data.  Train and test cost/accuracy are
-    recorded every ``eval_every`` steps (default: 50 times per run) under ``records["train"]``
-    and ``records["test"]``.
-    """
+    configs: list[RunConfig]
+    dataset: Any
+    output_activation: str
+    loss: str
+    sizes: tuple[int, ...]
+    Y_train: np.ndarray
+    Y_test: np.ndarray
+
+    @property
+    def config(self) -> RunConfig:
+        return self.configs[0]
+
+
+def prepare(configs: RunConfig | Sequence[RunConfig]) -> Prepared:
+    """Check that the configurations can train as one population (they may differ only in
+    ``init``, ``bias_init``, ``seed`` and ``lr``), load the data and derive the layer sizes,
+    the output activation, the loss and the targets."""
     cs = [configs] if isinstance(configs, RunConfig) else list(configs)
     if not cs:
-        raise ValueError("run needs at least one configuration")
+        raise ValueError("need at least one configuration")
     base = _shared_part(cs[0])
     for i, c in enumerate(cs[1:], 1):
         other = _shared_part(c)
@@ -266,40 +284,77 @@ def run(
     out_act, loss, _ = c0.output_spec(ds.n_classes)
     sizes = c0.layer_sizes(ds.n_features, ds.n_classes)
     kind = "binary" if sizes[-1] == 1 else "one_hot"
-    Ytr = ds.targets("train", kind)
-    dtype = np.dtype(c0.dtype)
-    t0 = time.perf_counter()
-    net = init_network(
-        sizes,
+    Y_test = ds.targets("test", kind) if ds.n_test else np.empty((0, sizes[-1]))
+    return Prepared(cs, ds, out_act, loss, sizes, ds.targets("train", kind), Y_test)
+
+
+def init_population(p: Prepared) -> Network:
+    """The initial population of ``p``: member k built with ``configs[k]``'s schemes and seed
+    (data-dependent schemes such as LSUV see the training inputs)."""
+    c0 = p.config
+    return init_network(
+        p.sizes,
         c0.activation,
-        out_act,
-        [c.init for c in cs],
-        [c.bias_init for c in cs],
-        population=len(cs),
-        seed=[c.seed for c in cs],
-        dtype=dtype,
-        data=ds.X_train,
+        p.output_activation,
+        [c.init for c in p.configs],
+        [c.bias_init for c in p.configs],
+        population=len(p.configs),
+        seed=[c.seed for c in p.configs],
+        dtype=np.dtype(c0.dtype),
+        data=p.dataset.X_train,
     )
-    initial = net.copy()
-    every = eval_every or max(1, c0.steps // 50)
-    evals: list[Probe] = [Evaluate(ds.X_train, Ytr, every=every, name="train")]
-    if ds.n_test:
-        evals.append(Evaluate(ds.X_test, ds.targets("test", kind), every=every, name="test"))
-    user = probes(ds) if callable(probes) else probes
-    lr = np.array([c.lr for c in cs]) if len(cs) > 1 else c0.lr
-    opt = get_optimizer(c0.optimizer, lr)
-    trainer = Trainer(
+
+
+def make_trainer(
+    p: Prepared,
+    net: Network,
+    probes: Sequence[Probe] = (),
+    eval_every: int | None = None,
+) -> Trainer:
+    """A :class:`Trainer` for ``net`` on ``p``'s training data with the configurations'
+    optimizer, learning rates (one per member), batch size and seed.  With ``eval_every``,
+    ``Evaluate`` probes named "train" and "test" come first in the probe list."""
+    c0 = p.config
+    evals: list[Probe] = []
+    if eval_every is not None:
+        evals.append(Evaluate(p.dataset.X_train, p.Y_train, every=eval_every, name="train"))
+        if p.dataset.n_test:
+            evals.append(Evaluate(p.dataset.X_test, p.Y_test, every=eval_every, name="test"))
+    lr = np.array([c.lr for c in p.configs]) if len(p.configs) > 1 else c0.lr
+    return Trainer(
         net,
-        ds.X_train,
-        Ytr,
-        loss=loss,
-        optimizer=opt,
+        p.dataset.X_train,
+        p.Y_train,
+        loss=p.loss,
+        optimizer=get_optimizer(c0.optimizer, lr),
         batch_size=c0.batch_size,
         seed=c0.seed,
-        probes=[*evals, *user],
+        probes=[*evals, *probes],
     )
-    trainer.run(c0.steps)
+
+
+def run(
+    configs: RunConfig | Sequence[RunConfig],
+    probes: Sequence[Probe] | Callable[[Any], Sequence[Probe]] = (),
+    *,
+    eval_every: int | None = None,
+) -> RunResult:
+    """Train one configuration, or several as one population.
+
+    Several configurations must agree on everything but ``init``, ``bias_init``, ``seed`` and
+    ``lr`` (they then train in one batched pass).  ``probes`` is a list of probes, or a function
+    ``dataset -> probes`` for probes that need the data.  Train and test cost/accuracy are
+    recorded every ``eval_every`` steps (default: 50 times per run) under ``records["train"]``
+    and ``records["test"]``.
+    """
+    p = prepare(configs)
+    t0 = time.perf_counter()
+    net = init_population(p)
+    initial = net.copy()
+    user = probes(p.dataset) if callable(probes) else probes
+    trainer = make_trainer(p, net, user, eval_every or max(1, p.config.steps // 50))
+    trainer.run(p.config.steps)
     history = trainer.history()
-    history.meta["configs"] = [c.to_dict() for c in cs]
-    history.meta["dataset"] = ds.to_dict()
-    return RunResult(cs, ds, initial, net, history, time.perf_counter() - t0)
+    history.meta["configs"] = [c.to_dict() for c in p.configs]
+    history.meta["dataset"] = p.dataset.to_dict()
+    return RunResult(p.configs, p.dataset, initial, net, history, time.perf_counter() - t0)

@@ -40,6 +40,7 @@ __all__ = [
     "Finding",
     "LayerStats",
     "Thresholds",
+    "hist_edges",
     "layer_stats",
     "predicted_variance",
     "report",
@@ -237,7 +238,11 @@ class LayerStats:
 
     ``every``: record every N steps (plus step 0 and the last step).  ``members``: which
     population members to record (default all).  ``histograms=False`` skips the histograms.
-    ``result()`` is plain data: ``{"records": [...], "edges": {...}, "initial": {...},
+    ``keep="first_last"`` keeps only the records of the first and of the latest recorded step
+    (bounded memory for long interactive runs; :func:`verdict` needs no more).  Histogram bins
+    are fixed per member and layer at the member's first record (:meth:`edges_for`).
+    ``result()`` is plain data: ``{"records": [...], "edges": {"grad_log10": [...],
+    "members": {"0": {"a1": [...], "z1": [...], ...}, ...}}, "initial": {...},
     "thresholds": {...}}``; :func:`layer_stats` returns the records.
     """
 
@@ -250,21 +255,32 @@ class LayerStats:
         histograms: bool = True,
         symmetry: bool = True,
         thresholds: Thresholds = THRESHOLDS,
+        keep: str = "all",
     ) -> None:
-        from initlab._checks import check_positive_int
+        from initlab._checks import check_choice, check_positive_int
 
         self.every = check_positive_int("every", every)
+        self.keep = check_choice("keep", keep, ("all", "first_last"))
         self.members = None if members is None else list(members)
         self.histograms = histograms
         self.do_symmetry = symmetry
         self.t = thresholds
         self.records: list[dict[str, Any]] = []
-        self.edges: dict[str, list[float]] = {}
+        self.edges: dict[int, dict[str, list[float]]] = {}
         self.initial: dict[str, Any] = {}
         self._w0: list[np.ndarray] | None = None
+        self._first_step: int | None = None
 
-    def _edges(self, key: str, activation: str, x: np.ndarray, bounded: bool) -> np.ndarray:
-        if key not in self.edges:
+    def edges_for(self, member: int) -> dict[str, list[float]]:
+        """The histogram bin edges of ``member``: ``"a{l}"``/``"z{l}"`` per layer and
+        ``"grad_log10"`` for the gradient histograms."""
+        return {**self.edges.get(member, {}), "grad_log10": GRAD_LOG10_EDGES.tolist()}
+
+    def _edges(
+        self, member: int, key: str, activation: str, x: np.ndarray, bounded: bool
+    ) -> np.ndarray:
+        table = self.edges.setdefault(member, {})
+        if key not in table:
             if bounded and activation in _BOUNDED:
                 lo, hi = _BOUNDED[activation]
             else:
@@ -273,13 +289,17 @@ class LayerStats:
                 m = float(finite.mean()) if finite.size else 0.0
                 half = 4.0 * s if s > 0 else 1.0
                 lo, hi = m - half, m + half
-            self.edges[key] = np.linspace(lo, hi, HIST_BINS + 1).tolist()
-        return np.asarray(self.edges[key])
+            table[key] = np.linspace(lo, hi, HIST_BINS + 1).tolist()
+        return np.asarray(table[key])
 
     def __call__(self, ev: StepEvent) -> None:
         net = ev.net
         K = net.population
         members = range(K) if self.members is None else self.members
+        if self._first_step is None:
+            self._first_step = ev.step
+        elif self.keep == "first_last":
+            self.records = [r for r in self.records if r["step"] == self._first_step]
         if self._w0 is None:
             self._w0 = [w.copy() for w in net.weights]
             self.initial = {
@@ -349,8 +369,8 @@ class LayerStats:
                 if self.do_symmetry and l < L - 1:
                     rec.update(symmetry(W[k], b[k, 0], A[k], self.t))
                 if self.histograms:
-                    ez = self._edges(f"z{l + 1}", g.name, Z[k], bounded=False)
-                    ea = self._edges(f"a{l + 1}", g.name, A[k], bounded=True)
+                    ez = self._edges(k, f"z{l + 1}", g.name, Z[k], bounded=False)
+                    ea = self._edges(k, f"a{l + 1}", g.name, A[k], bounded=True)
                     rec["z_hist"] = _hist(Z[k], ez)[0]
                     counts, below, above = _hist(A[k], ea)
                     rec["a_hist"] = counts
@@ -362,10 +382,20 @@ class LayerStats:
     def result(self) -> dict[str, Any]:
         return {
             "records": self.records,
-            "edges": {**self.edges, "grad_log10": GRAD_LOG10_EDGES.tolist()},
+            "edges": {
+                "grad_log10": GRAD_LOG10_EDGES.tolist(),
+                "members": {str(k): dict(v) for k, v in self.edges.items()},
+            },
             "initial": self.initial,
             "thresholds": self.t.to_dict(),
         }
+
+
+def hist_edges(history: History, member: int = 0) -> dict[str, list[float]]:
+    """Histogram bin edges recorded for ``member``: ``"a{l}"``, ``"z{l}"``, ``"grad_log10"``."""
+    layer_stats(history, member)  # the clear error if there is no LayerStats record
+    e = history.records[LayerStats.name]["edges"]
+    return {**e["members"].get(str(member), {}), "grad_log10": e["grad_log10"]}
 
 
 def layer_stats(history: History, member: int | None = None) -> list[dict[str, Any]]:

@@ -101,15 +101,17 @@ def _hist_panel(ax: Any, edges: np.ndarray, counts: Sequence[int], color: str, l
 def activation_histograms(history: Any, member: int = 0, title: str = "") -> Any:
     """Per-layer histograms of the hidden activations at the first and the last recorded step
     (fixed bins per layer, so the two are comparable)."""
+    from initlab.diagnostics import hist_edges
+
     plt = _plt()
-    rec = history.records["layer_stats"]
+    all_edges = hist_edges(history, member)
     steps = _records(history, member)
     first, last = min(steps), max(steps)
     layers = [r for r in steps[first] if r["hidden"]] or steps[first]
     fig, axes = plt.subplots(1, len(layers), figsize=(2.6 * len(layers), 2.6), squeeze=False)
     for ax, r0 in zip(axes[0], layers, strict=False):
         r1 = next(r for r in steps[last] if r["layer"] == r0["layer"])
-        edges = np.asarray(rec["edges"][f"a{r0['layer']}"])
+        edges = np.asarray(all_edges[f"a{r0['layer']}"])
         _hist_panel(ax, edges, r0["a_hist"], "tab:blue", f"step {first}")
         if last != first:
             _hist_panel(ax, edges, r1["a_hist"], "tab:orange", f"step {last}")
@@ -127,12 +129,13 @@ def gradient_histograms(
 ) -> Any:
     """Per-layer histograms of ``log10 |dZ|`` (the back-propagated gradient) at one recorded
     step (default the first); exact zeros are counted in the title of each panel."""
+    from initlab.diagnostics import hist_edges
+
     plt = _plt()
-    rec = history.records["layer_stats"]
     steps = _records(history, member)
     s = min(steps) if step is None else step
     rows = steps[s]
-    edges = np.asarray(rec["edges"]["grad_log10"])
+    edges = np.asarray(hist_edges(history, member)["grad_log10"])
     fig, axes = plt.subplots(
         1, len(rows), figsize=(2.4 * len(rows), 2.6), squeeze=False, sharex=True
     )

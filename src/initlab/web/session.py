@@ -21,9 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from initlab.config import LIMITS, RunConfig
-from initlab.network import Network, init_network, predict
-from initlab.optim import get_optimizer
+from initlab.config import LIMITS, Prepared, RunConfig, init_population, make_trainer, prepare
+from initlab.network import Network, predict
 from initlab.train import StepEvent, Trainer, evaluate
 from initlab.web.protocol import (
     MAX_CELLS,
@@ -109,7 +108,7 @@ class _LiveStats:
     def __init__(self) -> None:
         from initlab.diagnostics import LayerStats
 
-        self.inner = LayerStats(every=1)
+        self.inner = LayerStats(every=1, keep="first_last")
         self.want = True
         self.first_step: int | None = None
         self.latest_step: int | None = None
@@ -122,8 +121,6 @@ class _LiveStats:
             self.want = False
         else:
             return
-        rec = self.inner.records
-        rec[:] = [r for r in rec if r["step"] == self.first_step]
         t0 = time.perf_counter()
         self.inner(event)
         self.seconds = time.perf_counter() - t0
@@ -135,16 +132,32 @@ class _LiveStats:
 
 @dataclass
 class _Built:
-    """What a request builds: the data, the loss and the initial population."""
+    """What a request builds: the prepared data, loss and sizes, and the initial population."""
 
     request: Request
-    dataset: Any
-    loss: str
-    kind: str
-    Y_train: np.ndarray
-    Y_test: np.ndarray
+    prepared: Prepared
     initial: Network
     init_key: tuple
+
+    @property
+    def dataset(self) -> Any:
+        return self.prepared.dataset
+
+    @property
+    def loss(self) -> str:
+        return self.prepared.loss
+
+    @property
+    def kind(self) -> str:
+        return "binary" if self.prepared.sizes[-1] == 1 else "one_hot"
+
+    @property
+    def Y_train(self) -> np.ndarray:
+        return self.prepared.Y_train
+
+    @property
+    def Y_test(self) -> np.ndarray:
+        return self.prepared.Y_test
 
 
 def _init_key(configs: Sequence[RunConfig], sizes: Sequence[int], data_dependent: bool) -> tuple:
@@ -164,17 +177,17 @@ def _init_key(configs: Sequence[RunConfig], sizes: Sequence[int], data_dependent
 
 
 def _build(request: Request, previous: _Built | None) -> tuple[_Built, bool]:
-    """Data, loss and initial network for ``request`` with the same public functions as
-    :func:`initlab.config.run`; reuses ``previous``'s initial weights when only run-state fields
-    changed.  Returns the build and whether the initial weights were reused."""
+    """Data, loss and initial network for ``request`` with :func:`initlab.config.prepare` and
+    :func:`initlab.config.init_population` (the same path as :func:`initlab.config.run`);
+    reuses ``previous``'s initial weights when only run-state fields changed.  Returns the
+    build and whether the initial weights were reused."""
     configs = request.configs
     c0 = configs[0]
     try:
-        ds = c0.load_data()
-        out_act, loss, _ = c0.output_spec(ds.n_classes)
-        sizes = c0.layer_sizes(ds.n_features, ds.n_classes)
+        prepared = prepare(list(configs))
     except (ValueError, TypeError) as exc:
         raise WebError(str(exc)) from None
+    ds, sizes = prepared.dataset, prepared.sizes
     if ds.n_features != 2:
         raise WebError(
             f"dataset={c0.dataset!r} has {ds.n_features} features; the page needs 2", "dataset"
@@ -182,7 +195,6 @@ def _build(request: Request, previous: _Built | None) -> tuple[_Built, bool]:
     K = len(configs)
     rows = max(ds.n_train, ds.n_test, 1)
     check_size(K, rows, sizes, MAX_CELLS)
-    kind = "binary" if sizes[-1] == 1 else "one_hot"
     from initlab.schemes import parse_scheme
 
     data_dependent = any(parse_scheme(c.init).info.data_dependent for c in configs)
@@ -192,31 +204,11 @@ def _build(request: Request, previous: _Built | None) -> tuple[_Built, bool]:
         initial = previous.initial
     else:
         try:
-            initial = init_network(
-                sizes,
-                c0.activation,
-                out_act,
-                [c.init for c in configs],
-                [c.bias_init for c in configs],
-                population=K,
-                seed=[c.seed for c in configs],
-                dtype=np.dtype(c0.dtype),
-                data=ds.X_train,
-            )
+            initial = init_population(prepared)
         except (ValueError, TypeError) as exc:
             field = "compare" if request.compare else "init"
             raise WebError(f"cannot build the network: {exc}", field) from None
-    built = _Built(
-        request,
-        ds,
-        loss,
-        kind,
-        ds.targets("train", kind),
-        ds.targets("test", kind) if ds.n_test else np.empty((0, sizes[-1])),
-        initial,
-        key,
-    )
-    return built, reused
+    return _Built(request, prepared, initial, key), reused
 
 
 class Session:
@@ -292,25 +284,14 @@ class Session:
         b = self.built
         if b is None:
             raise WebError("no configuration yet: send a config message first")
-        c0 = b.request.config
         self.net = b.initial.copy()
-        lr = np.array([c.lr for c in b.request.configs]) if self.population > 1 else c0.lr
         self._latest = _LatestGrads()
         self._stats = _LiveStats()
         self._stats_next = 0.0
         self._stats_sent = None
         self._verdict = None
         self._verdict_step = None
-        self.trainer = Trainer(
-            self.net,
-            b.dataset.X_train,
-            b.Y_train,
-            loss=b.loss,
-            optimizer=get_optimizer(c0.optimizer, lr),
-            batch_size=c0.batch_size,
-            seed=c0.seed,
-            probes=[self._latest, self._stats],
-        )
+        self.trainer = make_trainer(b.prepared, self.net, [self._latest, self._stats])
         self.running = False
         self.run_id += 1
         self._sec_per_step = None
@@ -540,7 +521,7 @@ class Session:
             "step": st.latest_step,
             "layers": rows(st.latest_step),
             "first": first,
-            "edges": st.inner.edges | {"grad_log10": _grad_edges()},
+            "edges": st.inner.edges_for(self.focus) | {"grad_log10": _grad_edges()},
             "thresholds": THRESHOLDS.to_dict(),
         }
 
