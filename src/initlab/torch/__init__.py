@@ -14,6 +14,8 @@ Quick tour::
     print(initialize(model, "he_normal", generator=g))  # per layer: fans, gain (ReLU), std
     initialize(model, "xavier_uniform", overrides={nn.Conv2d: "orthogonal"}, skip="3")
     lsuv(model, torch.randn(64, 1, 28, 28), generator=g)  # orthogonal start, unit output variance
+    print(inspect(model, x, y))  # x, y: a batch and its labels; per-layer stats + verdict
+    w = watch(model, every=100)  # in a training loop: w.step(loss) after optimizer.step()
 
 What it covers: Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding and the weights of
 RNN/LSTM/GRU; fans per module type in :mod:`initlab.torch._layers` (ConvTranspose and
@@ -31,19 +33,26 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from initlab.torch._init import GAIN_SCHEMES, InitSummary, ParamInit, initialize
+from initlab.torch._inspect import InspectResult, inspect
 from initlab.torch._layers import SUPPORTED, activation_gain, layer_weights
 from initlab.torch._lsuv import LsuvLayer, LsuvSummary, LsuvWarning, lsuv
+from initlab.torch._watch import Watch, WatchWarning, watch
 
 __all__ = [
     "GAIN_SCHEMES",
     "SUPPORTED",
     "InitSummary",
+    "InspectResult",
     "LsuvLayer",
     "LsuvSummary",
     "LsuvWarning",
     "ParamInit",
+    "Watch",
+    "WatchWarning",
     "activation_gain",
     "initialize",
+    "inspect",
     "layer_weights",
     "lsuv",
+    "watch",
 ]

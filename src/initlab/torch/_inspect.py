@@ -1,0 +1,525 @@
+"""``inspect``: one forward (and, with a target, one backward) pass over a torch model, with the
+per-layer statistics and the verdict of initlab's NumPy diagnostics.
+
+Nothing here computes a statistic or decides a verdict: the hooks of
+:mod:`initlab.torch._capture` turn what the pass produced into the engine's arrays, the
+:class:`initlab.diagnostics.LayerStats` probe computes the statistics from them and
+:func:`initlab.diagnostics.verdict` names the failure modes, with the thresholds of
+:data:`initlab.diagnostics.THRESHOLDS`.
+
+The model is left exactly as it was:
+
+* parameters are never written; gradients come from ``torch.autograd.grad(loss, params)``,
+  which returns them without accumulating into any ``.grad`` (every ``.grad`` keeps its
+  value, None included).  A frozen layer (``requires_grad=False``) is unfrozen for the pass so
+  that its gradient can be measured, and frozen again;
+* buffers (BatchNorm running statistics, ...) are saved before the pass and copied back, so a
+  pass in training mode updates nothing;
+* every module's ``training`` flag is restored, and torch's global random state too (dropout
+  draws during the pass do not shift the user's random stream);
+* every hook (module forward hooks and pre-hooks, tensor hooks) is removed, also when the
+  forward pass or the loss raises.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from initlab._checks import check_choice
+from initlab._text import format_table
+from initlab.diagnostics import Finding, LayerStats, verdict
+from initlab.torch._capture import (
+    CONV,
+    CONV_TRANSPOSE,
+    Capture,
+    Site,
+    describe,
+    find_sites,
+    label_records,
+    step_event,
+)
+from initlab.train import History, _jsonable
+
+__all__ = ["InspectResult", "inspect"]
+
+#: Record fields that need a backward pass (None in a forward-only inspection).
+GRADIENT_FIELDS = (
+    "dZ_norm",
+    "dZ_rms",
+    "dW_norm",
+    "dW_std",
+    "db_norm",
+    "dA_norm",
+    "dA_rms",
+    "grad_data",
+    "dZ_hist",
+    "dW_hist",
+)
+#: Record fields that need an applied update (None for ``inspect``, which updates nothing).
+UPDATE_FIELDS = ("update_std", "update_data", "log10_update_data", "weight_change")
+_INTEGER = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+
+
+@dataclass(frozen=True)
+class InspectResult:
+    """What :func:`inspect` measured: one record per observed layer (in forward order), the
+    verdict's findings, the loss, and notes on what was not measured.
+
+    ``layers`` are the :class:`initlab.diagnostics.LayerStats` records (``a_mean``, ``a_std``,
+    ``saturated``, ``dead``, ``distinct_units``, ``dZ_rms``, ``dW_norm``, ``grad_data``, ...)
+    plus the layer's qualified ``name`` and ``module`` type; fields a forward-only pass cannot
+    measure are None, and so are the update fields (``inspect`` applies no update).
+    ``history`` is the same data as a one-step :class:`initlab.train.History`, so
+    :func:`initlab.diagnostics.report` and the figures of :mod:`initlab.report.figures` take it.
+    """
+
+    layers: tuple[dict[str, Any], ...]
+    findings: tuple[Finding, ...]
+    loss: float | None
+    loss_name: str | None
+    mode: str
+    history: History
+    notes: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def gradients(self) -> bool:
+        """True when a backward pass was made (a target or a loss was given)."""
+        return self.loss is not None
+
+    @property
+    def modes(self) -> list[str]:
+        """The failure modes found (``["healthy"]`` if none)."""
+        return [f.mode for f in self.findings]
+
+    def __getitem__(self, key: int | str) -> dict[str, Any]:
+        """A layer's record by position (0-based) or qualified name."""
+        if isinstance(key, str):
+            for r in self.layers:
+                if r["name"] == key:
+                    return r
+            raise KeyError(f"no layer {key!r}; layers: {', '.join(r['name'] for r in self.layers)}")
+        return self.layers[key]
+
+    def table(self) -> str:
+        """The per-layer table: mean, std, saturated %, dead %, distinct units, |dW|, dZ RMS and
+        grad:data of each layer (``-`` where a figure does not apply or was not measured)."""
+        headers = (
+            "layer",
+            "name",
+            "module",
+            "units",
+            "act",
+            "mean",
+            "std",
+            "sat %",
+            "dead %",
+            "distinct",
+            "|dW|",
+            "dZ rms",
+            "grad:data",
+        )
+        rows = [
+            (
+                r["layer"],
+                r["name"],
+                r["module"],
+                r["units"],
+                r["activation"],
+                r["a_mean"],
+                r["a_std"],
+                None if r["saturated"] is None else 100 * r["saturated"],
+                None if r["dead"] is None else 100 * r["dead"],
+                r.get("distinct_units"),
+                r["dW_norm"],
+                r["dZ_rms"],
+                r["grad_data"],
+            )
+            for r in self.layers
+        ]
+        return format_table(headers, rows)
+
+    def report(self) -> str:
+        """The table, the loss, the verdict with its evidence, and the notes."""
+        lines = [self.table(), ""]
+        if self.loss is not None:
+            lines.append(f"loss ({self.loss_name}): {self.loss:.6g}")
+        lines.append("verdict: " + ", ".join(self.modes))
+        lines += [f"  - {f.mode}: {f.message}" for f in self.findings]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.report()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (non-finite numbers become strings, as in History)."""
+        return _jsonable(
+            {
+                "layers": [dict(r) for r in self.layers],
+                "findings": [f.to_dict() for f in self.findings],
+                "loss": self.loss,
+                "loss_name": self.loss_name,
+                "mode": self.mode,
+                "notes": list(self.notes),
+                "skipped": [list(s) for s in self.skipped],
+                "edges": self.history.records["layer_stats"]["edges"],
+            }
+        )
+
+    def write_figures(self, directory: str | Path) -> list[Path]:
+        """Write the activation histograms (and, with gradients, the log10 |dZ| histograms) as
+        PNG into ``directory``; returns the paths.  Needs matplotlib."""
+        from initlab.report.figures import activation_histograms, gradient_histograms, save_png
+
+        d = Path(directory)
+        paths = [save_png(activation_histograms(self.history), d / "activations.png")]
+        if self.gradients:
+            paths.append(save_png(gradient_histograms(self.history), d / "gradients.png"))
+        return paths
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _spatial(module: nn.Module) -> str:
+    return ", ".join(("D", "H", "W")[-len(module.kernel_size) :]) if module.kernel_size else ""
+
+
+def _expected(module: nn.Module) -> str | None:
+    """What input a module expects, in words (None when there is nothing specific to say)."""
+    w = getattr(module, "weight", None)
+    where = f" ({w.dtype} on {w.device})" if isinstance(w, torch.Tensor) else ""
+    if isinstance(module, nn.Linear):
+        return f"input of shape (*, {module.in_features}){where}"
+    if isinstance(module, CONV + CONV_TRANSPOSE):
+        s, c = _spatial(module), module.in_channels
+        return f"input of shape (N, {c}, {s}) or ({c}, {s}){where}"
+    if isinstance(module, nn.Embedding):
+        return f"integer indices in [0, {module.num_embeddings}) on {module.weight.device}"
+    if where:
+        return f"input matching its parameters{where}"
+    return None
+
+
+class _Locator:
+    """Forward pre-hooks and hooks on every module that keep the stack of modules running, so
+    that an error can name the innermost module it came from."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self.stack: list[tuple[str, nn.Module, tuple[Any, ...]]] = []
+        self.handles: list[Any] = []
+
+    def attach(self) -> None:
+        try:
+            for name, m in self.model.named_modules():
+                self.handles.append(m.register_forward_pre_hook(self._push(name or "<model>")))
+                self.handles.append(m.register_forward_hook(self._pop))
+        except BaseException:
+            self.remove()
+            raise
+
+    def remove(self) -> None:
+        while self.handles:
+            self.handles.pop().remove()
+
+    def _push(self, name: str) -> Callable[..., None]:
+        def hook(module: nn.Module, args: tuple[Any, ...]) -> None:
+            self.stack.append((name, module, args))
+
+        return hook
+
+    def _pop(self, module: nn.Module, args: Any, out: Any) -> None:
+        for j in range(len(self.stack) - 1, -1, -1):
+            if self.stack[j][1] is module:
+                del self.stack[j:]  # entries above it were left by errors caught inside
+                return
+
+    def message(self, exc: BaseException, batch: Any) -> str:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        text = f"inspect: model(batch) failed for batch {describe(batch)}"
+        if self.stack:
+            name, module, args = self.stack[-1]
+            text += f" in module {name!r} ({type(module).__name__})"
+            expected = _expected(module)
+            if expected:
+                text += f", which expects {expected}"
+            text += f"; it got {describe(args[0] if len(args) == 1 else args)}"
+        return f"{text}: {type(exc).__name__}: {first}"
+
+
+# --------------------------------------------------------------------------- the pass
+
+
+def _call(model: nn.Module, batch: Any) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return model(batch)
+    if isinstance(batch, Mapping):
+        return model(**batch)
+    return model(*batch)
+
+
+def _loss(output: Any, target: Any, loss_fn: Any) -> tuple[torch.Tensor, str]:
+    """The loss of the pass and its name; every way it can fail is a ValueError."""
+    name = getattr(loss_fn, "__name__", type(loss_fn).__name__) if loss_fn is not None else ""
+    if loss_fn is None:
+        if not isinstance(output, torch.Tensor):
+            raise ValueError(
+                f"inspect: the model returned {describe(output)}, not a tensor; pass "
+                "loss_fn=<a callable loss_fn(output, target) -> scalar tensor>"
+            )
+        if target.dtype in _INTEGER:
+            if output.dim() < 2 or tuple(target.shape) != (output.shape[0], *output.shape[2:]):
+                raise ValueError(
+                    f"inspect: integer targets are class labels for cross-entropy, which needs "
+                    f"output (N, C, ...) and target (N, ...); got output {describe(output)} "
+                    f"and target {describe(target)} (pass loss_fn for another loss)"
+                )
+            loss_fn, name = nn.CrossEntropyLoss(), "cross_entropy"
+        elif target.is_floating_point():
+            if target.shape != output.shape:
+                raise ValueError(
+                    f"inspect: floating-point targets are compared with the output by "
+                    f"mean-squared error, which needs the same shape; got output "
+                    f"{describe(output)} and target {describe(target)} (pass loss_fn for "
+                    "another loss, e.g. nn.CrossEntropyLoss() with integer class labels)"
+                )
+            loss_fn, name = nn.MSELoss(), "mse"
+        else:
+            raise ValueError(
+                f"inspect: target has dtype {target.dtype}; give integer class labels, "
+                "floating-point values, or a loss_fn"
+            )
+    try:
+        loss = loss_fn(output) if target is None else loss_fn(output, target)
+    except Exception as exc:
+        call = "loss_fn(output)" if target is None else "loss_fn(output, target)"
+        shown = "" if target is None else f" and target {describe(target)}"
+        raise ValueError(
+            f"inspect: {call} failed for output {describe(output)}{shown}: "
+            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
+        ) from exc
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        raise ValueError(
+            f"inspect: loss_fn must return a scalar tensor (a mean over the batch, e.g. "
+            f"reduction='mean'), got {describe(loss)}"
+        )
+    if not loss.requires_grad:
+        raise ValueError(
+            "inspect: the loss does not depend on any parameter that requires a gradient "
+            "(is the output detached, or computed under torch.no_grad()?)"
+        )
+    return loss.reshape(()), name
+
+
+def inspect(
+    model: nn.Module,
+    batch: Any,
+    target: torch.Tensor | None = None,
+    loss_fn: Callable[..., torch.Tensor] | None = None,
+    *,
+    mode: str = "train",
+) -> InspectResult:
+    """Per-layer statistics and the verdict of initlab's diagnostics for ``model`` on ``batch``.
+
+    Runs ``model(batch)`` once with hooks on every Linear, Conv and ConvTranspose layer (see
+    :mod:`initlab.torch._capture` for how each maps to the engine's ``Z``, ``A``, ``W``, ``b``:
+    conv channels are the units, positions are rows) and, when ``target`` or ``loss_fn`` is
+    given, one backward pass of the loss.  Then :class:`initlab.diagnostics.LayerStats` computes
+    the statistics (activation mean, std, saturation, dead units, distinct units; gradient
+    norms and RMS; ``grad:data = std(dW) / std(W)``) and :func:`initlab.diagnostics.verdict`
+    names the failure modes, exactly as for the NumPy engine.  The last layer called is the
+    output layer; the others are hidden layers.
+
+    * ``batch``: a tensor (``model(batch)``), a tuple/list (``model(*batch)``) or a dict
+      (``model(**batch)``), on the model's device.
+    * ``target`` and ``loss_fn``: the loss is ``loss_fn(output, target)`` (``loss_fn(output)``
+      without a target).  Without ``loss_fn``, integer targets are class labels and the loss is
+      ``nn.CrossEntropyLoss()``; floating-point targets of the output's shape use
+      ``nn.MSELoss()``.  Without both, the pass is forward only: gradient figures are None and
+      the verdict rules that need gradients (vanishing, exploding gradients, update:data) are
+      not applied (a note says so).
+    * ``mode``: ``"train"`` (default: dropout active, BatchNorm on batch statistics, as the
+      first training step sees the model) or ``"eval"``.
+
+    The model is left exactly as it was (parameters, every ``.grad``, buffers, training flags,
+    no hook left, torch's random state), also when the pass fails; see the module docstring.
+    A batch the model cannot take, a target or loss that does not fit the output, and a model
+    with no layer to inspect raise ValueError naming the layer or the shapes.
+
+    Example::
+
+        r = inspect(model, x[:256], y[:256])      # integer labels: cross-entropy
+        print(r.table()); r.modes                 # e.g. ['vanishing'] for a too-small init
+    """
+    sites, skipped = find_sites(model)
+    if not isinstance(batch, torch.Tensor | tuple | list | Mapping):
+        raise TypeError(
+            "batch must be a tensor, a tuple/list of model(*batch) arguments or a dict of "
+            f"model(**batch) arguments, got {type(batch).__name__} (convert NumPy arrays with "
+            "torch.as_tensor(x, dtype=torch.float32))"
+        )
+    if target is not None and not isinstance(target, torch.Tensor):
+        raise TypeError(f"target must be a tensor or None, got {type(target).__name__}")
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable (e.g. nn.CrossEntropyLoss()), got {loss_fn!r}")
+    check_choice("mode", mode, ("train", "eval"))
+    backward = target is not None or loss_fn is not None
+
+    flags = [(m, m.training) for m in model.modules()]
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
+    seen: set[int] = set()
+    params: list[torch.Tensor] = []
+    for site in sites:
+        for p in site.params:
+            if id(p) not in seen:
+                seen.add(id(p))
+                params.append(p)
+    frozen = [p for p in params if not p.requires_grad] if backward else []
+    devices = sorted({p.device.index or 0 for p in model.parameters() if p.device.type == "cuda"})
+    capture = Capture(sites, grads=backward)
+    locator = _Locator(model)
+    loss_value: float | None = None
+    loss_name: str | None = None
+    grads: dict[int, torch.Tensor | None] = {}
+    try:
+        with torch.random.fork_rng(devices=devices):
+            model.train(mode == "train")
+            for p in frozen:
+                p.requires_grad_(True)
+            capture.attach()
+            locator.attach()
+            with torch.set_grad_enabled(backward):
+                try:
+                    output = _call(model, batch)
+                except Exception as exc:
+                    raise ValueError(locator.message(exc, batch)) from exc
+                locator.remove()
+                if backward:
+                    loss, loss_name = _loss(output, target, loss_fn)
+                    loss_value = float(loss.detach())
+                    called = [p for p in params if p.requires_grad]
+                    try:
+                        gs = torch.autograd.grad(loss, called, allow_unused=True)
+                    except RuntimeError as exc:
+                        raise ValueError(
+                            f"inspect: the backward pass of the loss failed: {exc}"
+                        ) from exc
+                    grads = {id(p): g for p, g in zip(called, gs, strict=True)}
+    finally:
+        capture.remove()
+        locator.remove()
+        for p in frozen:
+            p.requires_grad_(False)
+        with torch.no_grad():
+            for b, saved in buffers:
+                b.copy_(saved)
+        for m, flag in flags:
+            m.training = flag
+    return _result(sites, skipped, capture, grads, loss_value, loss_name, mode, backward)
+
+
+def _result(
+    sites: list[Site],
+    skipped: list[tuple[str, str]],
+    capture: Capture,
+    grads: dict[int, torch.Tensor | None],
+    loss_value: float | None,
+    loss_name: str | None,
+    mode: str,
+    backward: bool,
+) -> InspectResult:
+    order = capture.called()
+    if not order:
+        raise ValueError(
+            "inspect: model(batch) ran without calling any of its layers "
+            f"({', '.join(s.name for s in sites)})"
+        )
+    used = [sites[i] for i in order]
+    data = [capture.data[i] for i in order]
+    not_called = [
+        (s.name, "not called by model(batch)") for i, s in enumerate(sites) if i not in order
+    ]
+    dw, db = [], []
+    for site in used:
+        m = site.module
+        dw.append(site.weight_like(grads.get(id(m.weight))))
+        b = getattr(m, "bias", None)
+        db.append(site.bias_like(grads.get(id(b)) if isinstance(b, torch.Tensor) else None))
+    nan = [(np.full_like(w, np.nan), np.full_like(b, np.nan)) for w, b in zip(dw, db, strict=True)]
+    cost = math.nan if loss_value is None else loss_value
+    event = step_event(
+        0, cost, used, data, dw=dw, db=db, updates=nan, with_grads=backward, x=capture.x
+    )
+    probe = LayerStats(every=1)
+    probe(event)
+    label_records(probe.records, used)
+    history = History(
+        cost=np.array([[cost]]),
+        final_cost=np.array([cost]),
+        diverged_at=[0 if backward and not math.isfinite(cost) else None],
+        steps_run=0,
+        records={LayerStats.name: probe.result()},
+        meta={
+            "source": "initlab.torch.inspect",
+            "loss": loss_name,
+            "mode": mode,
+            "layers": [s.name for s in used],
+            "modules": [type(s.module).__name__ for s in used],
+            "activations": [s.activation.spec for s in used],
+        },
+    )
+    findings = verdict(history)
+    if not backward and [f.mode for f in findings] == ["healthy"]:
+        findings = [
+            Finding(
+                "healthy",
+                "no failure mode found in the forward statistics (activation scale, saturation, "
+                "dead units, symmetry); gradients were not measured",
+            )
+        ]
+    layers = []
+    for r in probe.records:
+        rec = dict(r)
+        for key in UPDATE_FIELDS + (() if backward else GRADIENT_FIELDS):
+            if key in rec:
+                rec[key] = None
+        if not backward:
+            rec["cost"] = None
+        layers.append(rec)
+    notes = []
+    if not backward:
+        notes.append(
+            "forward pass only (no target or loss_fn): gradient figures are not measured and "
+            "the verdict rules that need them (vanishing, exploding gradients, update:data) "
+            "were not applied"
+        )
+    unknown = [s.name for s in used if s.activation.name == "unknown"]
+    if unknown:
+        notes.append(
+            "the activation after " + ", ".join(repr(n) for n in unknown) + " is not known "
+            "from an nn.Sequential chain: A = Z (the layer's output) is recorded and the "
+            "saturation and dead-unit rules do not apply there"
+        )
+    all_skipped = tuple(skipped) + tuple(not_called)
+    if all_skipped:
+        notes.append("not inspected: " + "; ".join(f"{n} ({r})" for n, r in all_skipped))
+    return InspectResult(
+        layers=tuple(layers),
+        findings=tuple(findings),
+        loss=loss_value,
+        loss_name=loss_name,
+        mode=mode,
+        history=history,
+        notes=tuple(notes),
+        skipped=all_skipped,
+    )
