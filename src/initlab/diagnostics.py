@@ -80,11 +80,14 @@ class Thresholds:
       record;
     * ``no_learning``: every hidden layer's weights changed by at most ``no_change`` (relative to
       their norm at step 0, or absolutely when that norm is 0) over the run;
-    * ``vanishing``: at step 0 the RMS of the back-propagated gradient ``dZ`` shrinks, on average
-      per hidden layer from the last hidden layer toward the first, by more than ``grad_factor``
-      (needs two hidden layers; the output layer is left out because its delta is normalised
-      differently and its fan-out of 1 or C would bias the factor); or the first layer's
-      update:data is below ``update_ratio_gap`` times the last layer's;
+    * ``vanishing``: at step 0 the norm of the back-propagated gradient ``dZ`` (over the batch
+      and the layer's units) shrinks, on average per hidden layer from the last hidden layer
+      toward the first, by more than ``grad_factor``; or the first layer's update:data is below
+      ``update_ratio_gap`` times the last layer's.  The norm, not the per-unit RMS, is what a
+      well-scaled (He, fan_in) initialization keeps level when widths change
+      (``n_l Var(dZ_l) = n_{l+1} Var(dZ_{l+1})``, the quantity :mod:`initlab.theory` judges too);
+      the output layer is left out because its delta is set by the loss.  Needs two hidden
+      layers and recorded gradients (a forward-only record skips the gradient rules);
     * ``exploding``: at step 0 that per-layer factor exceeds ``grad_factor`` (gradients grow
       toward the input), or the RMS of the hidden activations grows by more than
       ``activation_factor`` per layer, or the gradients overflow (non-finite);
@@ -241,6 +244,10 @@ class LayerStats:
     ``keep="first_last"`` keeps only the records of the first and of the latest recorded step
     (bounded memory for long interactive runs; :func:`verdict` needs no more).  Histogram bins
     are fixed per member and layer at the member's first record (:meth:`edges_for`).
+    The probe reads these :class:`~initlab.train.StepEvent` fields: ``step``, ``net`` (sizes,
+    activations, weights, biases, population), ``X`` (the batch, for the input's second
+    moment), ``cache.A``/``cache.Z``, ``grads.dW``/``db``/``dZ``/``dA``, ``updates`` (the W
+    entries), ``cost`` and ``active``.
     ``result()`` is plain data: ``{"records": [...], "edges": {"grad_log10": [...],
     "members": {"0": {"a1": [...], "z1": [...], ...}, ...}}, "initial": {...},
     "thresholds": {...}}``; :func:`layer_stats` returns the records.
@@ -518,11 +525,14 @@ def verdict(
             )
 
     if first:
-        # back-propagated gradient scale across the hidden layers, from the last to the first
+        # back-propagated gradient norm across the hidden layers, from the last to the first
         hidden = [r for r in first if r["hidden"]]
-        factor = _per_layer_factor([r["dZ_rms"] for r in reversed(hidden)])
-        finite_grads = all(
-            math.isfinite(r["dZ_rms"]) and math.isfinite(r["dW_norm"]) for r in first
+        grads_known = all(r.get("dZ_norm") is not None for r in first)
+        factor = (
+            _per_layer_factor([r["dZ_norm"] for r in reversed(hidden)]) if grads_known else None
+        )
+        finite_grads = not grads_known or all(
+            math.isfinite(r["dZ_norm"]) and math.isfinite(r["dW_norm"]) for r in first
         )
         if factor is not None:
             h0, h1 = hidden[0], hidden[-1]
@@ -556,7 +566,7 @@ def verdict(
                         {"dZ_rms": [r["dZ_rms"] for r in first]},
                     )
                 )
-        if not any(f.mode == "vanishing" for f in found) and len(first) > 1:
+        if grads_known and not any(f.mode == "vanishing" for f in found) and len(first) > 1:
             u_first = first[0]["update_data"]
             u_last = first[-1]["update_data"]
             if (
