@@ -540,30 +540,31 @@ def verdict(
                 found.append(
                     Finding(
                         "vanishing",
-                        f"at step {first_step} the gradient dZ shrinks by x{fmt(1 / factor)} per "
-                        f"hidden layer toward the input (RMS {fmt(h1['dZ_rms'])} in layer "
-                        f"{h1['layer']}, {fmt(h0['dZ_rms'])} in layer 1)",
+                        f"at step {first_step} the gradient norm |dZ| shrinks by "
+                        f"x{fmt(1 / factor)} per hidden layer toward the input "
+                        f"({fmt(h1['dZ_norm'])} in layer {h1['layer']}, {fmt(h0['dZ_norm'])} "
+                        "in layer 1)",
                         member,
                         1,
                         first_step,
                         factor,
                         1.0 / t.grad_factor,
-                        {"dZ_rms": [r["dZ_rms"] for r in first]},
+                        {"dZ_norm": [r["dZ_norm"] for r in first]},
                     )
                 )
             elif factor > t.grad_factor:
                 found.append(
                     Finding(
                         "exploding",
-                        f"at step {first_step} the gradient dZ grows by x{fmt(factor)} per hidden "
-                        f"layer toward the input (RMS {fmt(h1['dZ_rms'])} in layer {h1['layer']}, "
-                        f"{fmt(h0['dZ_rms'])} in layer 1)",
+                        f"at step {first_step} the gradient norm |dZ| grows by x{fmt(factor)} "
+                        f"per hidden layer toward the input ({fmt(h1['dZ_norm'])} in layer "
+                        f"{h1['layer']}, {fmt(h0['dZ_norm'])} in layer 1)",
                         member,
                         1,
                         first_step,
                         factor,
                         t.grad_factor,
-                        {"dZ_rms": [r["dZ_rms"] for r in first]},
+                        {"dZ_norm": [r["dZ_norm"] for r in first]},
                     )
                 )
         if grads_known and not any(f.mode == "vanishing" for f in found) and len(first) > 1:
