@@ -1,0 +1,169 @@
+"""``initlab study``: every claim of the seed as an experiment -- the main job.
+
+Runs the experiments (a progress bar over them), prints a table of claim / verdict / key
+figure, writes ``report.html`` (one self-contained file), ``report.md`` (with ``figures/``) and
+``results.json`` to ``--out``, and saves every run in the run store (see ``initlab runs``).
+``--from-store ID`` rebuilds the report of a stored study without training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import textwrap
+from typing import Any
+
+ORDER = 10
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "study",
+        help="the main job: test every claim of the seed, write the report",
+        description="Test every claim of the source document as an experiment (setup, "
+        "measurement, verdict decided by a stated criterion), print a table of the verdicts, "
+        "and write report.html, report.md and results.json.  Every run is saved in the run "
+        "store (default ./initlab-out/runs.sqlite, or $INITLAB_STORE).",
+    )
+    p.add_argument("--quick", action="store_true", help="a smoke run: small networks, few steps")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="initialization seeds per scheme (default 3; 2 quick)",
+    )
+    p.add_argument("--dataset", default="circles", help="the main data set (default circles)")
+    p.add_argument(
+        "--only",
+        metavar="NAME[,NAME]",
+        action="append",
+        default=None,
+        help="run only these experiments (see --list)",
+    )
+    p.add_argument(
+        "--out", default="initlab-out", help="folder for the reports (default ./initlab-out)"
+    )
+    p.add_argument("--store", default=None, help="run store file (default: see above)")
+    p.add_argument("--no-store", action="store_true", help="do not save runs")
+    p.add_argument(
+        "--from-store",
+        metavar="STUDY_ID",
+        default=None,
+        help="rebuild the report of a stored study (an id or 'latest') without training",
+    )
+    p.add_argument("--json", action="store_true", help="print results.json to stdout")
+    p.add_argument("--list", action="store_true", help="list the experiments and exit")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes drawing figures while training goes on (default up to 2; 0: none)",
+    )
+    p.set_defaults(func=run)
+
+
+def _wrapped_table(rows: list[tuple[str, str, str, str]], width: int) -> str:
+    """A table whose last two text columns wrap to fit ``width`` characters."""
+    headers = ("#", "claim", "verdict", "key figure")
+    w0 = max(len(headers[0]), *(len(r[0]) for r in rows))
+    w2 = max(len(headers[2]), *(len(r[2]) for r in rows))
+    w1 = 34
+    w3 = max(30, width - (w0 + w1 + w2 + 6))
+    lines = [
+        f"{headers[0]:<{w0}}  {headers[1]:<{w1}}  {headers[2]:<{w2}}  {headers[3]}",
+        f"{'-' * w0}  {'-' * w1}  {'-' * w2}  {'-' * min(w3, 40)}",
+    ]
+    for num, claim, verdict, key in rows:
+        c = textwrap.wrap(claim, w1) or [""]
+        k = textwrap.wrap(key, w3) or [""]
+        for i in range(max(len(c), len(k))):
+            lines.append(
+                f"{num if i == 0 else '':<{w0}}  {c[i] if i < len(c) else '':<{w1}}  "
+                f"{verdict if i == 0 else '':<{w2}}  {k[i] if i < len(k) else ''}".rstrip()
+            )
+    return "\n".join(lines)
+
+
+def _print_summary(report: Any, paths: dict[str, Any], store_path: Any) -> None:
+    rows = [(r.number, r.title, r.verdict, r.key_figure) for r in report.results]
+    width = shutil.get_terminal_size((120, 24)).columns
+    print(_wrapped_table(rows, max(width, 100)))
+    for note in report.notes:
+        print(f"note: {note}")
+    print()
+    print(f"report   {paths['html']}  (one file, opens offline)")
+    print(f"         {paths['markdown']}, {paths['json']}")
+    if report.study_id is not None:
+        print(
+            f"store    study {report.study_id} in {store_path}  (initlab runs list --study "
+            f"{report.study_id}; rebuild: initlab study --from-store {report.study_id})"
+        )
+    t = report.timing
+    if "total_s" in t:
+        print(f"time     {t['total_s']:.1f} s")
+
+
+def _list() -> int:
+    from initlab.study import EXPERIMENTS
+
+    for e in EXPERIMENTS.values():
+        print(f"{e.number:>3}  {e.name:<20} {e.title}")
+        print(textwrap.indent(textwrap.fill(f"measures: {e.measures}", 92), " " * 26))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        return _list()
+    from initlab.store import Store, default_path
+    from initlab.study import StudyOptions, rebuild_study, run_study, write_outputs
+
+    if args.no_store and args.store:
+        raise ValueError("give --store PATH or --no-store, not both")
+    if args.from_store is not None:
+        if args.no_store:
+            raise ValueError("--from-store reads the run store; it cannot be used with --no-store")
+        fixed = [o for o in ("quick", "only") if getattr(args, o)] + (
+            ["seeds"] if args.seeds is not None else []
+        )
+        if fixed:
+            raise ValueError(
+                f"--from-store rebuilds a stored study with its own settings; drop "
+                f"{', '.join('--' + f for f in fixed)}"
+            )
+    store_path = args.store or default_path()
+    store = None if args.no_store else Store(store_path)
+    try:
+        if args.from_store is not None:
+            report = rebuild_study(
+                store,
+                args.from_store,
+                progress=not args.json,
+                workers=args.workers,
+            )
+        else:
+            options = StudyOptions(
+                quick=args.quick, seeds=args.seeds, dataset=args.dataset, only=args.only
+            )
+            try:
+                report = run_study(options, store, progress=not args.json, workers=args.workers)
+            except KeyboardInterrupt:
+                if store is not None:
+                    sid = store.study("latest")["id"]
+                    print(
+                        f"study {sid} interrupted: the runs finished so far are in {store_path};"
+                        f" rebuild what finished with: initlab study --from-store {sid}",
+                        file=sys.stderr,
+                    )
+                raise
+        paths = write_outputs(report, args.out)
+    finally:
+        if store is not None:
+            store.close()
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, allow_nan=False))
+    else:
+        _print_summary(report, paths, store_path)
+    return 0

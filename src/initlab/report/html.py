@@ -1,0 +1,186 @@
+"""The study report as one self-contained HTML file.
+
+:func:`render_html` turns the study's plain data (the content of ``results.json``) and the PNG
+bytes of its figures into one HTML page: inline CSS, images embedded as base64 ``data:`` URIs,
+no script, no link to anything outside the file, so it opens offline and can be mailed as is.
+It only lays out numbers computed elsewhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from initlab._text import fmt
+
+__all__ = ["render_html"]
+
+_CSS = """
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2430;
+       max-width: 1100px; margin: 2em auto; padding: 0 1em; }
+h1 { font-size: 1.7em; margin-bottom: 0.2em; }
+h2 { font-size: 1.3em; margin-top: 2.2em; border-bottom: 1px solid #d8dde6; padding-bottom: .2em; }
+h3 { font-size: 1.05em; margin: 1.3em 0 .4em; }
+.meta { color: #5b6577; font-size: .9em; }
+blockquote { margin: .6em 0; padding: .5em 1em; background: #f5f7fa; border-left: 4px solid #9aa7bd;
+             font-style: italic; }
+table { border-collapse: collapse; margin: .5em 0 1em; font-size: .86em; }
+th, td { border: 1px solid #d8dde6; padding: 3px 7px; vertical-align: top; }
+th { background: #eef1f6; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.caption { font-weight: 600; margin: .8em 0 .2em; }
+.note { color: #5b6577; font-size: .85em; margin-top: -.6em; }
+.verdict { display: inline-block; padding: 1px 9px; border-radius: 10px; font-weight: 600;
+           font-size: .9em; white-space: nowrap; }
+.v-holds { background: #d9f2dd; color: #17622a; }
+.v-part { background: #fdf0cf; color: #7a5300; }
+.v-not { background: #f9dada; color: #8b1d1d; }
+figure { display: inline-block; margin: .4em .8em .8em 0; vertical-align: top; max-width: 100%; }
+figure img { max-width: 100%; border: 1px solid #e3e7ee; }
+figcaption { font-size: .82em; color: #5b6577; max-width: 520px; }
+details { margin: .5em 0 1em; }
+pre { background: #f5f7fa; padding: .7em; overflow-x: auto; font-size: .8em; }
+.key { background: #f0f5ff; border: 1px solid #cfdcf5; padding: .5em .8em; border-radius: 4px; }
+"""
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _cell(v: Any) -> tuple[str, bool]:
+    if isinstance(v, bool) or v is None:
+        return fmt(v), False
+    if isinstance(v, int | float):
+        return fmt(v, 6), True
+    if isinstance(v, list | dict):
+        return json.dumps(v), False
+    return str(v), False
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    out = ["<table><thead><tr>"]
+    out += [f"<th>{_e(h)}</th>" for h in headers]
+    out.append("</tr></thead><tbody>")
+    for row in rows:
+        out.append("<tr>")
+        for v in row:
+            text, num = _cell(v)
+            out.append(f'<td class="num">{_e(text)}</td>' if num else f"<td>{_e(text)}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _verdict(v: str) -> str:
+    cls = {"holds": "v-holds", "holds in part": "v-part", "does not hold": "v-not"}.get(v, "")
+    return f'<span class="verdict {cls}">{_e(v)}</span>'
+
+
+def _setup(setup: Sequence[Mapping[str, Any]]) -> str:
+    if not setup:
+        return ""
+    keys: list[str] = []
+    for s in setup:
+        keys += [k for k in s if k not in keys]
+    rows = [[k, *[s.get(k, "") for s in setup]] for k in keys]
+    return _table(["", *[f"run {i + 1}" for i in range(len(setup))]], rows)
+
+
+def _experiment(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
+    out = [f'<section id="{_e(e["name"])}">']
+    out.append(f"<h2>{_e(e['number'])}. {_e(e['title'])} {_verdict(e['verdict'])}</h2>")
+    out.append(f'<p class="meta">experiment <code>{_e(e["name"])}</code></p>')
+    out.append(f"<blockquote>{_e(e['claim'])}</blockquote>")
+    out.append(f'<p class="key"><b>Key figure.</b> {_e(e["key_figure"])}</p>')
+    out.append(f"<p><b>Criterion.</b> {_e(e['criterion'])}</p>")
+    if e.get("observations"):
+        out.append("<ul>" + "".join(f"<li>{_e(o)}</li>" for o in e["observations"]) + "</ul>")
+    out.append("<h3>Setup</h3>" + _setup(e.get("setup", [])))
+    figs = [f for f in e.get("figures", []) if f"{e['name']}/{f['name']}" in images]
+    if figs:
+        out.append("<h3>Figures</h3><div>")
+        for f in figs:
+            data = base64.b64encode(images[f"{e['name']}/{f['name']}"]).decode("ascii")
+            out.append(
+                f'<figure><img alt="{_e(f["title"])}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{_e(f['caption'])}</figcaption></figure>"
+            )
+        out.append("</div>")
+    if e.get("tables"):
+        out.append("<h3>Numbers</h3>")
+        for t in e["tables"]:
+            out.append(f'<p class="caption">{_e(t["title"])}</p>')
+            out.append(_table(t["headers"], t["rows"]))
+            if t.get("note"):
+                out.append(f'<p class="note">{_e(t["note"])}</p>')
+    if e.get("run_ids"):
+        ids = e["run_ids"]
+        out.append(
+            f'<p class="meta">stored runs: {len(ids)} (ids {ids[0]} to {ids[-1]}); see '
+            "<code>initlab runs show ID</code></p>"
+        )
+    out.append(
+        "<details><summary>the measurements behind the verdict (JSON)</summary><pre>"
+        + _e(json.dumps(e.get("numbers", {}), indent=1))
+        + "</pre></details>"
+    )
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def render_html(data: Mapping[str, Any], images: Mapping[str, bytes] | None = None) -> str:
+    """The report page for a study's plain data (``results.json``) with its figures
+    (``images["<experiment>/<figure>"]`` = PNG bytes), as one HTML string."""
+    images = images or {}
+    exps = data.get("experiments", [])
+    opts = data.get("options", {})
+    settings = data.get("settings", {})
+    timing = data.get("timing", {})
+    head = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>initlab study: weight initialization claims</title><style>{_CSS}</style>"
+        "</head><body>"
+    )
+    out = [head, "<h1>Weight initialization: the seed's claims, measured</h1>"]
+    bits = [f"initlab {data.get('initlab_version', '')}", f"status {data.get('status', '')}"]
+    if data.get("study_id") is not None:
+        bits.append(f"study {data['study_id']} in the run store")
+    bits.append(
+        f"{'quick' if opts.get('quick') else 'default'} settings, data set "
+        f"{settings.get('dataset', '')}, seeds {settings.get('seeds', '')}"
+    )
+    if "total_s" in timing:
+        bits.append(f"{timing['total_s']} s")
+    out.append(f'<p class="meta">{_e(" | ".join(str(b) for b in bits))}</p>')
+    out.append(
+        "<p>Each claim of the source document is an experiment with a stated setup, a "
+        "measurement and a verdict decided by a stated criterion on the measurements. Every "
+        "statistic comes from initlab's diagnostics (per-layer records of each run); several "
+        "seeds give the spread.</p>"
+    )
+    rows = "".join(
+        f'<tr><td>{_e(s["number"])}</td><td><a href="#{_e(s["name"])}">{_e(s["title"])}</a></td>'
+        f"<td>{_verdict(s['verdict'])}</td><td>{_e(s['key_figure'])}</td></tr>"
+        for s in data.get("summary", [])
+    )
+    out.append(
+        "<table><thead><tr><th>#</th><th>claim</th><th>verdict</th><th>key figure</th></tr>"
+        f"</thead><tbody>{rows}</tbody></table>"
+    )
+    for note in data.get("notes", []):
+        out.append(f'<p class="note">{_e(note)}</p>')
+    out += [_experiment(e, images) for e in exps]
+    out.append(
+        "<h2>Settings</h2>"
+        + _table(["setting", "value"], [[k, v] for k, v in settings.items()])
+        + "<details><summary>timing</summary><pre>"
+        + _e(json.dumps(timing, indent=1))
+        + "</pre></details>"
+    )
+    out.append("</body></html>\n")
+    return "\n".join(out)

@@ -1,0 +1,91 @@
+"""The study report as Markdown, its figures as PNG files next to it.
+
+:func:`render_markdown` lays out the study's plain data (the content of ``results.json``);
+figures are referenced by the relative paths given (``figures/<experiment>__<figure>.png``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from initlab._text import fmt
+
+__all__ = ["render_markdown"]
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        text = fmt(v)
+    elif isinstance(v, int | float):
+        text = fmt(v, 6)
+    elif isinstance(v, list | dict):
+        text = json.dumps(v)
+    else:
+        text = str(v)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    out = ["| " + " | ".join(_cell(h) for h in headers) + " |"]
+    out.append("|" + "|".join(" --- " for _ in headers) + "|")
+    out += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def _setup(setup: Sequence[Mapping[str, Any]]) -> str:
+    keys: list[str] = []
+    for s in setup:
+        keys += [k for k in s if k not in keys]
+    rows = [[k, *[s.get(k, "") for s in setup]] for k in keys]
+    return _table(["", *[f"run {i + 1}" for i in range(len(setup))]], rows)
+
+
+def render_markdown(data: Mapping[str, Any], figures: Mapping[str, str] | None = None) -> str:
+    """The Markdown report of a study's plain data; ``figures["<experiment>/<figure>"]`` is
+    the relative path of that figure's PNG file."""
+    figures = figures or {}
+    settings = data.get("settings", {})
+    opts = data.get("options", {})
+    out = ["# Weight initialization: the seed's claims, measured", ""]
+    out.append(
+        f"initlab {data.get('initlab_version', '')}, status {data.get('status', '')}, "
+        f"{'quick' if opts.get('quick') else 'default'} settings, data set "
+        f"{settings.get('dataset', '')}, seeds {settings.get('seeds', '')}"
+        + (f", study {data['study_id']}" if data.get("study_id") is not None else "")
+        + "."
+    )
+    out.append("")
+    out.append(
+        _table(
+            ["#", "claim", "verdict", "key figure"],
+            [
+                [s["number"], s["title"], f"**{s['verdict']}**", s["key_figure"]]
+                for s in data.get("summary", [])
+            ],
+        )
+    )
+    for note in data.get("notes", []):
+        out += ["", f"> note: {note}"]
+    for e in data.get("experiments", []):
+        out += ["", f"## {e['number']}. {e['title']}: {e['verdict']}", ""]
+        out += [f"Experiment `{e['name']}`.", "", f"> {e['claim']}", ""]
+        out += [f"**Key figure.** {e['key_figure']}", "", f"**Criterion.** {e['criterion']}", ""]
+        out += [f"- {o}" for o in e.get("observations", [])]
+        if e.get("setup"):
+            out += ["", "### Setup", "", _setup(e["setup"])]
+        figs = [f for f in e.get("figures", []) if f"{e['name']}/{f['name']}" in figures]
+        if figs:
+            out += ["", "### Figures", ""]
+            for f in figs:
+                out += [f"![{f['title']}]({figures[e['name'] + '/' + f['name']]})", ""]
+                out += [f"*{f['caption']}*", ""]
+        if e.get("tables"):
+            out += ["", "### Numbers"]
+            for t in e["tables"]:
+                out += ["", f"**{t['title']}**", "", _table(t["headers"], t["rows"])]
+                if t.get("note"):
+                    out += ["", f"*{t['note']}*"]
+    out += ["", "## Settings", "", _table(["setting", "value"], list(settings.items())), ""]
+    return "\n".join(out)

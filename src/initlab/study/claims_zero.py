@@ -1,0 +1,499 @@
+"""Claims 1-4: zero and constant initialization (symmetry)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from initlab._text import fmt
+from initlab.study.common import (
+    RECOMMENDED,
+    STEPS_HEADERS,
+    fig_boundary,
+    fig_cost,
+    keep,
+    pct,
+    sci,
+    steps_table_row,
+)
+from initlab.study.populations import Population
+from initlab.study.registry import Experiment, experiment
+from initlab.study.result import Table, decide, spread, spread_text
+
+ZERO = "zeros"
+CONST = "constant:value=0.5"
+
+#: Claim 4: "no better than one unit per layer" allows the constant network a final cost this
+#: much (relative) below the best one-unit network's.
+NO_BETTER_RTOL = 0.05
+
+
+def _hidden_layer_table(pop: Population, k: int, title: str) -> Table:
+    """Per layer of member ``k``: exact zeros and std of A, largest |dW| and |db| over the
+    recorded steps, the weights' change at the end, distinct units and effective width."""
+    steps = sorted(pop.by_step(k))
+    rows = []
+    for layer_rows in zip(*(pop.by_step(k)[s] for s in steps), strict=True):
+        r0, r1 = layer_rows[0], layer_rows[-1]
+        rows.append(
+            [
+                r0["layer"],
+                "hidden" if r0["hidden"] else "output",
+                r0["units"],
+                r0["a_zero"],
+                r0["a_std"],
+                max(r["dW_norm"] for r in layer_rows),
+                max(r["db_norm"] for r in layer_rows),
+                r1["weight_change"],
+                r1.get("distinct_units"),
+                r1.get("effective_width"),
+            ]
+        )
+    return Table(
+        title,
+        [
+            "layer",
+            "kind",
+            "units",
+            "A exactly 0 (fraction, step 0)",
+            "std A (step 0)",
+            "max |dW| over recorded steps",
+            "max |db|",
+            "weight change at end (relative)",
+            "distinct units at end",
+            "effective width at end",
+        ],
+        rows,
+        f"recorded at steps {', '.join(map(str, steps))}",
+    )
+
+
+def _zero_trap(ctx: Any, exp: Experiment, act: str) -> Any:
+    s = ctx.settings
+    pop = ctx.population(f"train/{act}")
+    k = pop.of(ZERO)[0]
+    ref_scheme = RECOMMENDED[act][0]
+    refs = pop.of(ref_scheme)
+    hidden = pop.all_rows(k)
+    steps = sorted(pop.by_step(k))
+    a_zero = all(r["a_zero"] == 1.0 for r in hidden)
+    dw_zero = all(r["dW_norm"] == 0.0 for r in hidden)
+    unchanged = all(r["weight_change"] == 0.0 for r in pop.last(k))
+    out_rows = [r for r in pop.all_rows(k, hidden=False) if not r["hidden"]]
+    out_still = all(r["dW_norm"] == 0.0 and r["db_norm"] == 0.0 for r in out_rows)
+    verdict = decide([a_zero, dw_zero, unchanged])
+    c0, c1 = float(pop.cost(k)[0]), pop.final_cost(k)
+    ref_final = spread(pop.final_cost(j) for j in refs)
+    largest_dw = max(r["dW_norm"] for r in hidden)
+    largest_change = max(r["weight_change"] for r in pop.last(k))
+    key = (
+        f"hidden activations exactly 0: {pct(min(r['a_zero'] for r in hidden))} of values at "
+        f"every one of the {len(steps)} recorded steps; largest hidden |dW| {sci(largest_dw)}; "
+        f"hidden weights changed by {sci(largest_change)} in {pop.history.steps_run} steps; cost "
+        f"{fmt(c0, 5)} -> {fmt(c1, 5)} (with {ref_scheme}: {spread_text(ref_final)})"
+    )
+    obs = [
+        "The diagnostics name: " + ", ".join(pop.modes(k)) + ".",
+        (
+            f"Mechanism: with W = 0 every hidden Z is 0, so A = {act}(0) = "
+            f"{'0' if act in ('relu', 'tanh') else '0.5'}; the gradient reaching a hidden layer "
+            "is dA = dZ_next W_next^T = 0 because W_next = 0"
+            + (", and ReLU's derivative at 0 is 0 here as well." if act == "relu" else ".")
+        ),
+        (
+            "The output layer does not move either: its inputs are 0, and with zero biases "
+            "A_out = sigmoid(0) = 0.5 for every example, so on balanced classes mean(A_out - y) "
+            "= 0 and db_out = 0 exactly: the whole network sits at a stationary point."
+            if out_still
+            else "The output layer's bias still moves (mean(A_out - y) != 0): the network "
+            "learns the class prior and nothing else."
+        ),
+    ]
+    tables = [
+        _hidden_layer_table(pop, k, f"zeros / {act}: per-layer records"),
+        Table(
+            "cost and accuracy, zeros vs the recommended scheme",
+            STEPS_HEADERS,
+            [steps_table_row(pop, ZERO, s), steps_table_row(pop, ref_scheme, s)],
+            f"target cost {fmt(pop.target(s))}",
+        ),
+    ]
+    figs = keep(
+        [
+            fig_cost(
+                f"cost_{act}",
+                f"zeros vs {ref_scheme}, {act}",
+                "Training cost per step (test dashed): zero initialization stays flat.",
+                [(pop, k, "zeros"), (pop, refs[0], f"{ref_scheme} (seed {pop.seed_of(refs[0])})")],
+            ),
+            fig_boundary(
+                f"boundary_zeros_{act}", pop, k, "The zero-initialized network after training."
+            ),
+            fig_boundary(
+                f"boundary_ref_{act}",
+                pop,
+                refs[0],
+                f"The {ref_scheme} network after the same training.",
+            )
+            if act == "relu"
+            else None,
+        ]
+    )
+    return exp.result(
+        ctx,
+        verdict=verdict,
+        criterion=(
+            "holds if, at every recorded step, every hidden activation is exactly 0 "
+            "(a_zero = 1) and every hidden weight gradient is exactly 0 (dW_norm = 0), and the "
+            "hidden weights have not changed at the end (weight_change = 0); does not hold if "
+            "none of the three; holds in part otherwise"
+        ),
+        key_figure=key,
+        observations=obs,
+        tables=tables,
+        figures=figs,
+        numbers={
+            "activations_exactly_zero": a_zero,
+            "hidden_gradients_exactly_zero": dw_zero,
+            "hidden_weights_unchanged": unchanged,
+            "output_layer_stationary": out_still,
+            "largest_hidden_dW_norm": largest_dw,
+            "largest_weight_change": largest_change,
+            "recorded_steps": steps,
+            "cost_first": c0,
+            "cost_final": c1,
+            "reference_final_cost": ref_final,
+            "modes": pop.modes(k),
+        },
+    )
+
+
+@experiment(
+    "zero_relu",
+    "1",
+    "Zero initialization with ReLU: the zero trap",
+    "Example with ReLU: A11 = max(0, Z11) = 0, Z11 = W11 X1 + W21 X2 + b11 = 0, A12 = max(0, Z12) "
+    "= 0 ... In this case, since A11 = A12 = 0, the weights will not change during "
+    'backpropagation, effectively leading to no learning, or a "zero trap."',
+    "hidden activations exactly zero (a_zero), hidden weight gradients exactly zero (dW_norm) "
+    "and the hidden weights' change over training, from LayerStats",
+    ("train/relu",),
+)
+def zero_relu(ctx: Any, exp: Experiment) -> Any:
+    return _zero_trap(ctx, exp, "relu")
+
+
+@experiment(
+    "zero_tanh",
+    "2",
+    "Zero initialization with tanh",
+    "Example with Tanh: A11 = (e^Z11 - e^-Z11) / (e^Z11 + e^-Z11) = 0. The tanh activation "
+    "function will also output zero, leading to no update during backpropagation.",
+    "the same records as claim 1, with tanh",
+    ("train/tanh",),
+)
+def zero_tanh(ctx: Any, exp: Experiment) -> Any:
+    return _zero_trap(ctx, exp, "tanh")
+
+
+def _sigmoid_case(pop: Population, k: int) -> dict[str, Any]:
+    hidden = pop.all_rows(k)
+    every = pop.all_rows(k, hidden=False)
+    counts = pop.dataset.class_counts("train")
+    n = int(counts.sum())
+    majority = float(counts.max()) / n
+    acc = pop.accuracy(k, "train")
+    after0 = [r for r in hidden if r["step"] > 0]
+    refs = pop.of("xavier_normal")
+    return {
+        "data set": pop.dataset.name,
+        "train class counts": [int(c) for c in counts],
+        "all_gradients_exactly_zero": all(
+            r["dW_norm"] == 0.0 and r["db_norm"] == 0.0 for r in every
+        ),
+        "largest_hidden_dW_norm": max(r["dW_norm"] for r in hidden),
+        "largest_hidden_dW_norm_after_step_0": max((r["dW_norm"] for r in after0), default=0.0),
+        "hidden_gradients_nonzero": any(r["dW_norm"] > 0 for r in hidden),
+        "units_identical": all(r.get("distinct_units") == 1 for r in hidden),
+        "largest_distinct_units": max(r.get("distinct_units") or 0 for r in hidden),
+        "largest_effective_width": max(r.get("effective_width") or 0.0 for r in hidden),
+        "units_per_layer": [r["units"] for r in pop.first(k)],
+        "train_accuracy": acc,
+        "majority_fraction": majority,
+        "halted": acc is not None and acc <= majority + 1.0 / n,
+        "cost_first": float(pop.cost(k)[0]),
+        "cost_final": pop.final_cost(k),
+        "xavier_train_accuracy": spread(pop.accuracy(j, "train") for j in refs),
+        "xavier_final_cost": spread(pop.final_cost(j) for j in refs),
+        "modes": pop.modes(k),
+    }
+
+
+@experiment(
+    "zero_sigmoid",
+    "3",
+    "Zero initialization with sigmoid",
+    "Example with Sigmoid: If the initial weights are zero and the activation function is "
+    "sigmoid, the derivative will not be zero, but the change will be so small that learning "
+    "will still be effectively halted.",
+    "whether any hidden weight gradient is non-zero (dW_norm), whether the hidden units stay "
+    "one unit (distinct_units, effective_width), and whether the network learns more than the "
+    "class prior (train accuracy vs the majority class), on a balanced and an imbalanced set",
+    ("train/sigmoid", "imbalanced/sigmoid"),
+)
+def zero_sigmoid(ctx: Any, exp: Experiment) -> Any:
+    bal = ctx.population("train/sigmoid")
+    cases = [("balanced", bal, bal.of(ZERO)[0])]
+    missing = None
+    if ctx.settings.imbalanced_dataset is None:
+        missing = "these settings (--quick) leave out the imbalanced data set"
+    else:
+        try:
+            imb = ctx.population("imbalanced/sigmoid")
+            cases.append(("imbalanced", imb, imb.of(ZERO)[0]))
+        except ImportError as exc:  # the imbalanced set ships with scikit-learn
+            missing = str(exc)
+    res = {name: _sigmoid_case(p, k) for name, p, k in cases}
+    parts = []
+    for r in res.values():
+        parts += [r["hidden_gradients_nonzero"], r["units_identical"], r["halted"]]
+    verdict = decide(parts)
+
+    def describe(name: str) -> str:
+        r = res[name]
+        counts = "/".join(map(str, r["train class counts"]))
+        if r["all_gradients_exactly_zero"]:
+            grad = "every gradient exactly 0 at every recorded step (an exact stationary point)"
+        else:
+            grad = f"hidden |dW| up to {sci(r['largest_hidden_dW_norm'])}"
+        return (
+            f"{name} {r['data set']} ({counts}): {grad}; units per layer identical: "
+            f"{'yes' if r['units_identical'] else 'no'} (largest effective width "
+            f"{sci(r['largest_effective_width'])}); train accuracy {pct(r['train_accuracy'])} vs "
+            f"majority class {pct(r['majority_fraction'])} (Xavier "
+            f"{spread_text(r['xavier_train_accuracy'])})"
+        )
+
+    key = "; ".join(describe(n) for n in res)
+    obs = []
+    if res["balanced"]["all_gradients_exactly_zero"]:
+        obs.append(
+            "On balanced classes the seed's 'the derivative will not be zero' fails exactly: "
+            "every hidden A is sigmoid(0) = 0.5 and the output is 0.5, so dZ_out = (0.5 - y)/m "
+            "sums to 0 over the data; with W_out = 0 nothing reaches the hidden layers and "
+            "nothing moves, not even the output bias."
+        )
+    if "imbalanced" in res:
+        r = res["imbalanced"]
+        obs.append(
+            "On imbalanced classes the output bias moves first (mean(A_out - y) != 0) and the "
+            "hidden layers then receive non-zero but tiny gradients (largest hidden |dW| after "
+            f"step 0: {sci(r['largest_hidden_dW_norm_after_step_0'])}); every unit of a layer "
+            "receives the same gradient, so the units stay identical and the network only "
+            "learns the class prior."
+        )
+    if missing:
+        obs.append(f"The imbalanced case was skipped: {missing}")
+    tables = [
+        Table(
+            "zeros / sigmoid on each data set",
+            [
+                "case",
+                "data set",
+                "all gradients exactly 0",
+                "largest hidden |dW|",
+                "units identical",
+                "largest effective width",
+                "train accuracy",
+                "majority class",
+                "cost first -> final",
+                "Xavier train accuracy",
+            ],
+            [
+                [
+                    name,
+                    r["data set"],
+                    r["all_gradients_exactly_zero"],
+                    r["largest_hidden_dW_norm"],
+                    r["units_identical"],
+                    r["largest_effective_width"],
+                    r["train_accuracy"],
+                    r["majority_fraction"],
+                    f"{fmt(r['cost_first'], 5)} -> {fmt(r['cost_final'], 5)}",
+                    spread_text(r["xavier_train_accuracy"]),
+                ]
+                for name, r in res.items()
+            ],
+        )
+    ]
+    figs = []
+    for name, p, k in cases:
+        ref = p.of("xavier_normal")[0]
+        figs.append(
+            fig_cost(
+                f"cost_{name}",
+                f"zeros vs xavier_normal, sigmoid, {p.dataset.name}",
+                f"Training cost per step on the {name} data set (test dashed).",
+                [(p, k, "zeros"), (p, ref, f"xavier_normal (seed {p.seed_of(ref)})")],
+            )
+        )
+    return exp.result(
+        ctx,
+        verdict=verdict,
+        criterion=(
+            "three parts, on each data set: (a) some hidden weight gradient is non-zero at a "
+            "recorded step; (b) the hidden units stay identical (distinct_units = 1 at every "
+            "record); (c) learning is effectively halted: the train accuracy is no better than "
+            "predicting the majority class (plus one example). holds if every part holds on "
+            "every data set, does not hold if none does, holds in part otherwise"
+        ),
+        key_figure=key,
+        observations=obs,
+        tables=tables,
+        figures=figs,
+        numbers={"cases": res, "skipped": missing},
+    )
+
+
+@experiment(
+    "constant",
+    "4",
+    "A non-zero constant: symmetry never breaks",
+    "Using a non-zero constant (e.g., all weights initialized to the same value) also leads to "
+    "issues similar to zero initialization, as the network can't break symmetry, leading to "
+    "stalled learning. ... initializing all weights with the same constant value results in "
+    "identical gradients for all weights, meaning no updates will differentiate them, "
+    "hindering learning.",
+    "distinct units and effective width of every hidden layer at every record (LayerStats), "
+    "and the test accuracy of the constant network against networks of one unit per layer",
+    ("train/relu", "train/tanh", "train/sigmoid", "narrow/relu", "narrow/tanh", "narrow/sigmoid"),
+)
+def constant(ctx: Any, exp: Experiment) -> Any:
+    s = ctx.settings
+    rows, res, parts, figs = [], {}, [], []
+    for act in ("relu", "tanh", "sigmoid"):
+        pop = ctx.population(f"train/{act}")
+        nar = ctx.population(f"narrow/{act}")
+        k = pop.of(CONST)[0]
+        hidden = pop.all_rows(k)
+        symmetric = all(r.get("distinct_units") == 1 for r in hidden)
+        acc = pop.accuracy(k)
+        narrow_acc = [nar.accuracy(j) for j in range(len(nar.members))]
+        narrow_cost = [nar.final_cost(j) for j in range(len(nar.members))]
+        cost = pop.final_cost(k)
+        best_narrow = min((c for c in narrow_cost if math.isfinite(c)), default=math.nan)
+        no_better = math.isfinite(cost) and cost >= (1.0 - NO_BETTER_RTOL) * best_narrow
+        ref = RECOMMENDED[act][0]
+        ref_acc = spread(pop.accuracy(j) for j in pop.of(ref))
+        parts += [symmetric, no_better]
+        res[act] = {
+            "symmetric_at_every_record": symmetric,
+            "largest_distinct_units": max(r.get("distinct_units") or 0 for r in hidden),
+            "largest_effective_width": max(r.get("effective_width") or 0.0 for r in hidden),
+            "test_accuracy": acc,
+            "final_cost": cost,
+            "one_unit_final_cost": spread(narrow_cost),
+            "one_unit_best_final_cost": best_narrow,
+            "one_unit_test_accuracy": spread(narrow_acc),
+            "no_better_than_one_unit": no_better,
+            "recommended": ref,
+            "recommended_test_accuracy": ref_acc,
+            "modes": pop.modes(k),
+        }
+        rows.append(
+            [
+                act,
+                symmetric,
+                res[act]["largest_distinct_units"],
+                res[act]["largest_effective_width"],
+                cost,
+                best_narrow,
+                no_better,
+                acc,
+                spread_text(spread(narrow_acc)),
+                f"{ref}: {spread_text(ref_acc)}",
+            ]
+        )
+        if act == "tanh":
+            # the best one-unit network: the strongest baseline the claim is compared with
+            nar_k = max(range(len(nar.members)), key=lambda j: (nar.accuracy(j) or 0.0, -j))
+            figs += keep(
+                [
+                    fig_cost(
+                        f"cost_{act}",
+                        f"constant 0.5 vs one unit per layer vs {ref}, {act}",
+                        "Training cost per step (test dashed).",
+                        [
+                            (pop, k, f"constant 0.5, width {pop.spec.base.hidden[0]}"),
+                            (nar, nar_k, f"{nar.label(nar_k)}, width 1"),
+                            (pop, pop.of(ref)[0], f"{ref}, width {pop.spec.base.hidden[0]}"),
+                        ],
+                    ),
+                    fig_boundary(
+                        "boundary_constant_tanh", pop, k, "The constant-initialized network."
+                    ),
+                    fig_boundary(
+                        "boundary_one_unit_tanh",
+                        nar,
+                        nar_k,
+                        "The best network of one unit per layer.",
+                    ),
+                ]
+            )
+    verdict = decide(parts)
+    key = "; ".join(
+        f"{act}: "
+        + ("all units identical at every record" if r["symmetric_at_every_record"] else "broke")
+        + f" (effective width <= {sci(r['largest_effective_width'])}), final cost "
+        f"{fmt(r['final_cost'], 3)} vs {fmt(r['one_unit_best_final_cost'], 3)} for the best "
+        f"one-unit network (test accuracy {pct(r['test_accuracy'])} vs "
+        f"{pct(r['one_unit_test_accuracy']['max'])})"
+        for act, r in res.items()
+    )
+    return exp.result(
+        ctx,
+        verdict=verdict,
+        criterion=(
+            "two parts per activation (relu, tanh, sigmoid): (a) every hidden layer has "
+            "distinct_units = 1 at every recorded step; (b) no better than one unit per layer: "
+            "the constant network's final training cost is at least the lowest final training "
+            "cost of the networks with one unit per hidden layer (Xavier, He and N(0, 1), every "
+            f"seed, biases 0.1), less {pct(NO_BETTER_RTOL)}. holds if all parts hold, does not "
+            "hold if none, holds in part otherwise"
+        ),
+        key_figure=key,
+        observations=[
+            "A layer whose units are identical computes what one unit computes: the network "
+            "is, in effect, one unit wide, however wide it is built.",
+            "Constant 0.5 also makes the pre-activations grow with the width (Z = 0.5 times "
+            "the sum of the inputs), so with ReLU the initial cost is large.",
+        ],
+        tables=[
+            Table(
+                "constant 0.5 per activation",
+                [
+                    "activation",
+                    "units identical at every record",
+                    "largest distinct units",
+                    "largest effective width",
+                    "final train cost",
+                    "best final train cost, one unit per layer",
+                    "no better than one unit",
+                    "test accuracy",
+                    "one unit per layer, test accuracy",
+                    "recommended scheme, test accuracy",
+                ],
+                rows,
+            ),
+            Table(
+                "steps to target, train/tanh",
+                STEPS_HEADERS,
+                [
+                    steps_table_row(ctx.population("train/tanh"), CONST, s),
+                    steps_table_row(ctx.population("train/tanh"), "xavier_normal", s),
+                ],
+            ),
+        ],
+        figures=figs,
+        numbers=res,
+    )

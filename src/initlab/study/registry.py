@@ -1,0 +1,130 @@
+"""The registry of experiments: one per claim of the seed.
+
+An :class:`Experiment` names a claim (quoted from the seed), the populations it measures, the
+criterion that decides its verdict, and the function that runs it.  The experiment modules
+register themselves with :func:`experiment`; :data:`EXPERIMENTS` is filled in the order of the
+seed's claims when :mod:`initlab.study` is imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["EXPERIMENTS", "Experiment", "check_names", "experiment", "names"]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One claim as an experiment.
+
+    ``name``: the ``--only`` name; ``number``: the claim's number in the issue (1-10, 8b);
+    ``title``: a short human title; ``claim``: the seed's words; ``measures``: what is
+    measured, in a sentence; ``populations``: the population keys it uses (see
+    :mod:`initlab.study.populations`); ``fn(ctx, exp)`` runs it and returns an
+    :class:`initlab.study.result.ExperimentResult`."""
+
+    name: str
+    number: str
+    title: str
+    claim: str
+    measures: str
+    populations: tuple[str, ...]
+    fn: Callable[[Any, Experiment], Any]
+
+    def run(self, ctx: Any) -> Any:
+        ctx.begin_experiment()
+        result = self.fn(ctx, self)
+        result.run_ids = ctx.run_ids()
+        limit = ctx.settings.figures_per_experiment
+        if limit is not None:
+            result.figures = result.figures[:limit]
+        return result
+
+    def result(self, ctx: Any, **fields: Any) -> Any:
+        """An ExperimentResult with this experiment's name, number, title, claim and the setup
+        of every population ``ctx`` handed it."""
+        from initlab.study.result import ExperimentResult
+
+        setup = []
+        for key in ctx.touched():
+            pop = ctx.cached(key)
+            s = pop.spec.setup()
+            ds = pop.dataset
+            s["data"] = (
+                f"{ds.name}: {ds.n_train} train / {ds.n_test} test points, {ds.n_features} "
+                f"features, {ds.n_classes} classes (train counts "
+                f"{'/'.join(str(int(c)) for c in ds.class_counts('train'))})"
+            )
+            s["layer sizes"] = pop.layer_sizes()
+            setup.append(s)
+        setup.extend(fields.pop("extra_setup", []))
+        return ExperimentResult(
+            name=self.name,
+            number=self.number,
+            title=self.title,
+            claim=self.claim,
+            setup=setup,
+            **fields,
+        )
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def experiment(
+    name: str, number: str, title: str, claim: str, measures: str, populations: Iterable[str]
+) -> Callable[[Callable[[Any, Experiment], Any]], Callable[[Any, Experiment], Any]]:
+    """Decorator registering ``fn(ctx, exp) -> ExperimentResult`` as an experiment."""
+
+    def register(fn: Callable[[Any, Experiment], Any]) -> Callable[[Any, Experiment], Any]:
+        if name in EXPERIMENTS:
+            raise ValueError(f"experiment {name!r} is registered twice")
+        EXPERIMENTS[name] = Experiment(name, number, title, claim, measures, tuple(populations), fn)
+        return fn
+
+    return register
+
+
+def names() -> list[str]:
+    """Every experiment name, in claim order."""
+    _load()
+    return list(EXPERIMENTS)
+
+
+def check_names(selected: Iterable[str]) -> list[str]:
+    """The selected names in claim order; a ValueError listing the valid names if one is
+    unknown."""
+    _load()
+    wanted = []
+    for part in selected:
+        for n in str(part).split(","):
+            n = n.strip()
+            if n and n not in wanted:
+                wanted.append(n)
+    unknown = [n for n in wanted if n not in EXPERIMENTS]
+    if unknown:
+        raise ValueError(
+            f"unknown experiment(s) {', '.join(map(repr, unknown))}; the experiments are: "
+            f"{', '.join(EXPERIMENTS)}"
+        )
+    if not wanted:
+        raise ValueError(f"no experiment named; the experiments are: {', '.join(EXPERIMENTS)}")
+    return [n for n in EXPERIMENTS if n in wanted]
+
+
+def _claim_order(number: str) -> tuple[int, str]:
+    digits = "".join(c for c in number if c.isdigit())
+    return int(digits), number[len(digits) :]
+
+
+def _load() -> None:
+    """Import the experiment modules (they register themselves), then order the registry by
+    claim number."""
+    from initlab.study import claims_scale, claims_zero, worked  # noqa: F401
+
+    ordered = sorted(EXPERIMENTS.values(), key=lambda e: _claim_order(e.number))
+    if list(EXPERIMENTS) != [e.name for e in ordered]:
+        EXPERIMENTS.clear()
+        EXPERIMENTS.update((e.name, e) for e in ordered)
