@@ -598,6 +598,7 @@ def xavier_he(ctx: Any, exp: Experiment) -> Any:
         rec = RECOMMENDED[act]
         depth_rows = []
         stable_rec = True
+        rec_bad: list[str] = []
         for sc in deep.schemes():
             ks = deep.of(sc)
             modes = [deep.modes(k) for k in ks]
@@ -605,6 +606,7 @@ def xavier_he(ctx: Any, exp: Experiment) -> Any:
             factors = [per_layer_factor([r["z_std"] ** 2 for r in deep.first(k)]) for k in ks]
             if sc in rec and bad:
                 stable_rec = False
+                rec_bad += [m for m in bad if m not in rec_bad]
             depth_rows.append(
                 [
                     sc,
@@ -634,7 +636,8 @@ def xavier_he(ctx: Any, exp: Experiment) -> Any:
         other_name = min(others, key=lambda sc: others[sc])
         keys.append(
             f"{act}: {rec[0].split('_')[0].capitalize()} "
-            f"{'stable' if stable_rec else 'not stable'} with depth; median steps to target "
+            + ("stable" if stable_rec else f"not stable ({', '.join(rec_bad)})")
+            + " with depth; median steps to target "
             f"{fmt(best_rec) if math.isfinite(best_rec) else 'never'}"
             + (
                 f" vs {fmt(best_other)} for {other_name}; fastest: {winner}"
@@ -907,10 +910,22 @@ def normal_vs_uniform(ctx: Any, exp: Experiment) -> Any:
         v["variance_factor_same"] and v["steps_same"] for v in res["by_activation"].values()
     )
     worst_z = max(max(v["worst_z"].values()) for v in res["weights"].values())
+    differ = []
+    for name, v in res["by_activation"].items():
+        what = []
+        if not v["variance_factor_same"]:
+            a = spread(v["variance_factor_normal"])["mean"]
+            b = spread(v["variance_factor_uniform"])["mean"]
+            what.append(f"Var(Z) factor {fmt(a, 3)} vs {fmt(b, 3)}")
+        if not v["steps_same"]:
+            what.append("steps to target")
+        if what:
+            differ.append(f"{name}: {', '.join(what)}")
     key = (
         f"formula variances equal for Xavier and He; drawn weights within {fmt(worst_z, 2)}"
         f" standard errors of the formula; per-layer variance factor and steps to target agree "
-        f"within the seed spread in {n_same} of {len(res['by_activation'])} activation/scheme pairs"
+        f"within the seed spread in {n_same} of {len(res['by_activation'])} activation/scheme "
+        "pairs" + (f" (normal vs uniform differ in {'; '.join(differ)})" if differ else "")
     )
     return exp.result(
         ctx,

@@ -271,7 +271,7 @@ def zero_sigmoid(ctx: Any, exp: Experiment) -> Any:
             f"{'yes' if r['units_identical'] else 'no'} (largest effective width "
             f"{sci(r['largest_effective_width'])}); train accuracy {pct(r['train_accuracy'])} vs "
             f"majority class {pct(r['majority_fraction'])} (Xavier "
-            f"{spread_text(r['xavier_train_accuracy'])})"
+            f"{spread_text(r['xavier_train_accuracy'], percent=True)})"
         )
 
     key = "; ".join(describe(n) for n in res)
@@ -320,7 +320,7 @@ def zero_sigmoid(ctx: Any, exp: Experiment) -> Any:
                     r["train_accuracy"],
                     r["majority_fraction"],
                     f"{fmt(r['cost_first'], 5)} -> {fmt(r['cost_final'], 5)}",
-                    spread_text(r["xavier_train_accuracy"]),
+                    spread_text(r["xavier_train_accuracy"], percent=True),
                 ]
                 for name, r in res.items()
             ],
@@ -410,8 +410,8 @@ def constant(ctx: Any, exp: Experiment) -> Any:
                 best_narrow,
                 no_better,
                 acc,
-                spread_text(spread(narrow_acc)),
-                f"{ref}: {spread_text(ref_acc)}",
+                spread_text(spread(narrow_acc), percent=True),
+                f"{ref}: {spread_text(ref_acc, percent=True)}",
             ]
         )
         if act == "tanh":

@@ -106,7 +106,7 @@ def steps_table_row(
         None if math.isinf(med) else med,
         f"{reached}/{len(ks)}",
         spread_text(spread(pop.final_cost(k) for k in ks), 3),
-        spread_text(spread(pop.accuracy(k) for k in ks), 3),
+        spread_text(spread(pop.accuracy(k) for k in ks), 3, percent=True),
         *extra,
     ]
 

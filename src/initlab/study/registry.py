@@ -40,6 +40,9 @@ class Experiment:
         limit = ctx.settings.figures_per_experiment
         if limit is not None:
             result.figures = result.figures[:limit]
+        chosen = ctx.settings.figure_experiments
+        if chosen is not None and self.name not in chosen:
+            result.figures = []
         return result
 
     def result(self, ctx: Any, **fields: Any) -> Any:

@@ -174,18 +174,21 @@ def spread(values: Iterable[float | int | None]) -> dict[str, Any]:
     }
 
 
-def spread_text(s: Mapping[str, Any], digits: int = 3) -> str:
-    """``"0.123 +- 0.004 (0.118 to 0.127)"``; ``"-"`` when there are no values; notes how many
+def spread_text(s: Mapping[str, Any], digits: int = 3, percent: bool = False) -> str:
+    """``"0.123 +- 0.004 (0.118 to 0.127)"`` (mean +- sd (min to max)), or with ``percent``
+    ``"12.3% +- 0.4 (11.8% to 12.7%)"``; ``"-"`` when there are no values; notes how many
     values were missing (e.g. a target never reached)."""
     if s["n"] == 0:
         return "never" if s["missing"] else "-"
+
+    def f(x: float, d: int = digits) -> str:
+        return f"{fmt(100 * x, d)}%" if percent else fmt(x, d)
+
     if s["n"] == 1:
-        text = fmt(s["mean"], digits)
+        text = f(s["mean"])
     else:
-        text = (
-            f"{fmt(s['mean'], digits)} +- {fmt(s['sd'], 2)} "
-            f"({fmt(s['min'], digits)} to {fmt(s['max'], digits)})"
-        )
+        sd = fmt(100 * s["sd"] if percent else s["sd"], 2)
+        text = f"{f(s['mean'])} +- {sd} ({f(s['min'])} to {f(s['max'])})"
     if s["missing"]:
         text += f", {s['missing']} never"
     return text

@@ -282,7 +282,8 @@ def _rebuild_all(
 
 def write_outputs(report: StudyReport, out: str | Path) -> dict[str, Path]:
     """Write ``report.html``, ``report.md`` (+ ``figures/*.png``) and ``results.json`` into the
-    folder ``out`` (created); returns their paths."""
+    folder ``out`` (created); returns their paths.  Study figures left in ``figures/`` by an
+    earlier report are removed first."""
     from initlab.report.html import render_html
     from initlab.report.markdown import render_markdown
 
@@ -294,6 +295,10 @@ def write_outputs(report: StudyReport, out: str | Path) -> dict[str, Path]:
     paths["html"].write_text(render_html(data, report.images), encoding="utf-8")
     fig_dir = d / "figures"
     rel: dict[str, str] = {}
+    if fig_dir.is_dir():  # figures of an earlier report in the same folder would linger
+        for old in fig_dir.glob("*__*.png"):
+            if old.name.split("__")[0] in EXPERIMENTS:
+                old.unlink()
     if report.images:
         fig_dir.mkdir(exist_ok=True)
         for name, png in report.images.items():

@@ -17,7 +17,10 @@ from typing import Any
 
 from initlab._checks import check_choice, check_positive_int
 
-__all__ = ["Settings", "StudyOptions"]
+__all__ = ["QUICK_FIGURES", "Settings", "StudyOptions"]
+
+#: The experiments whose first figure a ``--quick`` run draws.
+QUICK_FIGURES = ("zero_relu", "constant", "small_vanishing", "xavier_he", "xavier_relu_deep")
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,9 @@ class Settings:
     * ``target_fraction``: the target cost of "steps to target" is ``target_fraction * ln C``
       (C classes), i.e. halfway from the cost of a uninformed prediction to 0;
     * ``dpi``, ``histograms``: figure resolution; whether to draw the histogram figures;
-      ``figures_per_experiment``: at most this many figures per experiment (None: all).
+      ``figures_per_experiment``: at most this many figures per experiment (None: all);
+      ``figure_experiments``: the experiments that draw figures (None: all).  ``--quick``
+      draws the first figure of five experiments: drawing is most of a quick run's time.
     """
 
     quick: bool
@@ -56,11 +61,14 @@ class Settings:
     dpi: int
     histograms: bool
     figures_per_experiment: int | None = None
+    figure_experiments: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         for k in ("seeds", "train_hidden", "shallow_hidden", "deep_hidden"):
             d[k] = list(d[k])
+        if d["figure_experiments"] is not None:
+            d["figure_experiments"] = list(d["figure_experiments"])
         return d
 
     @classmethod
@@ -72,6 +80,8 @@ class Settings:
         v = dict(d)
         for k in ("seeds", "train_hidden", "shallow_hidden", "deep_hidden"):
             v[k] = tuple(v[k])
+        if v.get("figure_experiments") is not None:
+            v["figure_experiments"] = tuple(v["figure_experiments"])
         return cls(**v)
 
     def target_cost(self, n_classes: int) -> float:
@@ -147,6 +157,7 @@ class StudyOptions:
                 dpi=60,
                 histograms=False,
                 figures_per_experiment=1,
+                figure_experiments=QUICK_FIGURES,
             )
         return Settings(
             quick=False,
