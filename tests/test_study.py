@@ -71,7 +71,7 @@ def test_zero_sigmoid_balanced_is_a_stationary_point(quick):
     k = pop.of("zeros")[0]
     rows = layer_stats(pop.history, k)
     assert all(x["dW_norm"] == 0.0 and x["db_norm"] == 0.0 for x in rows)
-    case = r.numbers["cases"]["balanced"]
+    case = r.numbers["cases"]["main"]
     assert case["all_gradients_exactly_zero"] and not case["hidden_gradients_nonzero"]
     assert np.all(pop.cost(k) == pop.cost(k)[0])
     # quick settings leave the imbalanced set out: gradients are zero, so it holds in part
@@ -331,6 +331,18 @@ def test_only_and_unknown_names():
         StudyOptions(seeds=0)
     with pytest.raises(ValueError, match="dataset"):
         StudyOptions(dataset="bogus")
+
+
+def test_registry_setup():
+    s = StudyOptions().settings()
+    setups = study.EXPERIMENTS["small_relu"].setup(s)
+    assert [x["population"] for x in setups] == list(study.EXPERIMENTS["small_relu"].populations)
+    shallow = setups[0]
+    assert shallow["hidden layers"] == [16] and shallow["optimizer"] == "gd"
+    assert shallow["seeds"] == [0, 1, 2] and shallow["schemes"] == ["small", "he_normal"]
+    quick = StudyOptions(quick=True).settings()
+    keys = [x["population"] for x in study.EXPERIMENTS["zero_sigmoid"].setup(quick)]
+    assert keys == ["train/sigmoid"]  # the imbalanced case is left out of quick runs
 
 
 def test_helpers():

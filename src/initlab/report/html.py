@@ -56,6 +56,8 @@ def _cell(v: Any) -> tuple[str, bool]:
         return fmt(v), False
     if isinstance(v, int | float):
         return fmt(v, 6), True
+    if isinstance(v, list) and all(isinstance(x, str | int | float) for x in v):
+        return ", ".join(x if isinstance(x, str) else fmt(x, 6) for x in v), False
     if isinstance(v, list | dict):
         return json.dumps(v), False
     return str(v), False
@@ -87,7 +89,7 @@ def _setup(setup: Sequence[Mapping[str, Any]]) -> str:
     for s in setup:
         keys += [k for k in s if k not in keys]
     rows = [[k, *[s.get(k, "") for s in setup]] for k in keys]
-    return _table(["", *[f"run {i + 1}" for i in range(len(setup))]], rows)
+    return _table(["", *[f"population {i + 1}" for i in range(len(setup))]], rows)
 
 
 def _experiment(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:

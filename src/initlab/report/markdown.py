@@ -20,6 +20,8 @@ def _cell(v: Any) -> str:
         text = fmt(v)
     elif isinstance(v, int | float):
         text = fmt(v, 6)
+    elif isinstance(v, list) and all(isinstance(x, str | int | float) for x in v):
+        text = ", ".join(x if isinstance(x, str) else fmt(x, 6) for x in v)
     elif isinstance(v, list | dict):
         text = json.dumps(v)
     else:
@@ -39,7 +41,7 @@ def _setup(setup: Sequence[Mapping[str, Any]]) -> str:
     for s in setup:
         keys += [k for k in s if k not in keys]
     rows = [[k, *[s.get(k, "") for s in setup]] for k in keys]
-    return _table(["", *[f"run {i + 1}" for i in range(len(setup))]], rows)
+    return _table(["", *[f"population {i + 1}" for i in range(len(setup))]], rows)
 
 
 def render_markdown(data: Mapping[str, Any], figures: Mapping[str, str] | None = None) -> str:

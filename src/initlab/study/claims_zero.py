@@ -238,12 +238,13 @@ def _sigmoid_case(pop: Population, k: int) -> dict[str, Any]:
     "will still be effectively halted.",
     "whether any hidden weight gradient is non-zero (dW_norm), whether the hidden units stay "
     "one unit (distinct_units, effective_width), and whether the network learns more than the "
-    "class prior (train accuracy vs the majority class), on a balanced and an imbalanced set",
+    "class prior (train accuracy vs the majority class), on the main (balanced) and an "
+    "imbalanced data set",
     ("train/sigmoid", "imbalanced/sigmoid"),
 )
 def zero_sigmoid(ctx: Any, exp: Experiment) -> Any:
     bal = ctx.population("train/sigmoid")
-    cases = [("balanced", bal, bal.of(ZERO)[0])]
+    cases = [("main", bal, bal.of(ZERO)[0])]
     missing = None
     if ctx.settings.imbalanced_dataset is None:
         missing = "these settings (--quick) leave out the imbalanced data set"
@@ -261,13 +262,14 @@ def zero_sigmoid(ctx: Any, exp: Experiment) -> Any:
 
     def describe(name: str) -> str:
         r = res[name]
-        counts = "/".join(map(str, r["train class counts"]))
+        c = r["train class counts"]
+        counts = "/".join(map(str, c)) + (", balanced" if len(set(c)) == 1 else "")
         if r["all_gradients_exactly_zero"]:
             grad = "every gradient exactly 0 at every recorded step (an exact stationary point)"
         else:
             grad = f"hidden |dW| up to {sci(r['largest_hidden_dW_norm'])}"
         return (
-            f"{name} {r['data set']} ({counts}): {grad}; units per layer identical: "
+            f"{r['data set']} ({counts}): {grad}; units per layer identical: "
             f"{'yes' if r['units_identical'] else 'no'} (largest effective width "
             f"{sci(r['largest_effective_width'])}); train accuracy {pct(r['train_accuracy'])} vs "
             f"majority class {pct(r['majority_fraction'])} (Xavier "
@@ -276,9 +278,10 @@ def zero_sigmoid(ctx: Any, exp: Experiment) -> Any:
 
     key = "; ".join(describe(n) for n in res)
     obs = []
-    if res["balanced"]["all_gradients_exactly_zero"]:
+    if res["main"]["all_gradients_exactly_zero"]:
         obs.append(
-            "On balanced classes the seed's 'the derivative will not be zero' fails exactly: "
+            "On the balanced main data set the seed's 'the derivative will not be zero' fails "
+            "exactly: "
             "every hidden A is sigmoid(0) = 0.5 and the output is 0.5, so dZ_out = (0.5 - y)/m "
             "sums to 0 over the data; with W_out = 0 nothing reaches the hidden layers and "
             "nothing moves, not even the output bias."
@@ -333,7 +336,7 @@ def zero_sigmoid(ctx: Any, exp: Experiment) -> Any:
             fig_cost(
                 f"cost_{name}",
                 f"zeros vs xavier_normal, sigmoid, {p.dataset.name}",
-                f"Training cost per step on the {name} data set (test dashed).",
+                f"Training cost per step on {p.dataset.name} (test dashed).",
                 [(p, k, "zeros"), (p, ref, f"xavier_normal (seed {p.seed_of(ref)})")],
             )
         )

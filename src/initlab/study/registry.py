@@ -33,6 +33,20 @@ class Experiment:
     populations: tuple[str, ...]
     fn: Callable[[Any, Experiment], Any]
 
+    def setup(self, settings: Any) -> list[dict[str, Any]]:
+        """The setup of every population this experiment measures under ``settings`` (data
+        set, hidden layers, activation, schemes, seeds, optimizer, lr, steps), without running
+        anything."""
+        from initlab.study.populations import population_spec
+
+        out = []
+        for key in self.populations:
+            try:
+                out.append(population_spec(key, settings).setup())
+            except ValueError:  # e.g. the imbalanced case, left out by these settings
+                continue
+        return out
+
     def run(self, ctx: Any) -> Any:
         ctx.begin_experiment()
         result = self.fn(ctx, self)
