@@ -59,7 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--workers",
         type=int,
         default=None,
-        help="processes drawing figures while training goes on (default up to 2; 0: none)",
+        help="processes drawing figures while training goes on (default: up to 2, none with "
+        "--quick; 0: draw in this process)",
     )
     p.set_defaults(func=run)
 
