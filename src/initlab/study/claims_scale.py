@@ -48,10 +48,15 @@ WEIGHT_Z = 5.0
 KURTOSIS = {"normal": 3.0, "uniform": 1.8}
 
 
-def _slow_factor() -> float:
+def _t() -> Any:
+    """The diagnostics' thresholds (one table for every rule)."""
     from initlab.diagnostics import THRESHOLDS
 
-    return THRESHOLDS.slow_factor
+    return THRESHOLDS
+
+
+def _slow_factor() -> float:
+    return _t().slow_factor
 
 
 def _paired_steps(tr: Population, scheme: str, ref: str, settings: Any) -> list[dict[str, Any]]:
@@ -240,12 +245,13 @@ def small_vanishing(ctx: Any, exp: Experiment) -> Any:
         verdict=decide(parts),
         criterion=(
             "two parts per activation (tanh, sigmoid): (a) the diagnostics find 'vanishing' "
-            "(dZ shrinking by more than x2 per hidden layer toward the input, or layer 1's "
-            "update:data below 1e-3 of the last layer's) for small weights in the deep network, "
-            "in every seed; (b) training with small weights is slow or stalled: in every seed it "
-            "needs more than 2x the steps of the fastest scheme of the comparison (same seed) "
-            "to reach the target cost, or never reaches it while that scheme does. holds if "
-            "all parts hold, does not hold if none, holds in part otherwise"
+            f"(the norm of dZ shrinking by more than x{fmt(_t().grad_factor)} per hidden layer "
+            f"toward the input, or layer 1's update:data below {fmt(_t().update_ratio_gap)} of "
+            "the last layer's) for small weights in the deep network, in every seed; (b) "
+            "training with small weights is slow or stalled: in every seed it needs more than "
+            f"{fmt(_t().slow_factor)}x the steps of the fastest scheme of the comparison (same "
+            "seed) to reach the target cost, or never reaches it while that scheme does. holds "
+            "if all parts hold, does not hold if none, holds in part otherwise"
         ),
         key_figure="; ".join(keys),
         observations=[
@@ -349,7 +355,8 @@ def small_relu(ctx: Any, exp: Experiment) -> Any:
             "per-layer factor of RMS dZ toward the input (deep network, step 0) is closer to 1 "
             "for ReLU than for tanh and for sigmoid; (b) 'training will be very slow': with one "
             "hidden layer small weights reach the target cost in every seed, but need more than "
-            "2x the steps of He (same seed); (c) the same network with three hidden layers "
+            f"{fmt(_t().slow_factor)}x the steps of He (same seed); (c) the same network with "
+            "three hidden layers "
             "still trains (reaches the target in every seed). holds if all parts hold"
         ),
         key_figure=key,
@@ -518,9 +525,10 @@ def large_tanh_sigmoid(ctx: Any, exp: Experiment) -> Any:
         verdict=decide(parts),
         criterion=(
             "two parts per activation (tanh, sigmoid) and scale (std 1, std 10): (a) exploding "
-            "gradients: the diagnostics find 'exploding' in the deep network at step 0 (dZ "
-            "growing by more than x2 per hidden layer toward the input, activations growing, or "
-            "overflow) in every seed; (b) unstable training: every seed's training diverges "
+            "gradients: the diagnostics find 'exploding' in the deep network at step 0 (the "
+            f"norm of dZ growing by more than x{fmt(_t().grad_factor)} per hidden layer toward "
+            "the input, activations growing, or overflow) in every seed; (b) unstable "
+            "training: every seed's training diverges "
             f"(NaN/inf) or its cost rises at more than {pct(UNSTABLE_RISE_FRACTION)} of the "
             "steps. holds if all parts hold, does not hold if none, holds in part otherwise"
         ),
