@@ -41,7 +41,9 @@ __all__ = [
     "LayerStats",
     "Thresholds",
     "hist_edges",
+    "cost_rises",
     "layer_stats",
+    "per_layer_factor",
     "predicted_variance",
     "report",
     "steps_to_cost",
@@ -450,11 +452,37 @@ def _by_step(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
     return out
 
 
-def _per_layer_factor(values: list[float]) -> float | None:
-    """Geometric-mean factor per layer from the first to the last value, or None if undefined."""
+def per_layer_factor(values: Sequence[float]) -> float | None:
+    """Geometric-mean factor per layer from the first to the last value:
+    ``(v_last / v_first) ^ (1 / (n - 1))``, or None if undefined (fewer than two values, or a
+    non-positive or non-finite end)."""
     if len(values) < 2 or not all(math.isfinite(v) and v > 0 for v in (values[0], values[-1])):
         return None
     return (values[-1] / values[0]) ** (1.0 / (len(values) - 1))
+
+
+def cost_rises(cost: np.ndarray) -> dict[str, Any]:
+    """How erratic a cost curve is.
+
+    With ``c_t`` the finite costs in step order and ``d_t = c_{t+1} - c_t``: ``fraction`` is the
+    share of steps with ``d_t > 0`` (the cost went up), ``largest`` the largest relative rise
+    ``max(d_t / c_t)`` (0 if the cost never rose), ``steps`` the number of differences.
+    Full-batch gradient descent with a small enough learning rate never raises the cost, so a
+    large ``fraction`` means steps that overshoot: unstable training.
+    """
+    c = np.asarray(cost, dtype=np.float64)
+    c = c[np.isfinite(c)]
+    if c.size < 2:
+        return {"fraction": 0.0, "largest": 0.0, "steps": 0}
+    d = np.diff(c)
+    up = d > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(c[:-1] > 0, d / np.where(c[:-1] > 0, c[:-1], 1.0), 0.0)
+    return {
+        "fraction": float(np.mean(up)),
+        "largest": float(np.max(rel[up])) if up.any() else 0.0,
+        "steps": int(d.size),
+    }
 
 
 def steps_to_cost(cost: np.ndarray, target: float) -> int | None:
@@ -528,9 +556,7 @@ def verdict(
         # back-propagated gradient norm across the hidden layers, from the last to the first
         hidden = [r for r in first if r["hidden"]]
         grads_known = all(r.get("dZ_norm") is not None for r in first)
-        factor = (
-            _per_layer_factor([r["dZ_norm"] for r in reversed(hidden)]) if grads_known else None
-        )
+        factor = per_layer_factor([r["dZ_norm"] for r in reversed(hidden)]) if grads_known else None
         finite_grads = not grads_known or all(
             math.isfinite(r["dZ_norm"]) and math.isfinite(r["dW_norm"]) for r in first
         )
@@ -588,7 +614,7 @@ def verdict(
                         t.update_ratio_gap,
                     )
                 )
-        act = _per_layer_factor([r["a_rms"] for r in hidden])
+        act = per_layer_factor([r["a_rms"] for r in hidden])
         if (
             act is not None
             and act > t.activation_factor

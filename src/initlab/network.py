@@ -47,6 +47,7 @@ __all__ = [
     "lsuv_rescale",
     "member_rng",
     "network_from_arrays",
+    "numeric_gradients",
     "predict",
 ]
 
@@ -415,30 +416,26 @@ def n_params(net: Network) -> int:
     return sum(math.prod(p.shape[1:]) for p in net.params)
 
 
-def gradient_check(
+def numeric_gradients(
     net: Network, X: np.ndarray, Y: np.ndarray, loss: Loss | str, eps: float = 1e-6
-) -> float:
-    """Relative error between backpropagation and central finite differences.
-
-    For every parameter entry ``p``: ``g_num = (J(p + eps) - J(p - eps)) / (2 eps)``; returns
-    ``||g_num - g_backprop|| / (||g_num|| + ||g_backprop||)`` over all parameters and members
-    (0 if both are 0).  Below 1e-7 in float64 means the backward pass is right.  Every
-    population member is perturbed at once (members are independent), so the cost is one
-    forward pair per parameter entry of one member.  The network is left unchanged.
-    """
+) -> list[np.ndarray]:
+    """Central finite differences of the mean cost for every parameter, every member at once:
+    ``g = (J(p + eps) - J(p - eps)) / (2 eps)``, aligned with :attr:`Network.params` (same
+    shapes, population axis included).  Members are independent, so perturbing one entry in
+    all members at once costs one forward pair per entry of one member.  The network is left
+    unchanged."""
     loss = check_data(net, np.asarray(X), np.asarray(Y), loss)
     X = np.asarray(X, dtype=net.dtype)
     Y = np.asarray(Y, dtype=net.dtype)
     eps = check_finite_real("eps", eps, low=0.0, low_inclusive=False)
-    A, cache = forward(net, X)
-    analytic = backward(net, cache, Y, loss).params
 
     def cost() -> np.ndarray:
         A, c = forward(net, X)
         return loss.cost(c.Z[-1], A, Y)
 
-    num_sq = ana_sq = diff_sq = 0.0
-    for p, g in zip(net.params, analytic, strict=True):
+    out = []
+    for p in net.params:
+        g = np.zeros(p.shape)
         for index in np.ndindex(p.shape[1:]):
             sl = (slice(None), *index)
             saved = p[sl].copy()
@@ -447,9 +444,28 @@ def gradient_check(
             p[sl] = saved - eps
             minus = cost()
             p[sl] = saved
-            numeric = (plus - minus) / (2.0 * eps)
-            num_sq += float(np.sum(numeric**2))
-            ana_sq += float(np.sum(g[sl] ** 2))
-            diff_sq += float(np.sum((numeric - g[sl]) ** 2))
-    denom = math.sqrt(num_sq) + math.sqrt(ana_sq)
-    return 0.0 if denom == 0.0 else math.sqrt(diff_sq) / denom
+            g[sl] = (plus - minus) / (2.0 * eps)
+        out.append(g)
+    return out
+
+
+def gradient_check(
+    net: Network, X: np.ndarray, Y: np.ndarray, loss: Loss | str, eps: float = 1e-6
+) -> float:
+    """Relative error between backpropagation and central finite differences
+    (:func:`numeric_gradients`): ``||g_num - g_backprop|| / (||g_num|| + ||g_backprop||)`` over
+    all parameters and members (0 if both are 0).  Below 1e-7 in float64 means the backward
+    pass is right.  The network is left unchanged."""
+    loss = check_data(net, np.asarray(X), np.asarray(Y), loss)
+    Xd = np.asarray(X, dtype=net.dtype)
+    Yd = np.asarray(Y, dtype=net.dtype)
+    A, cache = forward(net, Xd)
+    analytic = backward(net, cache, Yd, loss).params
+    numeric = numeric_gradients(net, Xd, Yd, loss, eps)
+    diff = math.sqrt(
+        sum(float(np.sum((n - a) ** 2)) for n, a in zip(numeric, analytic, strict=True))
+    )
+    denom = math.sqrt(sum(float(np.sum(n**2)) for n in numeric)) + math.sqrt(
+        sum(float(np.sum(a**2)) for a in analytic)
+    )
+    return 0.0 if denom == 0.0 else diff / denom

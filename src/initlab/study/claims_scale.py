@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from initlab._text import fmt
+from initlab.diagnostics import cost_rises
 from initlab.study.common import (
     RECOMMENDED,
     STEPS_HEADERS,
@@ -23,7 +24,6 @@ from initlab.study.common import (
     sci,
     steps_table_row,
 )
-from initlab.study.measures import cost_rises
 from initlab.study.populations import Population
 from initlab.study.registry import Experiment, experiment
 from initlab.study.result import Table, decide, spread, spread_text

@@ -41,10 +41,10 @@ def pct(x: float | None) -> str:
 def per_layer_factor(values: Sequence[float]) -> float | None:
     """Geometric-mean change per layer from the first to the last value
     (``(v_last / v_first) ** (1 / (n - 1))``), the diagnostics' own rule
-    (:func:`initlab.diagnostics._per_layer_factor`)."""
-    from initlab.diagnostics import _per_layer_factor
+    (:func:`initlab.diagnostics.per_layer_factor`)."""
+    from initlab.diagnostics import per_layer_factor
 
-    return _per_layer_factor(list(values))
+    return per_layer_factor(list(values))
 
 
 def layer_means(
