@@ -122,3 +122,11 @@ def test_targets_that_do_not_fit_the_loss():
         get_loss("mse").check_targets(np.array([[np.nan]]))
     with pytest.raises(ValueError, match="loss='hinge'"):
         get_loss("hinge")
+
+
+def test_bce_keeps_the_small_cost_of_confident_right_answers_in_float32():
+    bce = get_loss("binary_cross_entropy")
+    for z in (10.0, 15.0, 30.0):
+        Z = np.array([[[z]]], dtype=np.float32)
+        got = bce.cost(Z, special.expit(Z), np.ones((1, 1), dtype=np.float32))[0]
+        assert got == pytest.approx(np.log1p(np.exp(-z)), rel=1e-5)

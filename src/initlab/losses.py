@@ -70,8 +70,12 @@ def _mean_per_member(x: np.ndarray) -> np.ndarray:
 
 
 def _bce_cost(Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    per = np.logaddexp(0.0, Z)
+    # (max(z, 0) - z y) + log(1 + exp(-|z|)), in that order: the first part is exactly 0 for a
+    # confident right answer, so its small cost log(1 + exp(-|z|)) survives in float32 too
+    # (logaddexp(0, z) - z y loses it to cancellation)
+    per = np.maximum(Z, 0)
     per -= Z * Y
+    per += np.log1p(np.exp(-np.abs(Z)))
     return _mean_per_member(per)
 
 

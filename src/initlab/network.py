@@ -159,8 +159,13 @@ def _ones_row(m: int, dtype: np.dtype) -> np.ndarray:
     return row
 
 
-def backward(net: Network, cache: Cache, Y: np.ndarray, loss: Loss) -> Grads:
-    """Backward pass for ``loss`` with targets ``Y``; the equations are in the module docstring."""
+def backward(
+    net: Network, cache: Cache, Y: np.ndarray, loss: Loss, out: Grads | None = None
+) -> Grads:
+    """Backward pass for ``loss`` with targets ``Y``; the equations are in the module docstring.
+
+    ``out``, if given, holds preallocated ``dW`` and ``db`` arrays to write the gradients into
+    (the training loop passes views of one flat gradient buffer)."""
     L = net.depth
     m = cache.A[0].shape[0]
     dW: list[np.ndarray] = [None] * L  # type: ignore[list-item]
@@ -172,10 +177,15 @@ def backward(net: Network, cache: Cache, Y: np.ndarray, loss: Loss) -> Grads:
     ones = _ones_row(m, dZ.dtype)
     for l in range(L - 1, -1, -1):
         dZs[l] = dZ
-        dW[l] = np.swapaxes(cache.A[l], -1, -2) @ dZ
-        db[l] = ones @ dZ
+        A_prev_T = cache.A[l].swapaxes(-1, -2)
+        if out is None:
+            dW[l] = A_prev_T @ dZ
+            db[l] = ones @ dZ
+        else:
+            dW[l] = np.matmul(A_prev_T, dZ, out=out.dW[l])
+            db[l] = np.matmul(ones, dZ, out=out.db[l])
         if l > 0:
-            dA = dZ @ np.swapaxes(net.weights[l], -1, -2)
+            dA = dZ @ net.weights[l].swapaxes(-1, -2)
             dAs[l - 1] = dA
             dZ = dA * net.activations[l - 1].derivative(cache.Z[l - 1], cache.A[l])
     return Grads(dW, db, dZs, dAs)

@@ -6,6 +6,12 @@ observed by *probes*: callables invoked with a :class:`StepEvent` (the parameter
 update, the forward cache, the gradients, the update) at the steps they ask for; what they
 record ends up in :attr:`History.records`.
 
+For speed the loop keeps all parameters of the population in one contiguous buffer of shape
+``(K, 1, P)`` (``W_l`` and ``b_l`` become views into it) and writes the gradients into a second
+buffer of the same layout, so the optimizer, the divergence check and the update each run once
+per step instead of once per array.  Probes therefore see gradient and update arrays that the
+next step overwrites: a probe that keeps them must copy them.
+
 A member whose cost or update is NaN or inf stops there: its parameters are frozen (the
 non-finite update is not applied), :attr:`History.diverged_at` holds the step, and the other
 members of the population keep training.  Divergence is a result, never an exception.
@@ -210,19 +216,50 @@ class Trainer:
         self.probes = list(probes)
         self.seed = seed
         self.step = 0
-        self.state = self.opt.init(net.params)
+        self._pack()
+        self.state = self.opt.init([self._gflat])
         self.active = np.ones(net.population, dtype=bool)
         self.diverged_at: list[int | None] = [None] * net.population
         self._rng = np.random.default_rng(seed)
         self._perm = np.arange(m)
         self._costs: list[np.ndarray] = []
 
+    def _pack(self) -> None:
+        """Move the network's parameters into one ``(K, 1, P)`` buffer (``W_l``, ``b_l`` become
+        views of it, values unchanged) and make a gradient buffer of the same layout."""
+        net = self.net
+        params = net.params
+        K = net.population
+        sizes = [math.prod(p.shape[1:]) for p in params]
+        self._offsets = np.cumsum([0, *sizes]).tolist()
+        self._flat = np.empty((K, 1, self._offsets[-1]), dtype=net.dtype)
+        self._gflat = np.empty_like(self._flat)
+        views = self._views(self._flat)
+        for v, p in zip(views, params, strict=True):
+            v[...] = p
+        net.weights[:] = views[0::2]
+        net.biases[:] = views[1::2]
+        g = self._views(self._gflat)
+        self._gout = Grads(g[0::2], g[1::2], [], [])
+
+    def _views(self, buf: np.ndarray) -> list[np.ndarray]:
+        """``buf`` cut into arrays shaped like ``[W_1, b_1, W_2, ...]`` (views, no copies)."""
+        o = self._offsets
+        return [
+            buf[:, 0, a:b].reshape(p.shape)
+            for p, a, b in zip(self.net.params, o[:-1], o[1:], strict=True)
+        ]
+
     def run(self, steps: int) -> np.ndarray:
         """Advance ``steps`` steps (fewer if every member has stopped); returns their costs,
         shape (K, steps run)."""
         n = check_positive_int("steps", steps)
         net, X, Y, loss, opt, probes = self.net, self.X, self.Y, self.loss, self.opt, self.probes
-        params = net.params
+        if any(w.base is not self._flat for w in net.weights + net.biases):
+            # the parameters were replaced since the last run: pack the new ones (the
+            # optimizer's state is kept, it does not depend on the values)
+            self._pack()
+        flat, gflat, gout = self._flat, self._gflat, self._gout
         bs, m, per_epoch = self.batch_size, X.shape[0], self.steps_per_epoch
         active = self.active
         log = np.full((net.population, n), np.nan)
@@ -240,30 +277,35 @@ class Trainer:
                     Xb, Yb = X[idx], Y[idx]
                 A, cache = forward(net, Xb)
                 cost = loss.cost(cache.Z[-1], A, Yb)
-                grads = backward(net, cache, Yb, loss)
-                ups = opt.updates(grads.params, self.state)
-                total = cost.astype(np.float64)
-                for u in ups:
-                    total = total + u.sum(axis=(-2, -1))
-                ok = np.isfinite(total)
-                log[active, i] = cost[active]
-                if not ok[active].all():
+                grads = backward(net, cache, Yb, loss, out=gout)
+                (U,) = opt.updates([gflat], self.state)
+                ok = np.isfinite(U.sum(axis=2)[:, 0] + cost)
+                if ok.all() and active.all():
+                    log[:, i] = cost
+                else:
+                    log[active, i] = cost[active]
                     for k in np.flatnonzero(active & ~ok):
                         self.diverged_at[k] = t
                     active &= ok
-                if not active.all():
-                    for u in ups:
-                        u[~active] = 0.0
+                    U[~active] = 0.0
                 if probes:
                     due = [p for p in probes if _due(p, t, last)]
                     if due:
                         event = StepEvent(
-                            t, net, Xb, Yb, cache, grads, ups, cost, active.copy(), loss
+                            t,
+                            net,
+                            Xb,
+                            Yb,
+                            cache,
+                            grads,
+                            self._views(U),
+                            cost,
+                            active.copy(),
+                            loss,
                         )
                         for p in due:
                             p(event)
-                for p, u in zip(params, ups, strict=True):
-                    p += u
+                flat += U
                 self.step += 1
                 done = i + 1
                 if not active.any():

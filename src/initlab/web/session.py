@@ -69,11 +69,11 @@ def _grad_edges() -> list[float]:
 
 
 class _LatestGrads:
-    """A probe that keeps a reference to the most recent weight gradients it was shown.
+    """A probe that keeps a copy of the most recent weight gradients it was shown.
 
     Its ``every`` is huge, so the Trainer calls it at step 0 and at the last step of every
-    ``run(n)`` call: exactly the step a frame shows.  It copies nothing (the engine allocates
-    new gradient arrays every step)."""
+    ``run(n)`` call: exactly the step a frame shows.  It copies (the training loop reuses its
+    gradient buffer from step to step)."""
 
     name = "web_latest"
     every = 10**12
@@ -84,7 +84,7 @@ class _LatestGrads:
 
     def __call__(self, event: StepEvent) -> None:
         self.step = event.step
-        self.dW = event.grads.dW
+        self.dW = [g.copy() for g in event.grads.dW]
 
     def result(self) -> None:
         return None
