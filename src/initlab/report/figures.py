@@ -74,6 +74,19 @@ def cost_curves(
         if d is not None:
             ax.axvline(d, color=line.get_color(), ls=":", lw=1)
     ax.set_yscale("log")
+    # a run whose cost explodes would squash every other curve: the axis stops at 100x the
+    # largest starting cost and says so
+    starts = [
+        float(h.cost[k, 0]) for h, k in curves if h.cost.shape[1] and np.isfinite(h.cost[k, 0])
+    ]
+    values = np.concatenate(
+        [h.cost[k][np.isfinite(h.cost[k]) & (h.cost[k] > 0)] for h, k in curves]
+    )
+    if starts and values.size:
+        top = 100.0 * max(starts)
+        if values.max() > top:
+            ax.set_ylim(max(values.min() * 0.5, 1e-300), top)
+            title += f" (axis cut at {top:.3g})"
     ax.set_xlabel("step")
     ax.set_ylabel("cost (train solid, test dashed)")
     ax.set_title(title)
