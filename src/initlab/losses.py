@@ -66,7 +66,8 @@ def _check_one_hot(Y: np.ndarray) -> None:
 
 def _mean_per_member(x: np.ndarray) -> np.ndarray:
     """Mean over the last two axes (examples, outputs): one cost per population member."""
-    return x.sum(axis=(-2, -1)) * (1.0 / (x.shape[-1] * x.shape[-2]))
+    k = x.shape[0] if x.ndim == 3 else 1
+    return x.reshape(k, -1).sum(axis=1) * (1.0 / (x.shape[-1] * x.shape[-2]))
 
 
 def _bce_cost(Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> np.ndarray:

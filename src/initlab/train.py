@@ -262,6 +262,7 @@ class Trainer:
         flat, gflat, gout = self._flat, self._gflat, self._gout
         bs, m, per_epoch = self.batch_size, X.shape[0], self.steps_per_epoch
         active = self.active
+        all_active = bool(active.all())
         log = np.full((net.population, n), np.nan)
         Xb, Yb = X, Y
         last = self.step + n - 1
@@ -279,15 +280,17 @@ class Trainer:
                 cost = loss.cost(cache.Z[-1], A, Yb)
                 grads = backward(net, cache, Yb, loss, out=gout)
                 (U,) = opt.updates([gflat], self.state)
-                ok = np.isfinite(U.sum(axis=2)[:, 0] + cost)
-                if ok.all() and active.all():
+                total = U.sum(axis=2)[:, 0] + cost  # NaN or inf iff a member's step is
+                if all_active and math.isfinite(total.sum()):
                     log[:, i] = cost
                 else:
+                    ok = np.isfinite(total)
                     log[active, i] = cost[active]
                     for k in np.flatnonzero(active & ~ok):
                         self.diverged_at[k] = t
                     active &= ok
                     U[~active] = 0.0
+                    all_active = bool(active.all())
                 if probes:
                     due = [p for p in probes if _due(p, t, last)]
                     if due:
@@ -308,7 +311,7 @@ class Trainer:
                 flat += U
                 self.step += 1
                 done = i + 1
-                if not active.any():
+                if not all_active and not active.any():
                     break
         self._costs.append(log[:, :done])
         return log[:, :done]
