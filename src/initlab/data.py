@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from initlab._checks import as_generator, check_choice, check_finite_real, check_positive_int
+from initlab._json import jsonable
 
 __all__ = [
     "DATASETS",
@@ -241,7 +242,7 @@ class Dataset:
             "class_names": None if self.class_names is None else list(self.class_names),
             "feature_names": None if self.feature_names is None else list(self.feature_names),
             "standardized": self.standardized,
-            "params": _jsonable(self.params),
+            "params": jsonable(self.params),
         }
 
 
@@ -802,7 +803,7 @@ def defaults(name: str) -> dict[str, Any]:
     sig = inspect.signature(e.fn).parameters
     out = {p: sig[p].default for p in ("n_samples", "noise") if p in sig}
     out.update({k: p.default for k, p in sig.items() if p.kind is inspect.Parameter.KEYWORD_ONLY})
-    return _jsonable(out)
+    return jsonable(out)
 
 
 def describe(name: str) -> str:
@@ -914,20 +915,3 @@ def decision_grid(
 
 
 # =========================================================================== helpers
-
-
-def _jsonable(v: Any) -> Any:
-    """Plain Python values (lists, floats, ints, strings, None) for JSON."""
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, list | tuple | np.ndarray):
-        return [_jsonable(x) for x in (v.tolist() if isinstance(v, np.ndarray) else v)]
-    if isinstance(v, bool | np.bool_):
-        return bool(v)
-    if isinstance(v, numbers.Integral):
-        return int(v)
-    if isinstance(v, numbers.Real):
-        return float(v)
-    if v is None or isinstance(v, str):
-        return v
-    return repr(v)

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from initlab._checks import check_positive_int
+from initlab._json import jsonable
 from initlab.losses import Loss, get_loss
 from initlab.network import Cache, Grads, Network, backward, check_data, forward
 from initlab.optim import Optimizer, get_optimizer
@@ -106,28 +107,13 @@ class History:
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (NaN and inf become None / strings by the JSON writer's rules)."""
         return {
-            "cost": _jsonable(self.cost),
-            "final_cost": _jsonable(self.final_cost),
+            "cost": jsonable(self.cost),
+            "final_cost": jsonable(self.final_cost),
             "diverged_at": list(self.diverged_at),
             "steps_run": self.steps_run,
-            "records": _jsonable(self.records),
-            "meta": _jsonable(self.meta),
+            "records": jsonable(self.records),
+            "meta": jsonable(self.meta),
         }
-
-
-def _jsonable(x: Any) -> Any:
-    """Arrays to lists and non-finite floats to strings ("nan", "inf"), recursively."""
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        return _jsonable(x.item())
-    if isinstance(x, float) and not math.isfinite(x):
-        return str(x)
-    return x
 
 
 def accuracy(A: np.ndarray, Y: np.ndarray) -> np.ndarray:

@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 
 from initlab._checks import check_finite_real, check_positive_int
+from initlab._json import jsonable
 from initlab._quadrature import bivariate_gaussian_expectation, gaussian_expectation_wide
 from initlab.activations import Activation, parse_activation
 from initlab.theory._roots import bracketed_root
@@ -545,12 +546,6 @@ def _phase(chi: float) -> str:
     return "critical"
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value
-
-
 @dataclass(frozen=True)
 class MeanFieldPoint:
     """Every mean-field quantity at one ``(sigma_w^2, sigma_b^2)``; ``phase`` is "ordered"
@@ -571,7 +566,7 @@ class MeanFieldPoint:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, strictly JSON-serialisable values (non-finite numbers as "inf"/"nan")."""
-        return {k: _jsonable(v) for k, v in asdict(self).items()}
+        return {k: jsonable(v) for k, v in asdict(self).items()}
 
 
 def mean_field(
@@ -618,7 +613,7 @@ class PhaseDiagram:
 
     def to_dict(self) -> dict[str, Any]:
         def clean(a: np.ndarray) -> Any:
-            return [_jsonable(float(v)) for v in a] if a.ndim == 1 else [clean(r) for r in a]
+            return [jsonable(float(v)) for v in a] if a.ndim == 1 else [clean(r) for r in a]
 
         return {
             "activation": self.activation,

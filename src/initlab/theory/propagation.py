@@ -65,12 +65,12 @@ from typing import Any
 
 from initlab import schemes as S
 from initlab._checks import check_finite_real, check_positive_int
+from initlab._json import jsonable
 from initlab._text import fmt, format_table
 from initlab.activations import Activation, parse_activation
 from initlab.theory.meanfield import (
     Q_LARGE,
     _derivative_moment,
-    _jsonable,
     _second_moment,
     as_activation,
 )
@@ -197,7 +197,7 @@ class LayerPrediction:
     weight_grad_variance: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: _jsonable(v) for k, v in asdict(self).items()}
+        return {k: jsonable(v) for k, v in asdict(self).items()}
 
 
 @dataclass(frozen=True)
@@ -258,8 +258,8 @@ class PropagationResult:
             "input_variance": self.input_variance,
             "output_grad_variance": self.output_grad_variance,
             "layers": self.to_records(),
-            "forward": {k: _jsonable(v) for k, v in asdict(self.forward).items()},
-            "backward": {k: _jsonable(v) for k, v in asdict(self.backward).items()},
+            "forward": {k: jsonable(v) for k, v in asdict(self.forward).items()},
+            "backward": {k: jsonable(v) for k, v in asdict(self.backward).items()},
             "verdict": self.verdict,
             "notes": list(self.notes),
             "thresholds": {

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from initlab._checks import check_choice
+from initlab._json import jsonable
 from initlab._text import format_table
 from initlab.diagnostics import Finding, LayerStats, verdict
 from initlab.torch._capture import (
@@ -46,7 +47,7 @@ from initlab.torch._capture import (
     label_records,
     step_event,
 )
-from initlab.train import History, _jsonable
+from initlab.train import History
 
 __all__ = ["InspectResult", "inspect"]
 
@@ -162,7 +163,7 @@ class InspectResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (non-finite numbers become strings, as in History)."""
-        return _jsonable(
+        return jsonable(
             {
                 "layers": [dict(r) for r in self.layers],
                 "findings": [f.to_dict() for f in self.findings],
