@@ -86,65 +86,65 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def _linear(z):
+def _linear(z: np.ndarray) -> np.ndarray:
     return z
 
 
-def _linear_grad(z, a):
+def _linear_grad(z: np.ndarray, a: np.ndarray) -> np.ndarray:
     return np.ones_like(z)
 
 
-def _relu(z):
+def _relu(z: np.ndarray) -> np.ndarray:
     return np.maximum(z, 0)
 
 
-def _relu_grad(z, a):
+def _relu_grad(z: np.ndarray, a: np.ndarray) -> np.ndarray:
     return (z > 0).astype(z.dtype)
 
 
-def _tanh_grad(z, a):
+def _tanh_grad(z: np.ndarray, a: np.ndarray) -> np.ndarray:
     return 1.0 - a * a
 
 
-def _sigmoid_grad(z, a):
+def _sigmoid_grad(z: np.ndarray, a: np.ndarray) -> np.ndarray:
     return a * (1.0 - a)
 
 
-def _softplus(z):
+def _softplus(z: np.ndarray) -> np.ndarray:
     return np.logaddexp(0, z).astype(z.dtype, copy=False)
 
 
-def _softplus_grad(z, a):
+def _softplus_grad(z: np.ndarray, a: np.ndarray) -> np.ndarray:
     return sigmoid(z)
 
 
-def _gelu(z):
+def _gelu(z: np.ndarray) -> np.ndarray:
     return z * normal_cdf(z)
 
 
-def _gelu_grad(z, a):
+def _gelu_grad(z: np.ndarray, a: np.ndarray) -> np.ndarray:
     return normal_cdf(z) + z * normal_pdf(z)
 
 
-def _silu(z):
+def _silu(z: np.ndarray) -> np.ndarray:
     return z * sigmoid(z)
 
 
-def _silu_grad(z, a):
+def _silu_grad(z: np.ndarray, a: np.ndarray) -> np.ndarray:
     s = sigmoid(z)
     return s * (1.0 + z * (1.0 - s))
 
 
-def _mish(z):
+def _mish(z: np.ndarray) -> np.ndarray:
     return z * np.tanh(_softplus(z))
 
 
-def _mish_grad(z, a):
+def _mish_grad(z: np.ndarray, a: np.ndarray) -> np.ndarray:
     t = np.tanh(_softplus(z))
     return t + z * sigmoid(z) * (1.0 - t * t)
 
 
-def _softmax_grad(z, a):
+def _softmax_grad(z: np.ndarray, a: np.ndarray) -> np.ndarray:
     raise ValueError(
         "softmax is not elementwise: it can only be the output activation, paired with "
         "the cross_entropy loss, whose gradient is taken with respect to the logits"
@@ -173,11 +173,11 @@ def elu(alpha: float = 1.0) -> Activation:
     )
 
 
-def _selu(z):
+def _selu(z: np.ndarray) -> np.ndarray:
     return SELU_LAMBDA * np.where(z > 0, z, SELU_ALPHA * np.expm1(np.minimum(z, 0)))
 
 
-def _selu_grad(z, a):
+def _selu_grad(z: np.ndarray, a: np.ndarray) -> np.ndarray:
     return (SELU_LAMBDA * np.where(z > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(z, 0)))).astype(
         z.dtype, copy=False
     )
