@@ -25,3 +25,15 @@ def test_schemes_json_numbers(capsys):
 def test_schemes_bad_fan_is_a_clear_error(capsys):
     assert main(["schemes", "--fan-in", "-3"]) == 2
     assert "--fan-in must be a positive integer, got -3" in capsys.readouterr().err
+
+
+def test_datasets_command_lists_every_data_set(capsys):
+    from initlab import data
+
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    for name in data.available():
+        assert out.count(f"{name}:") >= 1
+    assert main(["datasets", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["circles"]["n_samples"] > 0
