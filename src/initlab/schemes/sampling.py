@@ -26,7 +26,9 @@ __all__ = [
     "Distribution",
     "constant_distribution",
     "draw",
+    "RejectionPlan",
     "normal_distribution",
+    "rejection_plan",
     "truncated_normal_distribution",
     "truncated_normal_std",
     "uniform_distribution",
@@ -148,13 +150,33 @@ def truncated_normal_distribution(
     )
 
 
-def _standard_truncated(rng: np.random.Generator, n: int, a: float, b: float) -> np.ndarray:
-    """``n`` draws of N(0, 1) conditioned on [a, b], by rejection."""
-    if b < 0.0:  # mirror the left tail onto the right
-        return -_standard_truncated(rng, n, -b, -a)
+@dataclass(frozen=True)
+class RejectionPlan:
+    """How to sample ``N(0, 1)`` conditioned on ``[a, b]`` (``b >= 0``; mirror a left-tail
+    interval first) by rejection, with the proposal that accepts most:
+
+    * ``"normal"``: the normal itself, acceptance ``Phi(b) - Phi(a)``;
+    * ``"uniform"``: ``x ~ U[a, b]`` accepted with probability ``exp((peak^2 - x^2) / 2)``,
+      ``peak`` the point of ``[a, b]`` nearest 0;
+    * ``"exp"``: Robert's (1995) shifted exponential for a right-tail interval,
+      ``x = a + Exp(alpha)`` with ``alpha = (a + sqrt(a^2 + 4)) / 2``, accepted with probability
+      ``exp(-(x - alpha)^2 / 2)`` and ``x <= b``.
+
+    Shared by the NumPy sampler here and the torch sampler of :mod:`initlab.torch`."""
+
+    kind: str
+    acceptance: float
+    peak: float
+    alpha: float
+
+
+def rejection_plan(a: float, b: float) -> RejectionPlan:
+    """The :class:`RejectionPlan` for ``[a, b]`` with ``b >= 0``."""
     mass = _mass(a, b)
+    if mass <= 0.0:
+        raise ValueError(f"the interval [{a}, {b}] has no probability mass under N(0, 1)")
     finite = math.isfinite(a) and math.isfinite(b)
-    peak = 0.0 if a <= 0.0 <= b else a  # a > 0 here, unless the interval holds 0
+    peak = 0.0 if a <= 0.0 <= b else a
     accept_uniform = (
         mass * math.sqrt(2.0 * math.pi) / ((b - a) * math.exp(-0.5 * peak * peak))
         if finite
@@ -162,20 +184,29 @@ def _standard_truncated(rng: np.random.Generator, n: int, a: float, b: float) ->
     )
     alpha = (a + math.sqrt(a * a + 4.0)) / 2.0 if a > 0.0 else 0.0
     accept_exp = 0.7 * (1.0 - math.exp(-alpha * (b - a))) if a > 0.0 else 0.0
-    proposal = max(
-        ("normal", mass), ("uniform", accept_uniform), ("exp", accept_exp), key=lambda p: p[1]
+    kind, acceptance = max(
+        (("normal", mass), ("uniform", accept_uniform), ("exp", accept_exp)), key=lambda p: p[1]
     )
+    return RejectionPlan(kind, acceptance, peak, alpha)
+
+
+def _standard_truncated(rng: np.random.Generator, n: int, a: float, b: float) -> np.ndarray:
+    """``n`` draws of N(0, 1) conditioned on [a, b], by rejection (see :class:`RejectionPlan`)."""
+    if b < 0.0:  # mirror the left tail onto the right
+        return -_standard_truncated(rng, n, -b, -a)
+    plan = rejection_plan(a, b)
+    peak, alpha = plan.peak, plan.alpha
     out = np.empty(n)
     filled = 0
     for _ in range(_MAX_REDRAW_ROUNDS * 10):
         need = n - filled
         if need == 0:
             return out
-        batch = int(need / max(proposal[1], 1e-6) * 1.1) + 16
-        if proposal[0] == "normal":
+        batch = int(need / max(plan.acceptance, 1e-6) * 1.1) + 16
+        if plan.kind == "normal":
             x = rng.standard_normal(batch)
             x = x[(x >= a) & (x <= b)]
-        elif proposal[0] == "uniform":
+        elif plan.kind == "uniform":
             x = rng.uniform(a, b, batch)
             u = rng.random(batch)
             x = x[u <= np.exp(0.5 * (peak * peak - x * x))]

@@ -27,11 +27,11 @@ import math
 import torch
 
 from initlab.schemes import Distribution
+from initlab.schemes.sampling import rejection_plan
 
 __all__ = ["compute_dtype", "fill_", "orthogonal_", "sparse_rows_"]
 
 _MAX_ROUNDS = 1000
-_SQRT2 = math.sqrt(2.0)
 
 
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -56,15 +56,6 @@ def _outside(tensor: torch.Tensor, dist: Distribution) -> torch.Tensor:
     return (x < dist.low) | (x > dist.high)
 
 
-def _mass(a: float, b: float) -> float:
-    """``Phi(b) - Phi(a)`` for the standard normal, using the tail that avoids cancellation."""
-    if a >= 0.0:
-        return 0.5 * (math.erfc(a / _SQRT2) - math.erfc(b / _SQRT2))
-    if b <= 0.0:
-        return 0.5 * (math.erfc(-b / _SQRT2) - math.erfc(-a / _SQRT2))
-    return 1.0 - 0.5 * (math.erfc(-a / _SQRT2) + math.erfc(b / _SQRT2))
-
-
 def _standard_truncated(
     n: int,
     a: float,
@@ -73,31 +64,12 @@ def _standard_truncated(
     device: torch.device,
     dtype: torch.dtype,
 ) -> torch.Tensor:
-    """``n`` draws of ``N(0, 1)`` conditioned on ``[a, b]``, by rejection.
-
-    Proposal, whichever accepts most: the normal itself (acceptance ``Phi(b) - Phi(a)``); a
-    uniform on ``[a, b]`` accepted with probability ``exp((p^2 - x^2) / 2)``, ``p`` the point of
-    ``[a, b]`` nearest 0; or, for an interval in the right tail, Robert's (1995) shifted
-    exponential with rate ``alpha = (a + sqrt(a^2 + 4)) / 2``, accepted with probability
-    ``exp(-(x - alpha)^2 / 2)``.  A left-tail interval is mirrored onto the right.
-    """
+    """``n`` draws of ``N(0, 1)`` conditioned on ``[a, b]``, by rejection with the proposal of
+    :func:`initlab.schemes.sampling.rejection_plan` (a left-tail interval is mirrored)."""
     if b < 0.0:
         return -_standard_truncated(n, -b, -a, generator, device, dtype)
-    mass = _mass(a, b)
-    if mass <= 0.0:
-        raise ValueError(f"the interval [{a}, {b}] has no probability mass under N(0, 1)")
-    finite = math.isfinite(a) and math.isfinite(b)
-    peak = 0.0 if a <= 0.0 <= b else a
-    acc_uniform = (
-        mass * math.sqrt(2.0 * math.pi) / ((b - a) * math.exp(-0.5 * peak * peak))
-        if finite
-        else 0.0
-    )
-    alpha = (a + math.sqrt(a * a + 4.0)) / 2.0 if a > 0.0 else 0.0
-    acc_exp = 0.7 * (1.0 - math.exp(-alpha * (b - a))) if a > 0.0 else 0.0
-    kind, acceptance = max(
-        (("normal", mass), ("uniform", acc_uniform), ("exp", acc_exp)), key=lambda p: p[1]
-    )
+    plan = rejection_plan(a, b)
+    kind, acceptance, peak, alpha = plan.kind, plan.acceptance, plan.peak, plan.alpha
     out = torch.empty(n, dtype=dtype, device=device)
     filled = 0
     opts = {"dtype": dtype, "device": device}
