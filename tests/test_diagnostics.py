@@ -256,3 +256,12 @@ def test_keep_first_last_and_per_member_bins():
     assert sum(r["a_hist"]) > 0.95 * total  # member 1's own bins hold its values
     with pytest.raises(ValueError, match="keep='some'"):
         D.LayerStats(keep="some")
+
+
+def test_format_layer_stats_is_a_plain_table():
+    h, _ = _train("xavier_normal", "tanh", steps=2)
+    rows = [r for r in h.layer_stats() if r["step"] == 0]
+    text = D.format_layer_stats(rows)
+    lines = text.splitlines()
+    assert lines[0].split()[:3] == ["layer", "units", "act"] and len(lines) == 2 + len(rows)
+    assert f"{rows[0]['units']}" in lines[2]

@@ -41,7 +41,9 @@ __all__ = [
     "LayerStats",
     "Thresholds",
     "hist_edges",
+    "LAYER_COLUMNS",
     "cost_rises",
+    "format_layer_stats",
     "layer_stats",
     "per_layer_factor",
     "predicted_variance",
@@ -770,38 +772,42 @@ def predicted_variance(history: History, member: int = 0) -> dict[str, Any]:
 # --------------------------------------------------------------------------------- report
 
 
-def _table(rows: list[dict[str, Any]], prediction: dict[str, Any] | None = None) -> str:
-    headers = [
-        "layer",
-        "units",
-        "act",
-        "mean",
-        "std",
-        "sat %",
-        "dead %",
-        "distinct",
-        "|dW|",
-        "dZ rms",
-        "update:data",
-    ]
+def _pct(x: float | None) -> float | None:
+    return None if x is None else 100.0 * x
+
+
+#: The columns of the per-layer table: header and how to read it from a record.
+LAYER_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("layer", lambda r: r["layer"]),
+    ("units", lambda r: r["units"]),
+    ("act", lambda r: r["activation"]),
+    ("mean", lambda r: r["a_mean"]),
+    ("std", lambda r: r["a_std"]),
+    ("sat %", lambda r: _pct(r["saturated"])),
+    ("dead %", lambda r: _pct(r["dead"])),
+    ("distinct", lambda r: r.get("distinct_units")),
+    ("|dW|", lambda r: r["dW_norm"]),
+    ("dZ rms", lambda r: r["dZ_rms"]),
+    ("update:data", lambda r: r["update_data"]),
+)
+
+
+def format_layer_stats(
+    rows: Sequence[dict[str, Any]],
+    prediction: dict[str, Any] | None = None,
+    columns: Sequence[tuple[str, Any]] = LAYER_COLUMNS,
+) -> str:
+    """A text table of per-layer records (one recorded step), pandas-free: by default layer,
+    units, activation, mean, std, saturated %, dead %, distinct units, |dW|, dZ RMS and
+    update:data; with ``prediction`` (from :func:`predicted_variance`) the measured and
+    predicted Var(Z) and Var(dZ) too.  ``columns`` are ``(header, record -> value)`` pairs."""
+    headers = [h for h, _ in columns]
     with_pred = prediction is not None and prediction.get("predicted_q") is not None
     if with_pred:
         headers += ["Var(Z)", "predicted", "Var(dZ)", "predicted"]
     out = []
     for i, r in enumerate(rows):
-        row = [
-            r["layer"],
-            r["units"],
-            r["activation"],
-            r["a_mean"],
-            r["a_std"],
-            None if r["saturated"] is None else 100 * r["saturated"],
-            None if r["dead"] is None else 100 * r["dead"],
-            r.get("distinct_units"),
-            r["dW_norm"],
-            r["dZ_rms"],
-            r["update_data"],
-        ]
+        row = [get(r) for _, get in columns]
         if with_pred:
             row += [
                 prediction["measured_q"][i],
@@ -823,13 +829,13 @@ def report(result: Any, member: int = 0, reference: History | None = None) -> st
     first, last = min(steps), max(steps)
     prediction = predicted_variance(history, member)
     lines.append(f"per-layer statistics at step {first} (initialization):")
-    lines.append(_table(steps[first], prediction))
+    lines.append(format_layer_stats(steps[first], prediction))
     if prediction["predicted_q"] is not None:
         lines.append("(predicted: mean-field theory for the init scheme, initlab.theory)")
     if last != first:
         lines.append("")
         lines.append(f"per-layer statistics at step {last} (end):")
-        lines.append(_table(steps[last]))
+        lines.append(format_layer_stats(steps[last]))
     lines.append("")
     findings = verdict(history, member, reference)
     lines.append("verdict: " + ", ".join(f.mode for f in findings))

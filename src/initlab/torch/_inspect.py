@@ -35,8 +35,7 @@ from torch import nn
 
 from initlab._checks import check_choice
 from initlab._json import jsonable
-from initlab._text import format_table
-from initlab.diagnostics import Finding, LayerStats, verdict
+from initlab.diagnostics import LAYER_COLUMNS, Finding, LayerStats, format_layer_stats, verdict
 from initlab.torch._capture import (
     CONV,
     CONV_TRANSPOSE,
@@ -113,40 +112,15 @@ class InspectResult:
     def table(self) -> str:
         """The per-layer table: mean, std, saturated %, dead %, distinct units, |dW|, dZ RMS and
         grad:data of each layer (``-`` where a figure does not apply or was not measured)."""
-        headers = (
-            "layer",
-            "name",
-            "module",
-            "units",
-            "act",
-            "mean",
-            "std",
-            "sat %",
-            "dead %",
-            "distinct",
-            "|dW|",
-            "dZ rms",
-            "grad:data",
-        )
-        rows = [
-            (
-                r["layer"],
-                r["name"],
-                r["module"],
-                r["units"],
-                r["activation"],
-                r["a_mean"],
-                r["a_std"],
-                None if r["saturated"] is None else 100 * r["saturated"],
-                None if r["dead"] is None else 100 * r["dead"],
-                r.get("distinct_units"),
-                r["dW_norm"],
-                r["dZ_rms"],
-                r["grad_data"],
-            )
-            for r in self.layers
+        cols = dict(LAYER_COLUMNS)
+        columns = [
+            ("layer", cols["layer"]),
+            ("name", lambda r: r["name"]),
+            ("module", lambda r: r["module"]),
+            *[(h, cols[h]) for h, _ in LAYER_COLUMNS if h not in ("layer", "update:data")],
+            ("grad:data", lambda r: r["grad_data"]),
         ]
-        return format_table(headers, rows)
+        return format_layer_stats(self.layers, columns=columns)
 
     def report(self) -> str:
         """The table, the loss, the verdict with its evidence, and the notes."""
