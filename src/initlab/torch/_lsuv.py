@@ -44,6 +44,7 @@ from torch import nn
 from initlab._checks import check_finite_real, check_positive_int
 from initlab._text import format_table
 from initlab.schemes import SchemeSpec
+from initlab.torch._capture import describe
 from initlab.torch._init import InitSummary, initialize, plan
 from initlab.torch._layers import RECURRENT, layer_weights
 from initlab.torch._sample import compute_dtype
@@ -106,16 +107,6 @@ class LsuvSummary:
             for x in self.layers
         ]
         return f"LSUV (tol={self.tol:g}, max_iter={self.max_iter})\n" + format_table(headers, rows)
-
-
-def _describe(batch: Any) -> str:
-    if isinstance(batch, torch.Tensor):
-        return f"tensor of shape {tuple(batch.shape)} ({batch.dtype})"
-    if isinstance(batch, tuple | list):
-        return "(" + ", ".join(_describe(b) for b in batch) + ")"
-    if isinstance(batch, Mapping):
-        return "{" + ", ".join(f"{k!r}: {_describe(v)}" for k, v in batch.items()) + "}"
-    return type(batch).__name__
 
 
 def _forward(model: nn.Module, batch: Any) -> None:
@@ -223,7 +214,7 @@ def lsuv(
                     _forward(model, batch)
                 except Exception as exc:
                     raise ValueError(
-                        f"lsuv: model(batch) failed for batch {_describe(batch)}: "
+                        f"lsuv: model(batch) failed for batch {describe(batch)}: "
                         f"{type(exc).__name__}: {exc}"
                     ) from exc
             finally:
