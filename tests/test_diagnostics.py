@@ -62,8 +62,9 @@ def test_statistics_match_direct_computation():
 def test_dead_units_and_symmetry_measures_on_constructed_layers():
     # two identical hidden units and one that never fires
     W1 = np.array([[1.0, 1.0, -5.0], [0.5, 0.5, -5.0]])
-    net = network_from_arrays([W1, np.ones((3, 1))], [np.array([0.0, 0.0, -10.0]),
-                                                      np.zeros(1)], "relu", "sigmoid")
+    net = network_from_arrays(
+        [W1, np.ones((3, 1))], [np.array([0.0, 0.0, -10.0]), np.zeros(1)], "relu", "sigmoid"
+    )
     X = np.abs(np.random.default_rng(0).standard_normal((50, 2)))
     Y = np.ones((50, 1))
     h = fit(net, X, Y, lr=1e-9, steps=1, probes=[D.LayerStats(every=1)])
@@ -146,8 +147,9 @@ def test_saturated_large_tanh_but_not_xavier():
 
 def test_dead_relu_trigger_and_not():
     X, Y = _data()
-    net = init_network([2, 16, 16, 1], "relu", "sigmoid", "he_normal", "constant:value=-100",
-                       seed=0)
+    net = init_network(
+        [2, 16, 16, 1], "relu", "sigmoid", "he_normal", "constant:value=-100", seed=0
+    )
     h = fit(net, X, Y, steps=3, probes=[D.LayerStats(every=1)])
     assert "dead_relu" in modes(h)
     assert "dead_relu" not in modes(_train("he_normal", "relu")[0])
@@ -242,8 +244,9 @@ def test_prediction_overlay_matches_measurement_in_wide_layers():
 
 def test_keep_first_last_and_per_member_bins():
     X, Y = _data()
-    net = init_network([2, 16, 16, 1], "relu", "sigmoid", ["zeros", "he_normal"], population=2,
-                       seed=[0, 0])
+    net = init_network(
+        [2, 16, 16, 1], "relu", "sigmoid", ["zeros", "he_normal"], population=2, seed=[0, 0]
+    )
     probe = D.LayerStats(every=5, keep="first_last")
     h = fit(net, X, Y, lr=0.1, steps=30, probes=[probe])
     assert sorted({r["step"] for r in h.layer_stats()}) == [0, 29]
