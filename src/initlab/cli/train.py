@@ -179,8 +179,10 @@ def run(args: argparse.Namespace) -> int:
         if diag is not None:
             from initlab import diagnostics
 
-            out["verdict"] = [v.to_dict() for v in diagnostics.verdict(result.history)]
-            out["layer_stats"] = result.history.layer_stats()
+            v = diagnostics.judge(result.history)
+            out["verdict"] = [f.to_dict() for f in v.findings]
+            out["verdict_summary"] = v.to_dict()
+            out["layer_stats"] = [r.to_dict() for r in diagnostics.layer_stats(result.history)]
         print(json.dumps(out, indent=2, default=str))
         return 0
     ds = result.dataset

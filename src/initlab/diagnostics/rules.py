@@ -1,0 +1,637 @@
+"""The verdict rules: each one function over the typed records and the cost curve of one run
+member (an :class:`Evidence`), returning its findings with their evidence.
+
+No rule reads another's result, and none is silenced by another: where two rules could describe
+the same thing, their definitions are disjoint (``diverged`` is a non-finite value; ``exploded``
+and ``stalled`` are judged on runs that stayed finite, ``exploded`` when the cost grew by more than
+``exploded_factor``, ``stalled`` when it fell by less than ``stall_fraction`` without growing that
+much).  The verdict orders the findings by :data:`~initlab.diagnostics.SEVERITY`.
+
+*At initialization* rules read the first record (what the init does to the forward signal and
+the backward gradient); *in training* rules read the cost curve and the last record (what then
+happened).  Every threshold is a field of :class:`~initlab.diagnostics.Thresholds`.
+
+**Judged along the real graph.** The gradient-flow and activation-growth rules compare only
+*links*: two consecutive hidden layers whose relation is known, i.e. the lower layer's
+activation (an elementwise function, or none) feeds the upper layer directly
+(``lower.boundary is None``).  Pooling, normalisation, attention, residual joins and reshapes
+are boundaries (the record's ``boundary`` names them): no link crosses them, so they are
+reported and not blamed on the init.  For a link into a dense or conv layer ``u`` of ``c``
+connections per output value and weight variance ``Var(W)``, back-propagation gives
+``|dA_lower|^2 = c Var(W) |dZ_u|^2`` and ``|dZ_lower|^2 ~ E[g'(Z)^2] |dA_lower|^2``; a
+well-scaled init (``Var(W) = gain^2 / fan_in`` with the activation's gain, ``gain^2 E[g'^2] ~
+1``) makes the norm factor ``sqrt(c / fan_in)``: 1 for dense and conv layers (whatever the
+widths, strides and spatial sizes), ``1 / sqrt(prod(stride))`` for a transposed conv.  The
+rules judge the measured factor against that expectation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from initlab._text import fmt
+from initlab.diagnostics.records import LayerRecord
+from initlab.diagnostics.thresholds import SEVERITY, THRESHOLDS, Thresholds
+
+__all__ = [
+    "INIT_RULES",
+    "TRAINING_RULES",
+    "Evidence",
+    "Finding",
+    "cost_rises",
+    "links",
+    "per_layer_factor",
+    "steps_to_cost",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    """One failure mode with its evidence: where (``layer``, ``step``), what was measured
+    (``figure``) against which ``threshold``, in a sentence (``message``) and as a short
+    ``phrase`` for the verdict's one-line summary.  ``part`` is ``"init"`` (what the
+    initialization does) or ``"training"`` (what then happened)."""
+
+    mode: str
+    message: str
+    member: int = 0
+    layer: int | None = None
+    step: int | None = None
+    figure: float | None = None
+    threshold: float | None = None
+    part: str = "init"
+    phrase: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def severity(self) -> int:
+        return SEVERITY.get(self.mode, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "severity": self.severity}
+
+    def __str__(self) -> str:
+        return f"{self.mode}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything the rules read about one member: the records of its first and last recorded
+    steps, its cost curve (``cost[t]`` before step t's update; NaN after it stopped), where it
+    diverged, the optimizer's name and an optional reference cost curve (``slow``)."""
+
+    member: int
+    first: list[LayerRecord]
+    last: list[LayerRecord]
+    cost: np.ndarray
+    diverged_at: int | None = None
+    optimizer: str | None = None
+    reference: np.ndarray | None = None
+    thresholds: Thresholds = THRESHOLDS
+
+    @property
+    def first_step(self) -> int | None:
+        return self.first[0].step if self.first else None
+
+    @property
+    def last_step(self) -> int | None:
+        return self.last[0].step if self.last else None
+
+    @property
+    def finite_cost(self) -> np.ndarray:
+        c = np.asarray(self.cost, dtype=np.float64)
+        return c[np.isfinite(c)]
+
+    @property
+    def trained(self) -> bool:
+        """True when the run took steps (two costs or more, or records at two steps)."""
+        return np.asarray(self.cost).size > 1 or self.first_step != self.last_step
+
+    @property
+    def grads_known(self) -> bool:
+        return bool(self.first) and all(r.dZ_norm is not None for r in self.first)
+
+    @property
+    def nonfinite(self) -> str | None:
+        """What became NaN/inf (None if nothing): the cost curve or a recorded figure."""
+        c = np.asarray(self.cost, dtype=np.float64)
+        if self.diverged_at is not None or (c.size and not np.all(np.isfinite(c))):
+            return "the cost or an update"
+        for r in (*self.first, *self.last):
+            for key in ("a_std", "z_std", "dZ_norm", "dW_norm"):
+                v = r[key]
+                if v is not None and not math.isfinite(v):
+                    return f"{key} of layer {r.layer} at step {r.step}"
+        return None
+
+
+Rule = Callable[[Evidence], list[Finding]]
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def per_layer_factor(values: Sequence[float]) -> float | None:
+    """Geometric-mean factor per layer from the first to the last value:
+    ``(v_last / v_first) ^ (1 / (n - 1))``, or None if undefined (fewer than two values, or a
+    non-positive or non-finite end)."""
+    if len(values) < 2 or not all(math.isfinite(v) and v > 0 for v in (values[0], values[-1])):
+        return None
+    return (values[-1] / values[0]) ** (1.0 / (len(values) - 1))
+
+
+def cost_rises(cost: np.ndarray) -> dict[str, Any]:
+    """How erratic a cost curve is.
+
+    With ``c_t`` the finite costs in step order and ``d_t = c_{t+1} - c_t``: ``fraction`` is the
+    share of steps with ``d_t > 0`` (the cost went up), ``largest`` the largest relative rise
+    ``max(d_t / c_t)`` (0 if the cost never rose), ``steps`` the number of differences.
+    Full-batch gradient descent with a small enough learning rate never raises the cost, so a
+    large ``fraction`` means steps that overshoot: unstable training.
+    """
+    c = np.asarray(cost, dtype=np.float64)
+    c = c[np.isfinite(c)]
+    if c.size < 2:
+        return {"fraction": 0.0, "largest": 0.0, "steps": 0}
+    d = np.diff(c)
+    up = d > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(c[:-1] > 0, d / np.where(c[:-1] > 0, c[:-1], 1.0), 0.0)
+    return {
+        "fraction": float(np.mean(up)),
+        "largest": float(np.max(rel[up])) if up.any() else 0.0,
+        "steps": int(d.size),
+    }
+
+
+def steps_to_cost(cost: np.ndarray, target: float) -> int | None:
+    """First step at which ``cost <= target`` (None if never)."""
+    hit = np.flatnonzero(np.asarray(cost) <= target)
+    return int(hit[0]) if hit.size else None
+
+
+def cost_ends(cost: np.ndarray) -> tuple[float, float] | None:
+    """``(c_0, c_end)``: the first finite cost and the median of the last tenth of the finite
+    costs (at least one; the median keeps one noisy minibatch from deciding), or None with
+    fewer than two finite costs."""
+    c = np.asarray(cost, dtype=np.float64)
+    c = c[np.isfinite(c)]
+    if c.size < 2:
+        return None
+    tail = c[-max(1, c.size // 10) :]
+    return float(c[0]), float(np.median(tail))
+
+
+def links(rows: Sequence[LayerRecord]) -> list[tuple[LayerRecord, LayerRecord, float]]:
+    """The judged links of one step's records: ``(lower, upper, expected)`` for consecutive
+    hidden layers whose relation is known (``lower.boundary is None``), with ``expected`` the
+    norm factor a well-scaled init gives (``sqrt(connections / fan_in)`` of the upper layer;
+    see the module docstring)."""
+    out = []
+    for lo, up in zip(rows[:-1], rows[1:], strict=True):
+        if not (lo.hidden and up.hidden) or lo.boundary is not None:
+            continue
+        e = 1.0
+        if up.connections and up.fan_in:
+            e = math.sqrt(up.connections / up.fan_in)
+        out.append((lo, up, e))
+    return out
+
+
+def boundaries(rows: Sequence[LayerRecord]) -> list[str]:
+    """The boundaries between consecutive layers, in words
+    (``"after layer 2 ('conv2'): AdaptiveAvgPool2d"``)."""
+    return [f"after {_where(r)}: {r.boundary}" for r in rows[:-1] if r.boundary is not None]
+
+
+def _where(r: LayerRecord) -> str:
+    return f"layer {r.layer}" if r.name is None else f"layer {r.layer} ({r.name!r})"
+
+
+def link_factor(
+    pairs: Sequence[tuple[LayerRecord, LayerRecord, float]], key: str, backward: bool
+) -> float | None:
+    """Geometric mean over ``pairs`` of the per-link factor of ``key`` (lower over upper when
+    ``backward``, upper over lower otherwise), each divided by its expectation; None when no
+    link has positive finite values at both ends."""
+    logs = []
+    for lo, up, e in pairs:
+        a, b = lo[key], up[key]
+        if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
+            continue
+        if a <= 0 or b <= 0:
+            continue
+        f = a / b if backward else b / a
+        logs.append(math.log(f / e))
+    return math.exp(sum(logs) / len(logs)) if logs else None
+
+
+# ------------------------------------------------------------------ rules at initialization
+
+
+def symmetric(ev: Evidence) -> list[Finding]:
+    """A hidden layer of more than one unit whose units are all one unit (``distinct_units ==
+    1``) at the last record: the init made them equal and training never broke the tie."""
+    hit = [r for r in ev.last if r.hidden and r.units > 1 and r.distinct_units == 1]
+    if not hit:
+        return []
+    hidden = [r for r in ev.last if r.hidden]
+    r = hit[0]
+    every = len(hit) == len(hidden) and len(hidden) > 1
+    phrase = (
+        "every hidden layer is one repeated unit (symmetric)"
+        if every
+        else f"layer {r.layer}'s {r.units} units are one repeated unit (symmetric)"
+    )
+    return [
+        Finding(
+            mode="symmetric",
+            message=f"all {r.units} units of {_where(r)} are the same unit at step {r.step} (max "
+            f"cosine {fmt(r.max_cosine)}): symmetry never broke"
+            + (f"; so are layers {', '.join(str(x.layer) for x in hit[1:])}" if hit[1:] else ""),
+            member=ev.member,
+            layer=r.layer,
+            step=r.step,
+            figure=1.0,
+            threshold=1.0,
+            phrase=phrase,
+            details={"layers": [x.layer for x in hit], "effective_width": r.effective_width},
+        )
+    ]
+
+
+def gradient_flow(ev: Evidence) -> list[Finding]:
+    """``vanishing`` / ``exploding``: at the first record the gradient norm ``|dZ|`` changes per
+    judged link (toward the input), on average and against the well-scaled expectation, by
+    more than ``grad_factor``.  Only links of known relation are judged (module docstring); the
+    output layer is left out because its delta is set by the loss."""
+    t = ev.thresholds
+    if not ev.grads_known:
+        return []
+    pairs = links(ev.first)
+    f = link_factor(pairs, "dZ_norm", backward=True)
+    if f is None:
+        return []
+    lo, hi = pairs[0][0], pairs[-1][1]
+    span = f"{fmt(hi.dZ_norm)} in {_where(hi)}, {fmt(lo.dZ_norm)} in {_where(lo)}"
+    common = dict(
+        member=ev.member,
+        layer=lo.layer,
+        step=ev.first_step,
+        figure=f,
+        details={"links": len(pairs), "dZ_norm": [r.dZ_norm for r in ev.first]},
+    )
+    if f < 1.0 / t.grad_factor:
+        return [
+            Finding(
+                mode="vanishing",
+                message=f"at step {ev.first_step} the gradient norm |dZ| shrinks by x{fmt(1 / f)} "
+                f"per layer toward the input over {len(pairs)} judged link(s) ({span})",
+                threshold=1.0 / t.grad_factor,
+                phrase=f"gradients shrank x{fmt(1 / f, 3)} per layer",
+                **common,
+            )
+        ]
+    if f > t.grad_factor:
+        return [
+            Finding(
+                mode="exploding",
+                message=f"at step {ev.first_step} the gradient norm |dZ| grows by x{fmt(f)} per "
+                f"layer toward the input over {len(pairs)} judged link(s) ({span})",
+                threshold=t.grad_factor,
+                phrase=f"gradients grew x{fmt(f, 3)} per layer",
+                **common,
+            )
+        ]
+    return []
+
+
+def update_ratio(ev: Evidence) -> list[Finding]:
+    """``vanishing``: at the first record layer 1's update:data is below ``update_ratio_gap``
+    times the last layer's (the first layer barely moves although the gradient reaches it)."""
+    t = ev.thresholds
+    if not ev.grads_known or len(ev.first) < 2:
+        return []
+    u1, uL = ev.first[0].update_data, ev.first[-1].update_data
+    if u1 is None or uL is None or not (math.isfinite(u1) and math.isfinite(uL)) or uL <= 0:
+        return []
+    if u1 >= t.update_ratio_gap * uL:
+        return []
+    return [
+        Finding(
+            mode="vanishing",
+            message=f"at step {ev.first_step} layer 1's update:data {fmt(u1)} is "
+            f"{fmt(u1 / uL)} of layer {ev.first[-1].layer}'s ({fmt(uL)})",
+            member=ev.member,
+            layer=1,
+            step=ev.first_step,
+            figure=u1 / uL,
+            threshold=t.update_ratio_gap,
+            phrase=f"layer 1's updates were x{fmt(uL / u1, 2)} smaller than the last layer's",
+        )
+    ]
+
+
+def activation_growth(ev: Evidence) -> list[Finding]:
+    """``exploding``: at the first record the activations' RMS grows per judged link, against
+    the well-scaled expectation, by more than ``activation_factor``."""
+    t = ev.thresholds
+    pairs = links(ev.first)
+    f = link_factor(pairs, "a_rms", backward=False)
+    if f is None or f <= t.activation_factor:
+        return []
+    lo, hi = pairs[0][0], pairs[-1][1]
+    return [
+        Finding(
+            mode="exploding",
+            message=f"at step {ev.first_step} the hidden activations grow by x{fmt(f)} per layer "
+            f"(RMS {fmt(lo.a_rms)} in {_where(lo)} to {fmt(hi.a_rms)} in {_where(hi)})",
+            member=ev.member,
+            layer=hi.layer,
+            step=ev.first_step,
+            figure=f,
+            threshold=t.activation_factor,
+            phrase=f"activations grew x{fmt(f, 3)} per layer",
+        )
+    ]
+
+
+def saturated(ev: Evidence) -> list[Finding]:
+    """``saturated``: at the first record a tanh/sigmoid hidden layer has more than
+    ``saturated_fraction`` of its activations saturated.  (Saturation that appears only later,
+    as a trained tanh network's often does, is a note of the verdict, not a failure.)"""
+    t = ev.thresholds
+    hit = [r for r in saturated_layers(ev.first, t)]
+    if not hit:
+        return []
+    r = hit[0]
+    more = ", ".join(str(x.layer) for x in hit[1:])
+    return [
+        Finding(
+            mode="saturated",
+            message=f"at step {r.step} {pct(r.saturated)} of {_where(r)}'s {r.activation} "
+            f"activations are saturated" + (f" (and of layers {more})" if more else ""),
+            member=ev.member,
+            layer=r.layer,
+            step=r.step,
+            figure=r.saturated,
+            threshold=t.saturated_fraction,
+            phrase=f"{pct(r.saturated)} of layer {r.layer}'s units were saturated",
+            details={"layers": {x.layer: x.saturated for x in hit}},
+        )
+    ]
+
+
+def saturated_layers(rows: Sequence[LayerRecord], t: Thresholds = THRESHOLDS) -> list[LayerRecord]:
+    """The hidden layers of ``rows`` with more than ``saturated_fraction`` saturated."""
+    return [
+        r
+        for r in rows
+        if r.hidden and r.saturated is not None and r.saturated > t.saturated_fraction
+    ]
+
+
+def pct(x: float) -> str:
+    """A fraction as a percentage for a sentence: ``0.523 -> "52%"``."""
+    v = 100.0 * x
+    return f"{v:.0f}%" if v >= 1 or v == 0 else f"{fmt(v, 2)}%"
+
+
+def dead_at_init(ev: Evidence) -> list[Finding]:
+    """``dead_relu``: at the first record a ReLU hidden layer has more than ``dead_fraction`` of
+    its units dead (output 0 for every example)."""
+    t = ev.thresholds
+    hit = [r for r in ev.first if r.hidden and r.dead is not None and r.dead > t.dead_fraction]
+    if not hit:
+        return []
+    r = hit[0]
+    return [
+        Finding(
+            mode="dead_relu",
+            message=f"at step {r.step} {fmt(100 * r.dead, 3)}% of {_where(r)}'s ReLU units output "
+            "0 for every example",
+            member=ev.member,
+            layer=r.layer,
+            step=r.step,
+            figure=r.dead,
+            threshold=t.dead_fraction,
+            phrase=f"{pct(r.dead)} of layer {r.layer}'s ReLU units were dead",
+        )
+    ]
+
+
+# ------------------------------------------------------------------------ rules in training
+
+
+def diverged(ev: Evidence) -> list[Finding]:
+    """``diverged``: the cost, an update or a recorded figure became NaN or inf."""
+    what = ev.nonfinite
+    if what is None:
+        return []
+    at = ev.diverged_at
+    where = f" at step {at}" if at is not None else ""
+    return [
+        Finding(
+            mode="diverged",
+            message=f"{what} became NaN/inf{where}",
+            member=ev.member,
+            step=at,
+            part="training",
+            phrase=f"the cost became NaN/inf{where}"
+            if at is not None
+            else f"{what} became NaN/inf",
+        )
+    ]
+
+
+def exploded(ev: Evidence) -> list[Finding]:
+    """``exploded``: on a run that stayed finite, the cost at the end (median of the last tenth)
+    is more than ``exploded_factor`` times the first cost."""
+    t = ev.thresholds
+    ends = cost_ends(ev.cost)
+    if ev.nonfinite is not None or ends is None:
+        return []
+    c0, c1 = ends
+    if not (c0 > 0 and c1 > t.exploded_factor * c0):
+        return []
+    return [
+        Finding(
+            mode="exploded",
+            message=f"the cost grew from {fmt(c0)} to {fmt(c1)} (x{fmt(c1 / c0)}) in "
+            f"{ev.cost.size - 1} steps",
+            member=ev.member,
+            step=int(ev.cost.size - 1),
+            figure=c1 / c0,
+            threshold=t.exploded_factor,
+            part="training",
+            phrase=f"the cost grew x{fmt(c1 / c0, 3)} ({fmt(c0, 3)} to {fmt(c1, 3)})",
+        )
+    ]
+
+
+def stalled(ev: Evidence) -> list[Finding]:
+    """``stalled``: on a run that stayed finite, the cost fell by less than ``stall_fraction`` of
+    the first cost (or rose), without growing by ``exploded_factor``."""
+    t = ev.thresholds
+    ends = cost_ends(ev.cost)
+    if ev.nonfinite is not None or ends is None:
+        return []
+    c0, c1 = ends
+    if c0 <= 0 or c1 > t.exploded_factor * c0:
+        return []
+    fell = (c0 - c1) / c0
+    if fell >= t.stall_fraction:
+        return []
+    n = ev.cost.size - 1
+    how = (
+        f"the cost rose from {fmt(c0, 3)} to {fmt(c1, 3)}"
+        if c1 > c0
+        else f"the cost fell only {pct(fell)} ({fmt(c0, 3)} to {fmt(c1, 3)})"
+    )
+    return [
+        Finding(
+            mode="stalled",
+            message=f"{how} in {n} steps (a run that learns lowers it by at least "
+            f"{fmt(100 * t.stall_fraction)}%)",
+            member=ev.member,
+            step=int(n),
+            figure=fell,
+            threshold=t.stall_fraction,
+            part="training",
+            phrase=how,
+        )
+    ]
+
+
+def no_learning(ev: Evidence) -> list[Finding]:
+    """``no_learning``: every hidden layer's weights changed by at most ``no_change`` between the
+    first and the last record."""
+    t = ev.thresholds
+    hidden = [r for r in ev.last if r.hidden and r.weight_change is not None]
+    if not hidden or ev.last_step == ev.first_step or ev.nonfinite is not None:
+        return []
+    changes = [r.weight_change for r in hidden]
+    if not all(math.isfinite(c) and c <= t.no_change for c in changes):
+        return []
+    return [
+        Finding(
+            mode="no_learning",
+            message=f"the hidden weights never changed in {ev.last_step} steps (largest relative "
+            f"change {fmt(max(changes))})",
+            member=ev.member,
+            step=ev.last_step,
+            figure=max(changes),
+            threshold=t.no_change,
+            part="training",
+            phrase="the hidden weights never changed",
+        )
+    ]
+
+
+def unstable(ev: Evidence) -> list[Finding]:
+    """``unstable``: on a run that stayed finite, the cost rose at more than
+    ``unstable_fraction`` of the steps and at least once by more than ``unstable_rise`` of its
+    value (steps that overshoot)."""
+    t = ev.thresholds
+    if ev.nonfinite is not None:
+        return []
+    r = cost_rises(ev.cost)
+    if r["steps"] < 4 or r["fraction"] <= t.unstable_fraction or r["largest"] <= t.unstable_rise:
+        return []
+    return [
+        Finding(
+            mode="unstable",
+            message=f"the cost rose at {fmt(100 * r['fraction'], 3)}% of {r['steps']} steps, once "
+            f"by {fmt(100 * r['largest'], 3)}%",
+            member=ev.member,
+            figure=r["fraction"],
+            threshold=t.unstable_fraction,
+            part="training",
+            phrase=f"the cost rose at {pct(r['fraction'])} of the steps",
+        )
+    ]
+
+
+def dead_grew(ev: Evidence) -> list[Finding]:
+    """``dead_grew``: a ReLU hidden layer's dead fraction grew by more than ``dead_growth``
+    between the first and the last record and ends above ``dead_fraction``."""
+    t = ev.thresholds
+    if ev.last_step == ev.first_step:
+        return []
+    start = {r.layer: r.dead for r in ev.first}
+    for r in ev.last:
+        d0 = start.get(r.layer)
+        if not r.hidden or r.dead is None or d0 is None:
+            continue
+        if r.dead - d0 > t.dead_growth and r.dead > t.dead_fraction:
+            return [
+                Finding(
+                    mode="dead_grew",
+                    message=f"{_where(r)}'s dead ReLU units grew from {fmt(100 * d0, 3)}% to "
+                    f"{fmt(100 * r.dead, 3)}% by step {r.step}",
+                    member=ev.member,
+                    layer=r.layer,
+                    step=r.step,
+                    figure=r.dead - d0,
+                    threshold=t.dead_growth,
+                    part="training",
+                    phrase=f"dead units in layer {r.layer} grew to {pct(r.dead)}",
+                )
+            ]
+    return []
+
+
+def slow(ev: Evidence) -> list[Finding]:
+    """``slow``: against the reference cost curve, this run needs more than ``slow_factor``
+    times the reference's steps to reach ``slow_target`` of the reference's cost improvement
+    (or never reaches it)."""
+    t = ev.thresholds
+    if ev.reference is None:
+        return []
+    ref = np.asarray(ev.reference, dtype=float)
+    ref = ref[np.isfinite(ref)]
+    if ref.size < 2 or ref[0] <= ref[-1]:
+        return []
+    target = ref[0] - t.slow_target * (ref[0] - ref[-1])
+    n_ref = steps_to_cost(ref, target)
+    n_run = steps_to_cost(ev.cost, target)
+    if n_ref is None or (n_run is not None and n_run <= t.slow_factor * max(n_ref, 1)):
+        return []
+    took = "never" if n_run is None else f"after {n_run} steps"
+    return [
+        Finding(
+            mode="slow",
+            message=f"reaches cost {fmt(target)} {took}; the reference does in {n_ref} steps",
+            member=ev.member,
+            step=n_run,
+            figure=None if n_run is None else n_run / max(n_ref, 1),
+            threshold=t.slow_factor,
+            part="training",
+            phrase=f"it reached the reference's cost {took} (the reference: step {n_ref})",
+        )
+    ]
+
+
+#: The rules at initialization, then in training; every one runs on every member.
+INIT_RULES: tuple[Rule, ...] = (
+    symmetric,
+    gradient_flow,
+    update_ratio,
+    activation_growth,
+    saturated,
+    dead_at_init,
+)
+TRAINING_RULES: tuple[Rule, ...] = (
+    diverged,
+    exploded,
+    stalled,
+    no_learning,
+    unstable,
+    dead_grew,
+    slow,
+)
