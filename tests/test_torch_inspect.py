@@ -457,7 +457,8 @@ def test_result_is_plain_data_with_a_table_and_a_report(tmp_path):
     assert table.splitlines()[0].split()[:5] == ["layer", "name", "module", "units", "act"]
     assert "Linear" in table and "tanh" in table
     text = str(r)
-    assert "verdict: " + ", ".join(r.modes) in text and "loss (BCELoss)" in text
+    assert text.startswith("verdict: At initialization ")  # the sentence first
+    assert "modes: " + ", ".join(r.modes) in text and "loss (BCELoss)" in text
     assert r["2"] is r.layers[1] and r[0]["name"] == "0"
     # the engine's report and figures take the History unchanged
     assert "per-layer statistics at step 0" in D.report(r.history)

@@ -118,9 +118,11 @@ class Evidence:
 
     @property
     def nonfinite(self) -> str | None:
-        """What became NaN/inf (None if nothing): the cost curve or a recorded figure."""
+        """What became NaN/inf (None if nothing): the cost, an update (``diverged_at``) or a
+        recorded figure.  A NaN cost without ``diverged_at`` is a cost not given (a torch
+        Watch step without a loss), not a divergence; an infinite one is."""
         c = np.asarray(self.cost, dtype=np.float64)
-        if self.diverged_at is not None or (c.size and not np.all(np.isfinite(c))):
+        if self.diverged_at is not None or bool(np.any(np.isinf(c))):
             return "the cost or an update"
         for r in (*self.first, *self.last):
             for key in ("a_std", "z_std", "dZ_norm", "dW_norm"):
