@@ -363,6 +363,30 @@ def activation_growth(ev: Evidence) -> list[Finding]:
     ]
 
 
+def output_scale(ev: Evidence) -> list[Finding]:
+    """``exploding``: at the first record the output layer's pre-activations have a std above
+    ``output_std`` (the initial cost is then far above a constant prediction's)."""
+    t = ev.thresholds
+    out = [r for r in ev.first if not r.hidden and r.z_std is not None]
+    if not out or not math.isfinite(out[-1].z_std) or out[-1].z_std <= t.output_std:
+        return []
+    r = out[-1]
+    return [
+        Finding(
+            mode="exploding",
+            message=f"at step {r.step} the output {_where(r)} has pre-activations of std "
+            f"{fmt(r.z_std)} (above {fmt(t.output_std)}): outputs of order 1 are what a "
+            "standardised target or a softmax needs",
+            member=ev.member,
+            layer=r.layer,
+            step=r.step,
+            figure=r.z_std,
+            threshold=t.output_std,
+            phrase=f"the outputs had std {fmt(r.z_std, 3)}",
+        )
+    ]
+
+
 def saturated(ev: Evidence) -> list[Finding]:
     """``saturated``: at the first record a tanh/sigmoid hidden layer has more than
     ``saturated_fraction`` of its activations saturated.  (Saturation that appears only later,
@@ -490,11 +514,12 @@ def stalled(ev: Evidence) -> list[Finding]:
     if fell >= t.stall_fraction:
         return []
     n = ev.cost.size - 1
-    how = (
-        f"the cost rose from {fmt(c0, 3)} to {fmt(c1, 3)}"
-        if c1 > c0
-        else f"the cost fell only {pct(fell)} ({fmt(c0, 3)} to {fmt(c1, 3)})"
-    )
+    if c1 > c0 * (1 + t.stall_fraction):
+        how = f"the cost rose from {fmt(c0, 3)} to {fmt(c1, 3)}"
+    elif abs(fell) < 1e-3:
+        how = f"the cost stayed at {fmt(c0, 3)}"
+    else:
+        how = f"the cost fell only {pct(fell)} ({fmt(c0, 3)} to {fmt(c1, 3)})"
     return [
         Finding(
             mode="stalled",
@@ -625,6 +650,7 @@ INIT_RULES: tuple[Rule, ...] = (
     gradient_flow,
     update_ratio,
     activation_growth,
+    output_scale,
     saturated,
     dead_at_init,
 )

@@ -72,7 +72,13 @@ class Thresholds:
     * ``saturated_fraction``: ``saturated`` when a tanh/sigmoid hidden layer has more than this
       fraction of its activations saturated;
     * ``dead_fraction``: ``dead_relu`` when a ReLU hidden layer has more than this fraction of
-      dead units.
+      dead units.  Not 0.5: when a layer's inputs are nearly alike for every example (after a
+      global average pool, say) each zero-bias unit is negative for all of them with
+      probability 1/2, so half the units are "dead" by a coin flip; more than 75 % of 32 such
+      units has probability 0.001, so a count above it needs a cause (negative biases, a shift);
+    * ``output_std``: ``exploding`` when the output layer's pre-activations (logits) have a std
+      above this at the first record: the first cost is then far above a constant
+      prediction's (a standardised target or a softmax needs outputs of order 1).
 
     Rules in training (the cost curve and the last record):
 
@@ -101,7 +107,8 @@ class Thresholds:
     activation_factor: float = 2.0
     update_ratio_gap: float = 1e-3
     saturated_fraction: float = 0.5
-    dead_fraction: float = 0.5
+    dead_fraction: float = 0.75
+    output_std: float = 10.0
     dead_growth: float = 0.25
     exploded_factor: float = 10.0
     stall_fraction: float = 0.01
