@@ -194,24 +194,28 @@ def run(
     def go() -> Any:
         import initlab.torch as it
 
-        torch.set_num_threads(1)
-        torch.manual_seed(0)
-        model = build()
-        x, y = data()
-        o = (
-            torch.optim.Adam(model.parameters(), lr)
-            if opt == "adam"
-            else torch.optim.SGD(model.parameters(), lr)
-        )
-        with it.watch(model, every=every) as w:
-            for _ in range(steps):
-                o.zero_grad()
-                loss = nn.functional.cross_entropy(model(x), y)
-                loss.backward()
-                o.step()
-                w.step(loss)
-            ref = None if reference is None else reference()
-            return w.judge(reference=ref)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # small models: one thread is faster on a shared machine
+        try:
+            torch.manual_seed(0)
+            model = build()
+            x, y = data()
+            o = (
+                torch.optim.Adam(model.parameters(), lr)
+                if opt == "adam"
+                else torch.optim.SGD(model.parameters(), lr)
+            )
+            with it.watch(model, every=every) as w:
+                for _ in range(steps):
+                    o.zero_grad()
+                    loss = nn.functional.cross_entropy(model(x), y)
+                    loss.backward()
+                    o.step()
+                    w.step(loss)
+                ref = None if reference is None else reference()
+                return w.judge(reference=ref)
+        finally:
+            torch.set_num_threads(threads)
 
     return go
 
@@ -340,7 +344,7 @@ def torch_cases(Case: Any) -> list[Any]:  # noqa: N803 (the benchmark's Case cla
                 "must not depend on the input size",
                 run(lambda: he(pooled()), img(size)),
                 baseline=True,
-                fast=size == 32,
+                fast=size == 16,
             )
         )
     out += [

@@ -420,11 +420,12 @@ class Capture:
         return None
 
     def boundaries(self, order: list[int]) -> list[str | None]:
-        """For the sites ``order`` (forward order), what lies between each one's ``A`` and the
-        next one's input: None when the next site's input *is* that ``A`` (through dropout or
-        identity modules), else the modules that ran in between (``"AdaptiveAvgPool2d"``,
-        ``"BatchNorm2d"``, ...), or ``"functional operation"`` (a residual join, a reshape, an
-        ``F.*`` call) when none did.  The last site's entry is None."""
+        """For the sites ``order`` (forward order), what lies between each one's output and the
+        next one's input: None when the next site's input *is* its ``A`` (through dropout or
+        identity modules) and no other module ran in between; else the modules that ran after
+        the layer and before the next (``"BatchNorm2d"``, ``"AdaptiveAvgPool2d, Flatten"``,
+        ...), or ``"functional operation"`` (a residual join, a reshape, an ``F.*`` call) when
+        none did.  The last site's entry is None."""
         out: list[str | None] = []
         for i, j in zip(order[:-1], order[1:], strict=True):
             lo, up = self.data[i], self.data[j]
@@ -432,12 +433,19 @@ class Capture:
             while x is not None and id(x) in self._alias and id(x) not in seen:
                 seen.add(id(x))
                 x = self._alias[id(x)]
-            if x is not None and x is lo.a_out:
+            # modules run after the layer (normalisation looked through on the way to its
+            # activation included) and before the next one
+            names = list(dict.fromkeys(n for t, n in self.calls if lo.t_call < t < up.t_call))
+            if names:
+                out.append(", ".join(names))
+            elif x is None or x is not lo.a_out:
+                out.append("functional operation")
+            elif self.sites[i].activation.name == "unknown":
+                # fed straight in, but outside a Sequential chain: other uses (a residual
+                # join, say) are not known, nor is the gradient they add
+                out.append("output used outside an nn.Sequential chain")
+            else:
                 out.append(None)
-                continue
-            between = [n for t, n in self.calls if lo.t_done < t < up.t_call]
-            names = list(dict.fromkeys(between))
-            out.append(", ".join(names) if names else "functional operation")
         return [*out, None] if order else []
 
     def _skip(self) -> bool:
