@@ -12,7 +12,6 @@ relative standard error is below 1%, so the 10% band of the issue is > 10 standa
 while a wrong fan is off by a factor of 2 or more (and torch's, for these layers, by 4 to 64).
 """
 
-
 import numpy as np
 import pytest
 
