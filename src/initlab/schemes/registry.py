@@ -116,6 +116,8 @@ class SchemeInfo:
         """Float64 values of ``shape`` drawn from ``source``: the rule's, or the law sampled by
         ``source.law``.  The one sampling path that both back ends run."""
         if self.rule is not None:
+            if self.law is not None:  # refuses parameters whose law overflows, as for laws
+                self.law_at(shape, layout, fans, **params)
             return self.rule(shape, source, layout=layout, fans=fans, **self.bind(params))
         if math.prod(shape) == 0:  # needs no fans; the parameters are still checked
             self.law_at((1, 1), None, (1, 1) if fans is None else fans, **params)
