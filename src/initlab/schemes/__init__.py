@@ -117,3 +117,14 @@ __all__ = [
     "xavier_uniform",
     "zeros",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Any registered scheme (or alias) is ``initlab.schemes.<name>``, including one added by a
+    single ``@scheme`` definition without touching this file."""
+    from initlab.schemes import registry
+
+    key = registry._ALIASES.get(name, name)
+    if key in registry._REGISTRY:
+        return registry._REGISTRY[key].fn
+    raise AttributeError(f"module 'initlab.schemes' has no attribute {name!r}")
