@@ -66,7 +66,7 @@ TANH_LIKE = ("tanh", "sigmoid", "linear", "softmax")
 
 
 def variance_scaling_distribution(
-    fans: Fans, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal"
+    fans: Fans, scale: float, mode: str, distribution: str
 ) -> Distribution:
     """The general law ``Var(W) = scale / fan`` for a weight with ``fans`` (see
     :func:`variance_scaling`); every fan-scaled scheme below is one call of it."""
