@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from initlab import schemes
 from initlab._text import format_table
-from initlab.schemes import NumpySource, SchemeSpec
+from initlab.schemes import SchemeSpec
 from initlab.torch._layers import (
     RECURRENT,
     SUPPORTED,
@@ -33,7 +32,7 @@ from initlab.torch._layers import (
     recurrent_activation,
     sequential_activations,
 )
-from initlab.torch._sample import TorchSource, compute_dtype, copy_values_, fill_
+from initlab.torch._sample import fill_, writer
 
 __all__ = ["GAIN_SCHEMES", "InitSummary", "ParamInit", "initialize"]
 
@@ -265,39 +264,9 @@ def with_gain(spec: SchemeSpec, activation: Activation) -> tuple[SchemeSpec, flo
 def _writer(
     spec: SchemeSpec, w: Weight, shape: tuple[int, ...]
 ) -> tuple[Callable[[torch.Tensor, torch.Generator | None], None], float | None]:
-    """How to fill one chunk of shape ``shape`` with ``spec``, and the std of what it writes.
-
-    Everything comes from the scheme's one definition in the registry: an elementwise law is
-    sampled with torch's RNG (:func:`fill_`), a structured rule runs with a :class:`TorchSource`.
-    Everything that can be checked without writing (ranks, parameters, fans) is checked here,
-    so a bad choice fails before any parameter changes."""
-    info = spec.info
-    params = dict(spec.params)
-    if info.rule is None:
-        law = info.law_at(shape, w.layout, w.fans, **params)
-
-        def run_law(view: torch.Tensor, gen: torch.Generator | None) -> None:
-            fill_(view, law, gen)
-
-        return run_law, law.std
-    if "groups" in info.defaults and "groups" not in params:
-        params["groups"] = w.groups  # dirac: the module's groups
-    if info.name == "sparse" and w.layout == "torch_transpose" and w.groups != 1:
-        raise ValueError("sparse is not defined for a grouped ConvTranspose weight")
-    law = info.law_at(shape, w.layout, w.fans, **params)  # checks shapes and parameters
-    if law is None:  # deterministic rules (identity, dirac): computed and checked now
-        values = info.values(shape, NumpySource(np.random.default_rng(0)), w.layout, **params)
-
-        def run_fixed(view: torch.Tensor, gen: torch.Generator | None) -> None:
-            copy_values_(view, values, info.name)
-
-        return run_fixed, float(values.std())
-
-    def run_rule(view: torch.Tensor, gen: torch.Generator | None) -> None:
-        source = TorchSource(gen, view.device, compute_dtype(view.dtype))
-        copy_values_(view, info.values(shape, source, w.layout, w.fans, **params), info.name)
-
-    return run_rule, law.std
+    """How to fill one chunk of shape ``shape`` with ``spec``, and the std of what it writes:
+    the scheme's one definition in the registry, sampled with torch (:func:`writer`)."""
+    return writer(spec, w, shape)
 
 
 def _weight_steps(

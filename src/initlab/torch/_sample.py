@@ -25,13 +25,25 @@ Callers hold ``torch.no_grad()``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import torch
 
-from initlab.schemes import Distribution
+from initlab import schemes
+from initlab.schemes import Distribution, NumpySource, SchemeSpec
 from initlab.schemes.sampling import rejection_plan
 
-__all__ = ["TorchSource", "compute_dtype", "copy_values_", "fill_"]
+__all__ = [
+    "TorchSource",
+    "compute_dtype",
+    "copy_values_",
+    "fill_",
+    "orthogonal_",
+    "sparse_rows_",
+    "writer",
+]
 
 _MAX_ROUNDS = 1000
 
@@ -183,3 +195,63 @@ def copy_values_(tensor: torch.Tensor, values: np.ndarray, scheme: str) -> None:
             f"{scheme} values overflow {tensor.dtype} (largest finite value "
             f"{torch.finfo(tensor.dtype).max:g}); use a wider dtype or a smaller scale"
         )
+
+
+def writer(
+    spec: SchemeSpec, w: Any, shape: tuple[int, ...]
+) -> tuple[Callable[[torch.Tensor, torch.Generator | None], None], float | None]:
+    """How to fill one chunk of shape ``shape`` of the weight ``w`` (its ``layout``, ``fans``
+    and ``groups``) with ``spec``, and the std of what it writes.
+
+    Everything comes from the scheme's one definition in the registry: an elementwise law is
+    sampled with torch's RNG (:func:`fill_`), a structured rule runs with a :class:`TorchSource`.
+    Everything that can be checked without writing (ranks, parameters, fans) is checked here,
+    so a bad choice fails before any parameter changes."""
+    info = spec.info
+    params = dict(spec.params)
+    if info.rule is None:
+        law = info.law_at(shape, w.layout, w.fans, **params)
+
+        def run_law(view: torch.Tensor, gen: torch.Generator | None) -> None:
+            fill_(view, law, gen)
+
+        return run_law, law.std
+    if "groups" in info.defaults and "groups" not in params:
+        params["groups"] = w.groups  # dirac: the module's groups
+    if info.name == "sparse" and w.layout == "torch_transpose" and w.groups != 1:
+        raise ValueError("sparse is not defined for a grouped ConvTranspose weight")
+    law = info.law_at(shape, w.layout, w.fans, **params)  # checks shapes and parameters
+    if law is None:  # deterministic rules (identity, dirac): computed and checked now
+        values = info.values(shape, NumpySource(np.random.default_rng(0)), w.layout, **params)
+
+        def run_fixed(view: torch.Tensor, gen: torch.Generator | None) -> None:
+            copy_values_(view, values, info.name)
+
+        return run_fixed, float(values.std())
+
+    def run_rule(view: torch.Tensor, gen: torch.Generator | None) -> None:
+        source = TorchSource(gen, view.device, compute_dtype(view.dtype))
+        copy_values_(view, info.values(shape, source, w.layout, w.fans, **params), info.name)
+
+    return run_rule, law.std
+
+
+def _run_rule(name: str, tensor: torch.Tensor, generator: torch.Generator | None, **params) -> None:
+    source = TorchSource(generator, tensor.device, compute_dtype(tensor.dtype))
+    values = schemes.info(name).values(tuple(tensor.shape), source, "torch", **params)
+    copy_values_(tensor, values, name)
+
+
+def orthogonal_(tensor: torch.Tensor, gain: float, generator: torch.Generator | None) -> float:
+    """Compatibility wrapper: the orthogonal rule on ``tensor`` in torch's layout (``shape[0]``
+    x the rest, like ``torch.nn.init.orthogonal_``); returns the std of its entries."""
+    _run_rule("orthogonal", tensor, generator, gain=gain)
+    return schemes.info("orthogonal").law_at(tuple(tensor.shape), "torch", gain=gain).std
+
+
+def sparse_rows_(
+    units: torch.Tensor, sparsity: float, std: float, generator: torch.Generator | None
+) -> None:
+    """Compatibility wrapper: the sparse rule on a ``(units, fan_in)`` matrix (zeros in each
+    row, one unit's incoming weights)."""
+    _run_rule("sparse", units, generator, sparsity=sparsity, std=std)
