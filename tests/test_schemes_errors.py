@@ -47,3 +47,66 @@ def test_a_shape_too_large_for_memory_says_how_much_it_needs():
         S.he_normal((10**6, 10**6))
     with pytest.raises(ValueError, match=r"needs 12 TB"):
         S.orthogonal((10**6, 10**6), 0, np.float32)
+
+
+# --------------------------------------------------------------------------- fuzz
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ANY_VALUE = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(2**70), 2**70),
+    st.booleans(),
+    st.text(max_size=8),
+    st.none(),
+)
+FUZZ = settings(max_examples=40, deadline=None, derandomize=True)
+FUZZ_SEEN = {"examples": 0, "refused": 0}
+
+
+def _fuzz_call(name, params, shape):
+    FUZZ_SEEN["examples"] += 1
+    layout = "torch" if len(shape) == 4 else None
+    try:
+        w = S.get(name, **params)(shape, 0, layout=layout)
+    except (ValueError, TypeError) as exc:
+        FUZZ_SEEN["refused"] += 1
+        assert str(exc)
+        return
+    assert w.shape == shape and np.all(np.isfinite(w))  # accepted: a real, finite draw
+
+
+@pytest.mark.parametrize("name", S.available())
+def test_fuzz_parameters_only_value_or_type_errors(name):
+    keys = list(S.info(name).defaults)
+
+    @FUZZ
+    @given(
+        params=st.dictionaries(st.sampled_from(keys), ANY_VALUE) if keys else st.just({}),
+        shape=st.sampled_from([(3, 4), (0, 4), (4, 4, 3, 3), (5,)]),
+    )
+    def run(params, shape):
+        _fuzz_call(name, params, shape)
+
+    run()
+
+
+@FUZZ
+@given(activation=st.sampled_from(["leaky_relu", "relu", "tanh", "gelu", "nope"]), p=ANY_VALUE)
+def test_fuzz_calculate_gain(activation, p):
+    try:
+        g = S.calculate_gain(activation, p)
+    except (ValueError, TypeError) as exc:
+        assert str(exc)
+        return
+    assert math.isfinite(g) and g > 0
+
+
+@FUZZ
+@given(text=st.text(alphabet="abcdefghilmnorstuvx_:=,.-0123456789e", max_size=30))
+def test_fuzz_parse_scheme(text):
+    try:
+        S.parse_scheme(text)
+    except (ValueError, TypeError) as exc:
+        assert str(exc)
