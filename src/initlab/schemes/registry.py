@@ -23,6 +23,7 @@ parameters); ``parse_scheme("random_normal:std=0.5")`` reads the same thing from
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from collections.abc import Callable, Mapping
@@ -127,11 +128,17 @@ class SchemeInfo:
 
 
 def _defaults(definition: Callable[..., Any]) -> dict[str, Any]:
-    return {
-        p.name: p.default
+    return dict(_default_items(definition))
+
+
+@functools.cache
+def _default_items(definition: Callable[..., Any]) -> tuple[tuple[str, Any], ...]:
+    """The keyword-only parameters of a definition and their defaults, read once."""
+    return tuple(
+        (p.name, p.default)
         for p in inspect.signature(definition).parameters.values()
         if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in ("layout", "fans")
-    }
+    )
 
 
 def _checked(d: Distribution, name: str, params: Mapping[str, Any]) -> Distribution:
