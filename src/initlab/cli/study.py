@@ -54,6 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="rebuild the report of a stored study (an id or 'latest') without training",
     )
     p.add_argument("--json", action="store_true", help="print results.json to stdout")
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress bar (none is drawn off a terminal)"
+    )
     p.add_argument("--list", action="store_true", help="list the experiments and exit")
     p.add_argument(
         "--workers",
@@ -141,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
             report = rebuild_study(
                 store,
                 args.from_store,
-                progress=not args.json,
+                progress=not (args.json or args.quiet),
                 workers=args.workers,
             )
         else:
@@ -149,7 +152,9 @@ def run(args: argparse.Namespace) -> int:
                 quick=args.quick, seeds=args.seeds, dataset=args.dataset, only=args.only
             )
             try:
-                report = run_study(options, store, progress=not args.json, workers=args.workers)
+                report = run_study(
+                    options, store, progress=not (args.json or args.quiet), workers=args.workers
+                )
             except KeyboardInterrupt:
                 if store is not None:
                     sid = store.study("latest")["id"]

@@ -143,7 +143,7 @@ def _run_study(
     probe_factory: Callable[[str], list[Any]] | None,
     workers: int | None,
 ) -> StudyReport:
-    from initlab._text import ProgressBar
+    from initlab._progress import ProgressBar
     from initlab.study.render import FigureRenderer
 
     options = options or StudyOptions()
@@ -185,7 +185,7 @@ def _run_study(
     total = time.perf_counter() - t0
     if store is not None:
         store.finish_study(study_id, "complete", total)
-    bar.close()
+    bar.close("")
     report.timing = {
         "total_s": round(total, 3),
         "training_s": round(ctx.train_seconds, 3),
@@ -220,7 +220,7 @@ def _rebuild_study(
     stream: TextIO | None,
     workers: int | None,
 ) -> StudyReport:
-    from initlab._text import ProgressBar
+    from initlab._progress import ProgressBar
     from initlab.store import StoreError
     from initlab.study.render import FigureRenderer
 
@@ -241,11 +241,13 @@ def _rebuild_study(
         _rebuild_all(stored, ctx, report, renderer, bar)
         if renderer is not None:
             _finish_figures(report, renderer)
-    except BaseException:
+    except BaseException as exc:
         if renderer is not None:
             renderer.close(cancel=True)
+        bar.close("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
         raise
-    bar.close()
+    bar.update(len(stored))
+    bar.close("")
     report.timing = {"total_s": round(time.perf_counter() - t0, 3), "rebuilt": True}
     return report
 
