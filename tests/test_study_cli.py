@@ -297,7 +297,7 @@ def test_sigkill_leaves_no_child_behind_and_the_study_is_marked_interrupted(tmp_
     src = str(Path(__file__).resolve().parents[1] / "src")
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
     store = tmp_path / "s.sqlite"
-    argv = ["study", "--quick", "--workers", "2", "--quiet", "--out", str(tmp_path / "o")]
+    argv = ["study", "--quick", "--workers", "2", "--out", str(tmp_path / "o")]
     p = subprocess.Popen(
         [sys.executable, "-m", "initlab", *argv, "--store", str(store)],
         env=env,

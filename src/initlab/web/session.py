@@ -100,10 +100,9 @@ class _LiveStats:
     Its schedule is :meth:`Schedule.on_demand`: it records at step 0, and at the last step of
     a ``run(n)`` after :meth:`request` (the session requests when a frame is due for new
     statistics).  It keeps LayerStats' records of the first step and of the latest step only:
-    that is what the page shows and what
-    :func:`initlab.diagnostics.verdict` reads (the first record for the initial scale of
-    signals, the latest for symmetry, weight change and dead units), and it keeps a long run's
-    memory bounded."""
+    that is what the page shows and what :func:`initlab.diagnostics.verdict` reads (the first
+    record for the initial scale of signals, the latest for symmetry, weight change and dead
+    units), and it keeps a long run's memory bounded."""
 
     name = "layer_stats"
 
