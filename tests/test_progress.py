@@ -45,15 +45,18 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _run_in_pty(args: list[str], cwd: Path, timeout: float = 300.0) -> tuple[int, bytes]:
+def _run_in_pty(
+    args: list[str], cwd: Path, timeout: float = 300.0, stdout: object = None
+) -> tuple[int, bytes]:
     """Run ``python -m initlab ARGS`` with stdin/stdout/stderr on a pseudo-terminal of
-    COLS x ROWS; return its exit status and every byte it wrote."""
+    COLS x ROWS (stdout to the file ``stdout`` if given); return its exit status and every
+    byte it wrote to the terminal."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
     p = subprocess.Popen(
         [sys.executable, "-m", "initlab", *args],
         stdin=slave,
-        stdout=slave,
+        stdout=slave if stdout is None else stdout,
         stderr=slave,
         cwd=cwd,
         env=_env(),
@@ -123,7 +126,8 @@ def _check_screen(lines: list[str], piped_out: str, bar: re.Pattern) -> None:
     at = [i for i, line in enumerate(lines) if bar.fullmatch(line)]
     assert len(at) == 1, "expected exactly one final bar line:\n" + "\n".join(lines)
     rest = lines[: at[0]] + lines[at[0] + 1 :]
-    assert _same(rest, piped_out.rstrip("\n").split("\n")), "\n".join(lines)
+    expected = piped_out.rstrip("\n").split("\n") if piped_out else []
+    assert _same(rest, expected), "\n".join(lines)
 
 
 def test_train_under_a_terminal_ends_with_one_clean_bar_line(tmp_path):
@@ -151,6 +155,19 @@ def test_study_quick_under_a_terminal_ends_with_one_clean_bar_line(tmp_path):
     n = int(re.search(r"\d+/(\d+)", "\n".join(lines)).group(1))
     # the rest of the screen is exactly the plain text printed after the bar
     _check_screen(lines, _after_live(raw), _bar_line("study", n, ""))
+
+
+def test_a_redirected_stdout_holds_only_the_result(tmp_path):
+    """stdout to a file, stderr on the terminal: the bar is drawn on the terminal, and the
+    file holds exactly what the command prints off a terminal."""
+    args = ["train", "--steps", "500"]
+    with open(tmp_path / "out.txt", "w") as f:
+        rc, raw = _run_in_pty(args, tmp_path, stdout=f)
+    assert rc == 0 and "\u2501" in raw.decode()
+    piped = _run_piped(args, tmp_path)
+    got = (tmp_path / "out.txt").read_text().split("\n")
+    assert _same(got, piped.stdout.split("\n"))
+    _check_screen(_screen(raw), "", _bar_line("training", 500, r" cost \S+"))
 
 
 def test_quiet_draws_no_bar_on_a_terminal(tmp_path):

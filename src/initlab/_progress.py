@@ -16,6 +16,13 @@ from typing import TextIO
 __all__ = ["ProgressBar"]
 
 
+def _is_terminal(stream: TextIO | None) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or closed
+        return False
+
+
 class ProgressBar:
     """``update(done, note)`` moves the bar, ``close(note)`` draws its final line.
 
@@ -52,6 +59,9 @@ class ProgressBar:
             TextColumn("{task.fields[note]}"),
             console=console,
             transient=False,
+            # prints while the bar is drawn go above it, but a piped stdout is never sent to
+            # the terminal: it keeps exactly what the command prints
+            redirect_stdout=_is_terminal(sys.stdout),
         )
         self._task = self._progress.add_task(label, total=self.total, note="")
         self._progress.start()
