@@ -117,7 +117,7 @@ class SchemeInfo:
         """Float64 values of ``shape`` drawn from ``source``: the rule's, or the law sampled by
         ``source.law``.  The one sampling path that both back ends run."""
         if self.rule is not None:
-            if self.law is not None:  # refuses parameters whose law overflows, as for laws
+            if self.law is not None and math.prod(shape) > 0:  # refuses overflowing laws
                 self.law_at(shape, layout, fans, **params)
             return self.rule(shape, source, layout=layout, fans=fans, **self.bind(params))
         if math.prod(shape) == 0:  # needs no fans; the parameters are still checked
