@@ -153,7 +153,8 @@ class Verdict:
             )
             if fig.get("predicted_backward_factor") is not None:
                 text += (
-                    f"; mean-field prediction x{fmt(fig['predicted_backward_factor'], 3)} and "
+                    f"; mean-field prediction: gradient "
+                    f"x{fmt(fig['predicted_backward_factor'], 3)}, activations "
                     f"x{fmt(fig['predicted_forward_factor'], 3)}"
                 )
             out.append(text)
