@@ -181,7 +181,7 @@ def bias_of(model: nn.Module, b: float) -> nn.Module:
 # ------------------------------------------------------------------------------ the run
 
 
-def run(
+def _run(
     build: Callable[[], nn.Module],
     data: Callable[[], tuple[torch.Tensor, torch.Tensor]],
     *,
@@ -190,6 +190,7 @@ def run(
     steps: int = 40,
     every: int = 10,
     reference: Any = None,
+    seed: list[int] | None = None,
 ) -> Callable[[], Any]:
     def go() -> Any:
         import initlab.torch as it
@@ -197,7 +198,7 @@ def run(
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # small models: one thread is faster on a shared machine
         try:
-            torch.manual_seed(0)
+            torch.manual_seed(seed[0] if seed else 0)
             model = build()
             x, y = data()
             o = (
@@ -224,7 +225,7 @@ def _ref_cost(build: Callable[[], nn.Module], data: Callable[[], Any], **kw: Any
     """The cost curve of a reference run (for the ``slow`` rule)."""
 
     def curve() -> Any:
-        torch.manual_seed(0)
+        torch.manual_seed(kw["seed"][0] if kw.get("seed") else 0)
         model = build()
         x, y = data()
         o = torch.optim.Adam(model.parameters(), kw.get("lr", 3e-3))
@@ -240,8 +241,13 @@ def _ref_cost(build: Callable[[], nn.Module], data: Callable[[], Any], **kw: Any
     return curve
 
 
-def torch_cases(Case: Any) -> list[Any]:  # noqa: N803 (the benchmark's Case class)
+def torch_cases(Case: Any, seed: list[int] | None = None) -> list[Any]:  # noqa: N803
+    """The torch cases as the benchmark's ``Case`` objects; ``seed`` (a one-item list the
+    benchmark sets) seeds each model's init."""
     F: frozenset[str] = frozenset()
+
+    def run(*a: Any, **kw: Any) -> Callable[[], Any]:
+        return _run(*a, seed=seed, **kw)
 
     def c(name: str, label: set[str] | frozenset[str], why: str, go: Any, **kw: Any) -> Any:
         return Case(f"torch {name}", frozenset(label), why, go, family="torch", **kw)
@@ -422,7 +428,7 @@ def torch_cases(Case: Any) -> list[Any]:  # noqa: N803 (the benchmark's Case cla
                 lambda: scaled(Encoder(True), 0.01),
                 sequences,
                 lr=1e-3,
-                reference=_ref_cost(lambda: Encoder(True), sequences, lr=1e-3),
+                reference=_ref_cost(lambda: Encoder(True), sequences, lr=1e-3, seed=seed),
             ),
         ),
     ]

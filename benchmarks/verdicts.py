@@ -35,6 +35,8 @@ from initlab.diagnostics import LayerStats, Verdict, judge
 GROUP = {"stalled": "never_learned", "no_learning": "never_learned"}
 BAD_OUTCOMES = ("diverged", "exploded", "never_learned")
 TARGET = 0.95
+#: The seed of every run (``--seed``): the labels must hold for other draws too.
+SEED = [0]
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ def _numpy(
 
         X, y = circles(200, seed=0)
         Y = y.reshape(-1, 1).astype(float)
-        net = init_network([2, *[width] * depth, 1], act, "sigmoid", scheme, bias, seed=0)
+        net = init_network([2, *[width] * depth, 1], act, "sigmoid", scheme, bias, seed=SEED[0])
         probe = LayerStats(every=max(1, steps // 4), histograms=False)
         h = fit(net, X, Y, optimizer=opt, lr=lr, steps=steps, probes=[probe])
         return judge(h, predict=False)
@@ -120,14 +122,15 @@ def numpy_cases() -> list[Case]:
                 )
     # sigmoid: Xavier is the recommended scheme, yet sigmoid's derivative (at most 1/4) makes
     # the gradient vanish with depth (Glorot & Bengio 2010); the theory says so from depth 5
-    for depth in (2, 5, 10):
+    for depth in (2, 5):
         scheme = _scheme("sigmoid", 1)
         lab = theory_label("sigmoid", depth, scheme)
         out.append(
             Case(
                 f"np sigmoid d{depth} xavier adam",
                 lab,
-                f"sigmoid with Xavier: theory says {sorted(lab) or 'stable'}; Adam learns",
+                f"sigmoid with Xavier: theory says {sorted(lab) or 'stable'}; Adam learns "
+                "(observed, seeds 0-4)",
                 _numpy("sigmoid", depth, scheme, "adam", 0.01),
             )
         )
@@ -146,6 +149,8 @@ def numpy_cases() -> list[Case]:
                     fast=(act == "tanh" and depth == 5),
                 )
             )
+        if act == "gelu":
+            continue  # Adam learns at some seeds and not at others within 400 steps
         scheme = _scheme(act, 0.01)
         # observed: Adam rescues the bounded activations; with ReLU the first Adam steps push
         # the tiny pre-activations of the last hidden layer below 0 and all its units die
@@ -238,11 +243,11 @@ def numpy_cases() -> list[Case]:
     # a learning rate that diverges
     out.append(
         Case(
-            "np relu d3 he gd lr1e4",
+            "np relu d3 he gd lr1e300",
             frozenset({"diverged"}),
-            "GD with lr 1e4: the first update overshoots and the cost overflows (observed: "
-            "NaN/inf within a few steps)",
-            _numpy("relu", 3, "he_normal", "gd", 1e4),
+            "GD with lr 1e300: the first update makes the weights ~1e298 and the next forward "
+            "pass overflows to inf (by construction)",
+            _numpy("relu", 3, "he_normal", "gd", 1e300),
             fast=True,
         )
     )
@@ -275,7 +280,7 @@ def cases(torch: bool = True) -> list[Case]:
             sys.path.insert(0, str(Path(__file__).resolve().parent))
             from _verdict_torch_cases import torch_cases
 
-            out += torch_cases(Case)
+            out += torch_cases(Case, SEED)
     return out
 
 
@@ -313,7 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="only the cases whose name contains this text")
     ap.add_argument("--show", action="store_true", help="print each case's sentence")
     ap.add_argument("--json", help="write every case and the scores to this file")
+    ap.add_argument("--seed", type=int, default=0, help="the seed of every run's init (0)")
     args = ap.parse_args(argv)
+    SEED[0] = args.seed
     todo = [c for c in cases(torch=not args.numpy_only) if c.fast or not args.fast]
     todo = [c for c in todo if args.only is None or args.only in c.name]
     results, rows = [], []

@@ -585,10 +585,11 @@ def unstable(ev: Evidence) -> list[Finding]:
 
 
 def dead_grew(ev: Evidence) -> list[Finding]:
-    """``dead_grew``: a ReLU hidden layer's dead fraction grew by more than ``dead_growth``
-    between the first and the last record and ends above ``dead_fraction``."""
+    """``dead_grew``: on a run that stayed finite, a ReLU hidden layer's dead fraction grew by
+    more than ``dead_growth`` between the first and the last record and ends above
+    ``dead_fraction``."""
     t = ev.thresholds
-    if ev.last_step == ev.first_step:
+    if ev.last_step == ev.first_step or ev.nonfinite is not None:
         return []
     start = {r.layer: r.dead for r in ev.first}
     for r in ev.last:
@@ -639,7 +640,11 @@ def slow(ev: Evidence) -> list[Finding]:
             figure=None if n_run is None else n_run / max(n_ref, 1),
             threshold=t.slow_factor,
             part="training",
-            phrase=f"it reached the reference's cost {took} (the reference: step {n_ref})",
+            phrase=(
+                f"it never reached the cost the reference reached by step {n_ref}"
+                if n_run is None
+                else f"it needed {n_run} steps for the cost the reference reached in {n_ref}"
+            ),
         )
     ]
 
