@@ -4,7 +4,9 @@ one place, and the two-part verdict (at initialization, in training) with one pl
 * :mod:`~initlab.diagnostics.records`: :class:`LayerRecord`, the one shape every reader uses;
 * :mod:`~initlab.diagnostics.stats`: the :class:`LayerStats` probe that measures them;
 * :mod:`~initlab.diagnostics.thresholds`: :class:`Thresholds` / :data:`THRESHOLDS`, :data:`MODES`;
-* :mod:`~initlab.diagnostics.rules`: one function per rule, returning :class:`Finding` s;
+* :mod:`~initlab.diagnostics.evidence`: :class:`Evidence` (what the rules read) and
+  :class:`Finding` (what they return), the graph's judged links;
+* :mod:`~initlab.diagnostics.rules`: one function per rule, returning findings;
 * :mod:`~initlab.diagnostics.verdict`: :func:`judge` (the :class:`Verdict`) and :func:`verdict`
   (its findings);
 * :mod:`~initlab.diagnostics.report`: the per-layer table, the mean-field prediction and the
@@ -16,16 +18,7 @@ and one that must not.
 
 from __future__ import annotations
 
-from initlab.diagnostics.records import LayerRecord, by_step, layer_stats, records_of
-from initlab.diagnostics.report import (
-    LAYER_COLUMNS,
-    format_layer_stats,
-    predicted_variance,
-    report,
-)
-from initlab.diagnostics.rules import (
-    INIT_RULES,
-    TRAINING_RULES,
+from initlab.diagnostics.evidence import (
     Evidence,
     Finding,
     cost_rises,
@@ -33,6 +26,14 @@ from initlab.diagnostics.rules import (
     per_layer_factor,
     steps_to_cost,
 )
+from initlab.diagnostics.records import LayerRecord, by_step, layer_stats, records_of
+from initlab.diagnostics.report import (
+    LAYER_COLUMNS,
+    format_layer_stats,
+    predicted_variance,
+    report,
+)
+from initlab.diagnostics.rules import INIT_RULES, TRAINING_RULES
 from initlab.diagnostics.stats import (
     GRAD_LOG10_EDGES,
     HIST_BINS,

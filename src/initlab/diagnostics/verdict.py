@@ -17,10 +17,7 @@ from typing import Any
 import numpy as np
 
 from initlab._text import fmt
-from initlab.diagnostics.records import by_step, layer_stats
-from initlab.diagnostics.rules import (
-    INIT_RULES,
-    TRAINING_RULES,
+from initlab.diagnostics.evidence import (
     Evidence,
     Finding,
     boundaries,
@@ -31,6 +28,8 @@ from initlab.diagnostics.rules import (
     saturated_layers,
     steps_to_cost,
 )
+from initlab.diagnostics.records import by_step, layer_stats
+from initlab.diagnostics.rules import INIT_RULES, TRAINING_RULES
 from initlab.diagnostics.thresholds import MODES, THRESHOLDS, Thresholds
 
 __all__ = ["Outcome", "Verdict", "judge", "verdict"]
@@ -183,7 +182,7 @@ def evidence(
     reference_member: int = 0,
     thresholds: Thresholds = THRESHOLDS,
 ) -> Evidence:
-    """The :class:`~initlab.diagnostics.rules.Evidence` of ``member`` in ``history``."""
+    """The :class:`~initlab.diagnostics.evidence.Evidence` of ``member`` in ``history``."""
     steps = by_step(layer_stats(history, member))
     first = steps[min(steps)] if steps else []
     last = steps[max(steps)] if steps else []
