@@ -171,3 +171,17 @@ def test_verdict_of_a_history_without_steps_is_at_init_only(healthy):
     )
     v = D.judge(h)
     assert not v.outcome.trained and not v.in_training
+
+
+def test_a_run_without_records_gets_the_training_part(capsys):
+    from initlab.cli import main
+
+    # the case: `initlab train --lr 1e6 --steps 50` printed `status ok` only
+    assert main(["train", "--lr", "1e6", "--steps", "50"]) == 0
+    out = capsys.readouterr().out
+    line = [x for x in out.splitlines() if x.startswith("verdict")][0]
+    assert "Exploded: the cost grew" in line and "not recorded" in line
+    X, y = circles(200, seed=0)
+    h = fit(init_network([2, 8, 1], seed=0), X, y.reshape(-1, 1).astype(float), steps=50)
+    v = D.judge(h)
+    assert v.status == "learned" and not v.at_init and v.sentence.startswith("Learned: cost fell")

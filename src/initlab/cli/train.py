@@ -209,6 +209,10 @@ def run(args: argparse.Namespace) -> int:
         f"{result.history.meta['batch_size']}, {result.seconds:.2f} s"
     )
     print(f"status   {s['status']}")
+    if diag is None:  # with --diagnose the report below starts with the whole verdict
+        from initlab import diagnostics
+
+        print(f"verdict  {diagnostics.judge(result.history, predict=False).sentence}")
     print(
         f"cost     {result.history.cost[0, 0]:.6g} at step 0 -> {s['final_cost']:.6g} "
         "(training set)"

@@ -183,7 +183,8 @@ def evidence(
     thresholds: Thresholds = THRESHOLDS,
 ) -> Evidence:
     """The :class:`~initlab.diagnostics.evidence.Evidence` of ``member`` in ``history``."""
-    steps = by_step(layer_stats(history, member))
+    has_records = "layer_stats" in history.records
+    steps = by_step(layer_stats(history, member)) if has_records else {}
     first = steps[min(steps)] if steps else []
     last = steps[max(steps)] if steps else []
     ref = None
@@ -260,21 +261,29 @@ def judge(
     :data:`~initlab.diagnostics.rules.TRAINING_RULES` runs (none silences another), the findings
     are split by their ``part`` and ordered by severity, and the sentence is composed from
     both.  ``reference`` (another History or a cost curve) enables the ``slow`` rule;
-    ``predict=False`` skips the mean-field prediction."""
+    ``predict=False`` skips the mean-field prediction.  A History without per-layer records
+    (trained without :class:`~initlab.diagnostics.LayerStats`) gets the training part only,
+    judged from its cost curve."""
     ev = evidence(history, member, reference, reference_member, thresholds)
     found = [f for rule in (*INIT_RULES, *TRAINING_RULES) for f in rule(ev)]
     at_init = tuple(sorted((f for f in found if f.part == "init"), key=_order))
     in_training = tuple(sorted((f for f in found if f.part != "init"), key=_order))
     out = outcome(ev)
     prediction = None
-    if predict and history.meta.get("sizes") is not None:
+    if predict and history.meta.get("sizes") is not None and ev.first:
         from initlab.diagnostics.report import predicted_variance
 
         prediction = predicted_variance(history, member)
     status = _status(at_init, in_training, out)
+    text = sentence(status, at_init, in_training, out, ev.optimizer)
+    if not ev.first:  # no per-layer records: nothing is known of the initialization
+        status = "learned" if status == "healthy" else status
+        if status == "learned":
+            text = f"Learned: {out.phrase()}."
+        text += " (Per-layer statistics not recorded: nothing judged at initialization.)"
     return Verdict(
         member=member,
-        sentence=sentence(status, at_init, in_training, out, ev.optimizer),
+        sentence=text,
         status=status,
         at_init=at_init,
         in_training=in_training,
