@@ -192,6 +192,7 @@ def test_forward_only_measures_activations_and_skips_gradient_rules():
         assert a.get("distinct_units") == b.get("distinct_units")
         assert a["dZ_rms"] is None and a["dW_norm"] is None and a["grad_data"] is None
     assert "gradients were not measured" in fwd.findings[0].message
+    assert fwd.verdict.sentence.endswith("gradients were not measured.")
     # forward-only rules still apply: zeros are symmetric without a target
     zeros = init_network(DEEP, "tanh", "sigmoid", "zeros", seed=0)
     assert "symmetric" in inspect(torch_mlp(zeros, "tanh"), torch.from_numpy(X)).modes

@@ -276,6 +276,9 @@ def judge(
         prediction = predicted_variance(history, member)
     status = _status(at_init, in_training, out)
     text = sentence(status, at_init, in_training, out, ev.optimizer)
+    if ev.first and not ev.grads_known and status == "healthy":  # a forward-only pass
+        text = "Healthy at initialization: activations stay level and units differ; "
+        text += "gradients were not measured."
     if not ev.first:  # no per-layer records: nothing is known of the initialization
         status = "learned" if status == "healthy" else status
         if status == "learned":

@@ -455,6 +455,9 @@ def _result(
     probe = LayerStats(every=1)
     probe(event)
     label_records(probe.records, used, capture.boundaries(order))
+    if not backward:  # not measured, not zero: the verdict's gradient rules then skip them
+        for r in probe.records:
+            r.update({k: None for k in GRADIENT_FIELDS if k in r})
     history = History(
         cost=np.array([[cost]]) if backward else np.empty((1, 0)),
         final_cost=np.array([cost]),
