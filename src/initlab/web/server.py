@@ -265,8 +265,8 @@ class _Connection:
             return
         done = 0
         while done < n and not self.closed.is_set():
-            sps = getattr(s, "_sec_per_step", None)
-            piece = n - done if not sps else max(1, min(n - done, int(self.interval / sps)))
+            sps = getattr(s, "_sec_per_step", None)  # measured by the session as it trains
+            piece = 1 if not sps else max(1, min(n - done, int(self.interval / sps)))
             ran = s.advance(piece, force_stats=force_stats and done + piece >= n)
             if ran == 0:
                 break
