@@ -9,11 +9,12 @@ figure, writes ``report.html`` (one self-contained file), ``report.md`` (with ``
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import textwrap
 from typing import Any
+
+from initlab._json import dumps
 
 ORDER = 10
 
@@ -176,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         if store is not None:
             store.close()
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, allow_nan=False))
+        print(dumps(report.to_dict(), indent=2))
     else:
         _print_summary(report, paths, store_path)
     return 0
