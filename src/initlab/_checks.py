@@ -330,7 +330,8 @@ class Widths:
             try:
                 out.append(check_positive_int(f"{name}[{i}]", w, minimum=self.minimum))
             except ParameterError as exc:
-                raise type(exc)(name, value, allowed, exc.message) from None
+                message = f"{name}={_show(value)}: {exc.message}"
+                raise type(exc)(name, value, allowed, message) from None
         return tuple(out)
 
 

@@ -139,6 +139,9 @@ def run(args: argparse.Namespace) -> int:
                 f"--from-store rebuilds a stored study with its own settings; drop "
                 f"{', '.join('--' + f for f in fixed)}"
             )
+    from initlab.cli import writable_dir
+
+    writable_dir("--out", args.out)  # refused now, not after the whole study
     store_path = args.store or default_path()
     store = None
     if not args.no_store:
