@@ -218,9 +218,19 @@ class Evaluate:
         }
 
 
-def _check_arguments(net: Any, optimizer: Any, seed: Any) -> None:
+def _check_arguments(net: Any, optimizer: Any, seed: Any, lr: Any) -> None:
     """The Trainer's arguments that are not data: a Network, an optimizer (a name or an object
-    with ``init`` and ``updates``) and a seed (an int >= 0 or a numpy Generator)."""
+    with ``init`` and ``updates``), a seed (an int >= 0 or a numpy Generator) and learning
+    rates that are numbers (their range is the optimizer's to check)."""
+    try:
+        np.asarray(lr, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise ParameterTypeError(
+            "lr",
+            lr,
+            "a number > 0, or one per population member",
+            f"lr must be a number or a list of numbers (one per member), got {lr!r}",
+        ) from None
     if not isinstance(net, Network):
         raise ParameterTypeError(
             "net",
@@ -286,7 +296,7 @@ class Trainer:
         seed: int = 0,
         probes: Sequence[Probe] = (),
     ) -> None:
-        _check_arguments(net, optimizer, seed)
+        _check_arguments(net, optimizer, seed, lr)
         self.X = _as_data("X", X, net)
         self.Y = _as_data("Y", Y, net)
         self.loss = check_data(net, self.X, self.Y, loss)
