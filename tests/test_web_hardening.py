@@ -231,6 +231,38 @@ def test_a_closed_page_stops_its_training_within_one_frame():
         assert conn.session.step == step < 1000  # stopped, long before the 1000 steps
 
 
+# ------------------------------------------------------------------------------ memory
+
+
+@pytest.mark.slow
+def test_a_session_at_the_size_limit_stays_within_the_documented_memory():
+    """The largest run the page accepts (just under MAX_CELLS activations per pass), built,
+    trained with statistics and drawn: NumPy's peak allocation (tracemalloc sees every array)
+    stays under SESSION_MEMORY_MB; one step more rows is refused."""
+    import tracemalloc
+
+    from initlab.web.protocol import MAX_CELLS, SESSION_MEMORY_MB, WebError
+    from initlab.web.session import Session
+
+    hidden = [256] * 4
+    units = 2 + sum(hidden) + 1
+    rows = MAX_CELLS // units  # the training split: 3/4 of the points
+    n = rows * 4 // 3
+    s = Session()
+    tracemalloc.start()
+    try:
+        s.configure({"hidden": hidden, "n_samples": n})
+        s.advance(1, force_stats=True)
+        s.frame(boundary=True, full=True)
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+    assert s.step == 1
+    assert peak < SESSION_MEMORY_MB, f"{peak:.0f} MB"
+    with pytest.raises(WebError, match="too large"):
+        Session().configure({"hidden": hidden, "n_samples": n + 8})
+
+
 # ----------------------------------------------------------------------------- floods
 
 

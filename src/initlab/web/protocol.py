@@ -39,6 +39,7 @@ __all__ = [
     "MAX_MESSAGE",
     "MAX_STEPS_PER_FRAME",
     "RUN_STATE_FIELDS",
+    "SESSION_MEMORY_MB",
     "WebError",
     "decode",
     "parse_message",
@@ -51,9 +52,15 @@ __all__ = [
 RUN_STATE_FIELDS = ("optimizer", "lr", "steps", "batch_size")
 
 #: Upper bound of ``population x rows x (sum of layer widths)`` for one session: the number of
-#: activations one forward pass keeps (float64: 8 bytes each; the backward pass holds about as
-#: many again).  4e6 cells keep a session below roughly 150 MB.
-MAX_CELLS = 4_000_000
+#: activations one forward pass keeps.  A session allocates about 70 bytes per cell at its peak
+#: (the forward cache, the backward pass, the evaluation and the statistics: float64 values
+#: about nine times over), so 2e6 cells bound a session by SESSION_MEMORY_MB.
+MAX_CELLS = 2_000_000
+
+#: The measured memory bound of one session at MAX_CELLS (MB): hidden [256]*4 with 2600 points
+#: peaked at 139 MB of NumPy allocations (tracemalloc) and grew the process by 158 MB (RSS);
+#: ``tests/test_web_hardening.py`` checks the first figure against this bound.
+SESSION_MEMORY_MB = 160
 
 #: Largest ``n`` of a ``step`` message and largest ``steps_per_frame``.
 MAX_STEPS_PER_FRAME = 1000
@@ -282,5 +289,8 @@ def check_size(population: int, rows: int, sizes: Sequence[int], cap: int = MAX_
         raise WebError(
             f"this run is too large for the page: {population} network(s) x {rows} rows x "
             f"{sum(sizes)} units = {cells:,} activations per pass, above the limit of {cap:,}; "
-            "use fewer points, a smaller batch_size, fewer units or fewer schemes"
+            "use fewer points, a smaller batch_size, fewer units or fewer schemes",
+            None,
+            cells,
+            f"at most {cap} activations per pass",
         )
