@@ -190,7 +190,7 @@ def _build(request: Request, previous: _Built | None) -> tuple[_Built, bool]:
     try:
         prepared = prepare(list(configs))
     except (ValueError, TypeError) as exc:
-        raise WebError(str(exc)) from None
+        raise WebError.of(exc) from None
     ds, sizes = prepared.dataset, prepared.sizes
     if ds.n_features != 2:
         raise WebError(
@@ -209,9 +209,9 @@ def _build(request: Request, previous: _Built | None) -> tuple[_Built, bool]:
     else:
         try:
             initial = init_population(prepared)
-        except (ValueError, TypeError) as exc:
-            field = "compare" if request.compare else "init"
-            raise WebError(f"cannot build the network: {exc}", field) from None
+        except (ValueError, TypeError, ArithmeticError, MemoryError) as exc:
+            field = "compare" if request.compare else "init"  # the schemes draw the weights
+            raise WebError.of(exc, "cannot build the network: ", field) from None
     return _Built(request, prepared, initial, key), reused
 
 
