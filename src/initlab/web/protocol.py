@@ -17,8 +17,11 @@ Client -> server messages::
     {"type": "focus", "member": 0}                         # whose details the page shows
 
 Server -> client messages: ``ready`` (after a configuration was applied: the data, the network,
-the members), ``frame`` (the live state, many per second while training), ``error`` (``field``
-and ``message``: a bad request never closes the connection nor shows a stack trace).
+the members), ``frame`` (the live state, many per second while training), ``error``
+(``field``, ``message``, ``value``, ``allowed``: a bad request never closes the connection nor
+shows a stack trace).  ``field`` is the RunConfig field (or message field) that the error's
+:class:`initlab._checks.ParameterError` names, read from the error, never from its message.
+Every message is at most ``MAX_MESSAGE`` bytes and ``MAX_DEPTH`` levels deep (:func:`decode`).
 """
 
 from __future__ import annotations
