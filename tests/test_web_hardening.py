@@ -23,8 +23,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from initlab.web import connection as web_connection  # noqa: E402
 from initlab.web import create_app  # noqa: E402
-from initlab.web import server as web_server  # noqa: E402
 from initlab.web.protocol import MAX_DEPTH, MAX_MESSAGE  # noqa: E402
 from initlab.web.server import allowed_hosts  # noqa: E402
 
@@ -267,7 +267,7 @@ def test_a_session_at_the_size_limit_stays_within_the_documented_memory():
 
 
 def test_a_command_flood_gets_a_clear_error_and_the_session_stays(monkeypatch):
-    monkeypatch.setattr(web_server, "INBOX", 4)
+    monkeypatch.setattr(web_connection, "INBOX", 4)
     with TestClient(create_app()) as c:
         with c.websocket_connect("/ws") as ws:
             configure(ws, {"n_samples": 400, "hidden": [32, 32], "steps": 100_000})
