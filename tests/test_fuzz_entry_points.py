@@ -178,6 +178,7 @@ init_args = (
 @given(*init_args)
 @example([2, 3, 1], "relu", "lsuv", {"data": np.ones((4, 5))})
 @example([2, 3, 1], "relu", "he_normal:gain=1e200", {})
+@example([1, 1], "relu", "zeros", {"dtype": {"": "circles"}})  # found by this fuzz
 def test_fuzz_init_network(sizes, activation, scheme, kwargs):
     check_init(sizes, activation, scheme, kwargs)
 

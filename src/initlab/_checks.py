@@ -234,7 +234,7 @@ def check_float_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
     allowed = "a floating dtype (float16, float32, float64)"
     try:
         dt = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError):  # a dict or list is a structured dtype spec to NumPy
         raise ParameterTypeError(
             name, dtype, allowed, f"{name}={_show(dtype)} is not a NumPy dtype; use {allowed}"
         ) from None
