@@ -118,11 +118,15 @@ async def _options(request: Request) -> Response:
     return _json(request.app.state.options)
 
 
+class _TooLarge(WebError):
+    """A request body over MAX_MESSAGE bytes (HTTP 413)."""
+
+
 async def _body(request: Request) -> bytes:
     """The request's body, refused as soon as it passes MAX_MESSAGE bytes (the declared
     length first, then the bytes as they stream in): a huge body is never held whole."""
     declared = request.headers.get("content-length", "")
-    too_big = WebError(
+    too_big = _TooLarge(
         f"the request is larger than the limit of {MAX_MESSAGE:,} bytes",
         None,
         None,
@@ -156,8 +160,7 @@ async def _validate(request: Request) -> Response:
             payload.get("config", {}), payload.get("compare"), request.app.state.limits
         )
     except WebError as exc:
-        status = 413 if str(exc).startswith("the request is larger") else 422
-        return _json(exc.to_dict(), status)
+        return _json(exc.to_dict(), 413 if isinstance(exc, _TooLarge) else 422)
     return _json({"configs": [c.to_dict() for c in req.configs], "compare": req.compare})
 
 
