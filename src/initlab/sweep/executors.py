@@ -59,6 +59,7 @@ class LocalExecutor:
             raise ValueError(f"workers={workers!r} is not allowed; give an integer >= 1")
         self.workers = n
         self.description = f"{n} local process{'es' if n > 1 else ''}"
+        self._before = set(multiprocessing.active_children())
         self._pool = cf.ProcessPoolExecutor(max_workers=n, initializer=_ignore_sigint)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> cf.Future:
@@ -71,9 +72,11 @@ class LocalExecutor:
         """Drop queued tasks and stop the worker processes now (a running task is lost; the
         driver has not recorded it, so a resumed sweep runs it again)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
-        for p in multiprocessing.active_children():
+        # the pool's processes: the children started since it was made
+        ours = [p for p in multiprocessing.active_children() if p not in self._before]
+        for p in ours:
             p.terminate()
-        for p in multiprocessing.active_children():
+        for p in ours:
             p.join(timeout=5)
 
     def close(self) -> None:

@@ -192,7 +192,7 @@ def make_cells(grid: GridSpec) -> list[Cell]:
         try:
             cfg = grid.base.replace(**dict(point))
         except (ValueError, TypeError) as exc:
-            field_name = getattr(exc, "field", None) or names[0]
+            field_name = getattr(exc, "field", None) or _culprit(grid.base, point)
             where = ", ".join(f"{k}={v!r}" for k, v in point)
             raise SweepSpecError(
                 field_name,
@@ -202,6 +202,16 @@ def make_cells(grid: GridSpec) -> list[Cell]:
             ) from None
         cells.append(Cell(i, point, cfg, config_key(cfg)))
     return cells
+
+
+def _culprit(base: RunConfig, point: tuple[tuple[str, Any], ...]) -> str:
+    """The first swept field whose value alone makes ``base`` invalid (else the first)."""
+    for k, v in point:
+        try:
+            base.replace(**{k: v})
+        except (ValueError, TypeError):
+            return k
+    return point[0][0]
 
 
 def make_plan(

@@ -158,7 +158,7 @@ def _points(
         pts = np.linspace(a, b, count)
     if kind != "int":
         return [float(p) for p in pts]
-    ints = [int(round(float(p))) for p in pts]
+    ints = [math.floor(float(p) + 0.5) for p in pts]  # halves round up
     if len(set(ints)) != len(ints):
         raise SweepSpecError(
             field, item, _ALLOWED[kind], f"rounded to integers the points repeat: {ints}"
