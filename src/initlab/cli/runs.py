@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = act.add_parser("list", help="list runs (newest first), or studies with --studies")
     ls.add_argument("--study", type=int, default=None, help="only the runs of this study")
     ls.add_argument("--studies", action="store_true", help="list the studies instead")
+    ls.add_argument("--sweeps", action="store_true", help="list the sweeps (initlab sweep)")
     ls.add_argument("--limit", type=int, default=50, help="at most this many rows (0: all)")
     ls.add_argument("--json", action="store_true", help="print JSON")
     sh = act.add_parser("show", help="show one run (or one study with --study)")
@@ -59,6 +60,14 @@ def _list(args: argparse.Namespace) -> int:
 
     with _store(args) as s:
         limit = None if args.limit == 0 else args.limit
+        if args.sweeps or args.studies:
+            from initlab.cli.sweep import format_sweeps
+            from initlab.sweep import list_sweeps
+
+            sweeps = list_sweeps(s)[:limit]
+            if args.sweeps:
+                print(json.dumps(sweeps, indent=2) if args.json else format_sweeps(sweeps))
+                return 0
         if args.studies:
             rows = s.studies()[:limit]
             if args.json:
@@ -93,6 +102,8 @@ def _list(args: argparse.Namespace) -> int:
                     ],
                 )
             )
+            if sweeps:
+                print(f"\nsweeps\n{format_sweeps(sweeps)}")
             return 0
         rows = s.runs(args.study, limit)
         if args.json:

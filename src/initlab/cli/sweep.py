@@ -199,6 +199,30 @@ def _dry_run(plan: Any, args: argparse.Namespace, store_path: Any, workers: int 
     return 0
 
 
+def format_sweeps(rows: list[dict[str, Any]]) -> str:
+    """The sweeps of a store as a table (``initlab runs list --sweeps`` and ``--studies``)."""
+    from initlab._text import format_table
+
+    if not rows:
+        return "no sweeps"
+    return format_table(
+        ["id", "created", "status", "axes", "cells", "recorded", "failed", "s"],
+        [
+            [
+                r["id"],
+                r["created"],
+                r["status"],
+                " x ".join(a["field"] for a in r["spec"]["grid"]["axes"]),
+                r["n_cells"],
+                r["recorded"],
+                r["failed"],
+                r["seconds"],
+            ]
+            for r in rows
+        ],
+    )
+
+
 def _pop_of(plan: Any, index: int) -> int:
     for p in plan.populations:
         if index in p.cells:

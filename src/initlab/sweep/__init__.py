@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from initlab.config import RunConfig
-from initlab.sweep._store import SweepStore
+from initlab.sweep._store import SweepStore, list_sweeps
 from initlab.sweep.driver import Progress, SweepInterrupted, SweepRun, run_sweep
 from initlab.sweep.executors import DaskExecutor, Executor, LocalExecutor, make_executor
 from initlab.sweep.plan import Cell, Plan, Population, cell_flops, make_plan
@@ -43,6 +43,7 @@ __all__ = [
     "SweepStore",
     "cell_flops",
     "grid",
+    "list_sweeps",
     "make_executor",
     "make_plan",
     "parse_axis",

@@ -26,7 +26,7 @@ import numpy as np
 
 from initlab.store import Store, StoreError
 
-__all__ = ["SweepStore"]
+__all__ = ["SweepStore", "list_sweeps"]
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS sweeps (
@@ -76,6 +76,31 @@ def _dumps(x: Any) -> str:
 
 def _real(x: Any) -> float | None:
     return None if x is None else float(x)
+
+
+def list_sweeps(store: Store) -> list[dict[str, Any]]:
+    """The sweeps in an open :class:`~initlab.store.Store`, newest first (``[]`` if it holds
+    none); reads only, for ``initlab runs list``."""
+    has = store.conn.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name='sweeps'"
+    ).fetchone()
+    if not has:
+        return []
+    rows = store.conn.execute(
+        "SELECT s.*, (SELECT count(*) FROM sweep_cells c WHERE c.sweep_id = s.id) AS done, "
+        "(SELECT count(*) FROM sweep_cells c WHERE c.sweep_id = s.id AND "
+        "c.status = 'failed') AS failed FROM sweeps s ORDER BY s.id DESC"
+    ).fetchall()
+    return [_sweep_row(r) for r in rows]
+
+
+def _sweep_row(r: sqlite3.Row) -> dict[str, Any]:
+    d = {k: r[k] for k in ("id", "key", "created", "status", "n_cells", "seconds", "version")}
+    d["spec"] = json.loads(r["spec"])
+    if "done" in r.keys():
+        d["recorded"] = r["done"]
+        d["failed"] = r["failed"]
+    return d
 
 
 class SweepStore:
@@ -131,20 +156,7 @@ class SweepStore:
 
     def sweeps(self) -> list[dict[str, Any]]:
         """Every sweep, newest first, with its numbers of recorded and failed cells."""
-        rows = self.conn.execute(
-            "SELECT s.*, (SELECT count(*) FROM sweep_cells c WHERE c.sweep_id = s.id) AS done, "
-            "(SELECT count(*) FROM sweep_cells c WHERE c.sweep_id = s.id AND "
-            "c.status = 'failed') AS failed FROM sweeps s ORDER BY s.id DESC"
-        ).fetchall()
-        return [self._sweep_row(r) for r in rows]
-
-    def _sweep_row(self, r: sqlite3.Row) -> dict[str, Any]:
-        d = {k: r[k] for k in ("id", "key", "created", "status", "n_cells", "seconds", "version")}
-        d["spec"] = json.loads(r["spec"])
-        if "done" in r.keys():
-            d["recorded"] = r["done"]
-            d["failed"] = r["failed"]
-        return d
+        return list_sweeps(self.store)
 
     def sweep(self, sweep_id: int | str) -> dict[str, Any]:
         """One sweep (``"latest"`` for the newest); StoreError if there is none."""
@@ -162,7 +174,7 @@ class SweepStore:
             raise StoreError(
                 f"no sweep {sweep_id} in {str(self.path)!r}; see `initlab runs list --sweeps`"
             )
-        d = self._sweep_row(r)
+        d = _sweep_row(r)
         d["recorded"], d["failed"] = self.conn.execute(
             "SELECT count(*), coalesce(sum(status = 'failed'), 0) FROM sweep_cells "
             "WHERE sweep_id = ?",
