@@ -68,7 +68,8 @@ def test_grid_means_over_the_other_axes(res) -> None:
 
 def test_band_is_the_student_t_interval_over_seeds(res) -> None:
     b = res.band("final_cost", "hidden", over="seed")
-    line = b["lines"]["init=a"]
+    assert sorted(b["lines"]) == ["a", "b"] and b["legend_title"] == "init"
+    line = b["lines"]["a"]
     np.testing.assert_allclose(line["mean"], [0.2, 0.3])
     # depth 1: values 0.1, 0.2, 0.3: s = 0.1, n = 3, t(0.975, 2) = 4.302652729749464
     half = 4.302652729749464 * 0.1 / math.sqrt(3)
@@ -78,7 +79,7 @@ def test_band_is_the_student_t_interval_over_seeds(res) -> None:
     half2 = 12.706204736174707 * math.sqrt(0.02) / math.sqrt(2)
     assert line["high"][1] == pytest.approx(0.3 + half2, rel=1e-12)
     assert line["n"].tolist() == [3, 2]
-    flat = b["lines"]["init=b"]
+    flat = b["lines"]["b"]
     assert flat["low"][0] == flat["high"][0] == 0.5  # no spread, zero width
 
 

@@ -57,6 +57,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="summary the figures show: final_cost, test_accuracy, steps_to_target, diverged, "
         "verdict, ... (default final_cost)",
     )
+    g.add_argument(
+        "--axes",
+        metavar="X[,Y]",
+        default=None,
+        help="the swept axes the figures use: lines along X, heatmap X by Y (default: the "
+        "first two swept axes other than seed)",
+    )
+    g.add_argument("--log", action="store_true", help="log colour and y scale in the figures")
     g.add_argument("--target", type=float, default=None, help="record steps to reach this cost")
     g.add_argument(
         "--diagnose", action="store_true", default=None, help="record the verdict of each cell"
@@ -142,12 +150,17 @@ def _grid(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 # ---------------------------------------------------------------------- output
 
 
-def _values_text(values: tuple[Any, ...]) -> str:
-    from initlab.sweep.results import _label
+def _values_text(values: tuple[Any, ...], width: int = 90) -> str:
+    """The values of an axis, as many as fit in about ``width`` characters."""
+    from initlab.sweep.results import value_label
 
-    shown = [_label(v) for v in values[:6]]
-    more = f", ... ({len(values)} values)" if len(values) > 6 else ""
-    return ", ".join(shown) + more
+    shown: list[str] = []
+    for v in values:
+        text = value_label(v)
+        if shown and len(", ".join([*shown, text])) > width:
+            return ", ".join(shown) + f", ... ({len(values)} values)"
+        shown.append(text)
+    return ", ".join(shown)
 
 
 def _dry_run(plan: Any, args: argparse.Namespace, store_path: Any, workers: int | None) -> int:
@@ -291,14 +304,16 @@ def _plots(results: Any, args: argparse.Namespace) -> None:
     from initlab.report import figures
 
     axes = [a for a in results.axes if a != "seed"]
+    if args.axes:
+        axes = [a.strip().replace("-", "_") for a in args.axes.split(",") if a.strip()]
     out = Path(args.plot)
     paths = []
     if len(axes) >= 2:
         g = results.grid(args.metric, axes[0], axes[1])
-        paths.append(figures.save_png(figures.sweep_heatmap(g), out / "heatmap.png"))
+        paths.append(figures.save_png(figures.sweep_heatmap(g, log=args.log), out / "heatmap.png"))
     if axes and "seed" in results.axes and args.metric != "verdict":
         b = results.band(args.metric, axes[0], "seed")
-        paths.append(figures.save_png(figures.sweep_lines(b), out / "lines.png"))
+        paths.append(figures.save_png(figures.sweep_lines(b, log=args.log), out / "lines.png"))
     note = ", ".join(map(str, paths)) or "none (need two swept axes, or one and seed)"
     print(f"figures written: {note}", file=sys.stderr)
 

@@ -332,8 +332,8 @@ def sweep_heatmap(grid: dict[str, Any], title: str = "", log: bool = False) -> A
                     ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=6, color="w")
     ax.set_xticks(range(len(xl)), xl, rotation=45 if len(xl) > 8 else 0, fontsize=7)
     ax.set_yticks(range(len(yl)), yl, fontsize=7)
-    ax.set_xlabel(grid["x_axis"])
-    ax.set_ylabel(grid["y_axis"])
+    ax.set_xlabel(grid.get("x_title", grid["x_axis"]), fontsize=8)
+    ax.set_ylabel(grid.get("y_title", grid["y_axis"]), fontsize=8)
     ax.set_title(title or f"{grid['metric']} by {grid['x_axis']} and {grid['y_axis']}", fontsize=10)
     fig.tight_layout()
     return fig
@@ -357,7 +357,7 @@ def sweep_lines(band: dict[str, Any], title: str = "", log: bool = False) -> Any
         ax.set_xscale("log")
     if log:
         ax.set_yscale("log")
-    ax.set_xlabel(band["x_axis"])
+    ax.set_xlabel(band.get("x_title", band["x_axis"]), fontsize=8)
     ax.set_ylabel(band["metric"])
     ax.set_title(
         title or f"{band['metric']}: mean and {band['level']:.0%} band over {band['over']}",
@@ -365,6 +365,6 @@ def sweep_lines(band: dict[str, Any], title: str = "", log: bool = False) -> Any
     )
     ax.grid(alpha=0.3, which="both")
     if len(band["lines"]) > 1:
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, title=band.get("legend_title") or None, title_fontsize=7)
     fig.tight_layout()
     return fig

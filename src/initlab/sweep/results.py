@@ -25,7 +25,7 @@ import numpy as np
 
 from initlab._json import jsonable
 
-__all__ = ["METRICS", "SweepResults", "t_quantile"]
+__all__ = ["METRICS", "SweepResults", "t_quantile", "value_label"]
 
 NUMERIC = (
     "final_cost",
@@ -117,7 +117,7 @@ class SweepResults:
             rec: dict[str, Any] = {"cell": r["cell"]}
             for a in self.axes:
                 v = r["values"][a]
-                rec[a] = _label(v) if isinstance(v, tuple | list) else v
+                rec[a] = value_label(v) if isinstance(v, tuple | list) else v
             for k in _SUMMARY:
                 rec[k] = r.get(k)
             rec["verdict"] = None if r.get("verdict") is None else ",".join(r["verdict"])
@@ -168,21 +168,32 @@ class SweepResults:
 
     # ------------------------------------------------------------------ reductions
 
+    def _short_labels(self, axes: Sequence[str]) -> dict[str, tuple[str, dict[str, str]]]:
+        """For each axis: its title and ``{value label: short label}`` (see axis_labels)."""
+        out = {}
+        for a in axes:
+            levels = self._levels(a)
+            short, title = axis_labels(a, levels)
+            out[a] = (title, dict(zip(map(value_label, levels), short, strict=True)))
+        return out
+
     def summary(self, over: str = "seed") -> tuple[list[str], list[list[Any]]]:
         """A table with one row per combination of the axes other than ``over``: the number
         of cells, how many were ok, diverged and failed, the mean final cost and accuracies,
         the mean steps to target and the most frequent verdict where recorded."""
         keep = [a for a in self.axes if a != over]
+        names = self._short_labels(keep)
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for r in self.rows:
-            groups.setdefault(tuple(_label(r["values"][a]) for a in keep), []).append(r)
+            key = tuple(names[a][1][value_label(r["values"][a])] for a in keep)
+            groups.setdefault(key, []).append(r)
         extra = [
             m
             for m in ("steps_to_target", "verdict")
             if any(r.get(m) is not None for r in self.rows)
         ]
         headers = [
-            *keep,
+            *(names[a][0] for a in keep),
             "cells",
             "ok",
             "diverged",
@@ -263,8 +274,10 @@ class SweepResults:
         return {
             "x": xs,
             "y": ys,
-            "x_labels": [_label(v) for v in xs],
-            "y_labels": [_label(v) for v in ys],
+            "x_labels": axis_labels(x, xs)[0],
+            "y_labels": axis_labels(y, ys)[0],
+            "x_title": axis_labels(x, xs)[1],
+            "y_title": axis_labels(y, ys)[1],
             "value": value,
             "n": n,
             "metric": metric,
@@ -281,10 +294,11 @@ class SweepResults:
             raise ValueError("metric='verdict' has no mean; choose a numeric metric for lines")
         xs = self._levels(x)
         others = [a for a in self.axes if a not in (x, over)]
+        short = self._short_labels(others)
         groups: dict[str, dict[int, list[float]]] = {}
         for r in self.rows:
             v = _cell_value(r, metric)
-            label = ", ".join(f"{a}={_label(r['values'][a])}" for a in others) or metric
+            label = ", ".join(short[a][1][value_label(r["values"][a])] for a in others) or metric
             slot = groups.setdefault(label, {}).setdefault(xs.index(r["values"][x]), [])
             if v is not None and not math.isnan(float(v)):
                 slot.append(float(v))
@@ -305,7 +319,9 @@ class SweepResults:
             lines[label] = {"mean": mean, "low": low, "high": high, "n": count}
         return {
             "x": xs,
-            "x_labels": [_label(v) for v in xs],
+            "x_labels": axis_labels(x, xs)[0],
+            "x_title": axis_labels(x, xs)[1],
+            "legend_title": ", ".join(short[a][0] for a in others),
             "lines": lines,
             "metric": metric,
             "x_axis": x,
@@ -314,7 +330,37 @@ class SweepResults:
         }
 
 
-def _label(v: Any) -> str:
+def _common(texts: list[str], reverse: bool = False) -> str:
+    """The common prefix (suffix with ``reverse``) of ``texts``, never cutting a number."""
+    ts = [t[::-1] for t in texts] if reverse else texts
+    n = 0
+    while all(len(t) > n for t in ts) and len({t[n] for t in ts}) == 1:
+        n += 1
+    while n and (ts[0][n - 1].isdigit() or ts[0][n - 1] in ".-+e"):
+        n -= 1
+    part = ts[0][:n]
+    return part[::-1] if reverse else part
+
+
+def axis_labels(axis: str, levels: Sequence[Any]) -> tuple[list[str], str]:
+    """Tick labels for an axis and its title: when the levels are one scheme with one
+    parameter varying, the shared text moves to the title, e.g. ``init
+    (variance_scaling:scale=...,distribution=normal)`` with ticks 1, 1.5, 2."""
+    labels = [value_label(v) for v in levels]
+    if len(labels) < 2 or not all(isinstance(v, str) for v in levels):
+        return labels, axis
+    pre = _common(labels)
+    if not pre.endswith("="):  # only a scheme parameter's value is worth cutting out
+        return labels, axis
+    suf = _common([t[len(pre) :] for t in labels], reverse=True)
+    suf = suf if suf.startswith(",") else ""
+    short = [t[len(pre) : len(t) - len(suf)] for t in labels]
+    if not all(short):
+        return labels, axis
+    return short, f"{axis} ({pre}...{suf})"
+
+
+def value_label(v: Any) -> str:
     """A short text for an axis value: ``64x3`` for three layers of 64, ``32/16`` for mixed
     widths, ``0.01`` for a number."""
     if isinstance(v, tuple | list):
