@@ -181,6 +181,31 @@ def overhead_case(kind: str, tasks: int) -> dict[str, Any]:
     }
 
 
+def store_case(writes: int, members: int = 16, steps: int = 300) -> dict[str, Any]:
+    """Seconds the driver spends writing one arriving population of ``members`` cells (one
+    transaction): the serial part of every sweep, whatever the number of workers."""
+    import numpy as np
+
+    g = grid({"seed": f"0..{members - 1}"}, steps=steps)
+    plan = make_plan(g, max_population=members)
+    outcome = {
+        "status": "ok",
+        "final_cost": 0.1,
+        "train_accuracy": 0.9,
+        "test_accuracy": 0.9,
+        "steps_run": steps,
+        "cost": np.linspace(1, 0.1, steps),
+        "seconds": 0.1,
+    }
+    with tempfile.TemporaryDirectory() as d, SweepStore(Path(d) / "runs.sqlite") as store:
+        sid, _ = store.open_sweep("bench", plan.to_dict(), members)
+        t0 = time.perf_counter()
+        for _ in range(writes):
+            store.save_cells(sid, plan.cells, [outcome] * members)
+        wall = time.perf_counter() - t0
+    return {"members": members, "writes": writes, "per_write_ms": wall / writes * 1e3}
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.0f}%"
 
@@ -221,9 +246,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['case']:<12}{r['startup_s']:>9.2f}{r['per_task_ms']:>9.3f}"
             f"{r['per_task_ms'] / over[0]['per_task_ms']:>11.1f}{_pct(r['others_cpu']):>8}"
         )
+    st = store_case(50)
+    print(
+        f"\ndriver: one population of {st['members']} cells written to the store in "
+        f"{st['per_write_ms']:.2f} ms (one transaction; mean of {st['writes']})"
+    )
     print("\ntop after:\n" + _top())
     if args.json:
-        Path(args.json).write_text(json.dumps({"sweeps": sweeps, "overhead": over}, indent=2))
+        out = {"sweeps": sweeps, "overhead": over, "store": st}
+        Path(args.json).write_text(json.dumps(out, indent=2))
     return 0
 
 
