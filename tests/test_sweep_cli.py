@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 
@@ -117,3 +118,21 @@ def test_plot_writes_heatmap_and_lines(tmp_path, capsys) -> None:
     assert rc == 0
     assert (out / "heatmap.png").stat().st_size > 2000
     assert (out / "lines.png").stat().st_size > 2000
+
+
+def test_progress_bar_on_a_terminal(tmp_path) -> None:
+    """Under a pseudo-terminal the sweep draws the shared bar: cells done of all and the
+    failed count, ending as one clean line; piped, it draws nothing."""
+    pytest.importorskip("pyte")
+    from test_progress import _run_in_pty, _run_piped, _screen
+
+    args = ["sweep", "--grid", "seed=0..5", "--grid", "init=he_normal,dirac", *TINY]
+    rc, raw = _run_in_pty([*args, "--store", "a.sqlite"], tmp_path)
+    assert rc == 1, raw.decode(errors="replace")  # the dirac cells fail
+    lines = _screen(raw)
+    bar = re.compile(r"sweep \u2501+ 12/12 \d:\d\d:\d\d failed 6")
+    assert sum(bool(bar.fullmatch(x)) for x in lines) == 1, "\n".join(lines)
+    piped = _run_piped([*args, "--store", "b.sqlite"], tmp_path)
+    assert piped.returncode == 1 and "\u2501" not in piped.stderr
+    quiet = _run_in_pty([*args, "--store", "c.sqlite", "--quiet"], tmp_path)[1]
+    assert "\u2501" not in quiet.decode()

@@ -49,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--dry-run", action="store_true", help="print the plan and the cost, run nothing"
     )
     g.add_argument("--json", action="store_true", help="print one JSON record per cell")
+    g.add_argument(
+        "--quiet", action="store_true", help="no progress bar (none is drawn off a terminal)"
+    )
     g.add_argument("--csv", metavar="PATH", default=None, help="write the results as CSV")
     g.add_argument("--plot", metavar="DIR", default=None, help="write the heatmap and lines (PNG)")
     g.add_argument(
@@ -173,9 +176,9 @@ def _dry_run(plan: Any, args: argparse.Namespace, store_path: Any, workers: int 
     if Path(store_path).exists():
         from initlab.sweep import SweepStore
 
-        with SweepStore(store_path) as s:
-            row = s.conn.execute("SELECT id FROM sweeps WHERE key = ?", (plan.key,)).fetchone()
-            recorded = len(s.finished(row[0])) if row else 0
+        with SweepStore(store_path, write=False) as s:
+            sid = s.find(plan.key)
+            recorded = 0 if sid is None else len(s.finished(sid))
     if args.json:
         print(json.dumps({**plan.to_dict(), "estimate": est, "recorded": recorded}, indent=2))
         return 0
@@ -244,41 +247,25 @@ def _pop_of(plan: Any, index: int) -> int:
 
 
 class _Bar:
-    """A rich progress bar on stderr (cells done, failed, ETA); silent off a terminal."""
+    """The shared progress bar (:mod:`initlab._progress`) fed by the driver: cells done out of
+    all, failed so far and the time left at the rate so far; silent off a terminal."""
 
     def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.progress: Any = None
+        self.enabled = enabled
+        self.bar: Any = None
 
     def __call__(self, state: Any) -> None:
-        if not self.enabled:
-            return
-        if self.progress is None:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
+        from initlab._progress import ProgressBar
 
-            self.progress = Progress(
-                TextColumn("sweep"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("failed {task.fields[failed]}"),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-            )
-            self.progress.start()
-            self.task = self.progress.add_task("sweep", total=state.total, failed=0)
-        self.progress.update(self.task, completed=state.done, failed=state.failed)
+        if self.bar is None:
+            self.bar = ProgressBar(state.total, "sweep", enabled=self.enabled)
+        eta = state.eta
+        left = "" if eta is None or state.done == state.total else f", ETA {eta:.0f} s"
+        self.bar.update(state.done, f"failed {state.failed}{left}")
 
-    def close(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
+    def close(self, note: str | None = None) -> None:
+        if self.bar is not None:
+            self.bar.close(note)
 
 
 def _report(results: Any, args: argparse.Namespace) -> None:
@@ -352,12 +339,12 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(plan, args, store_path, workers or _default_workers(args))
     executor = make_executor(workers, args.scheduler, args.dask_local)
-    bar = _Bar(enabled=True)
+    bar = _Bar(enabled=not args.quiet)
     try:
         with SweepStore(store_path) as store:
             outcome = run_sweep(plan, executor, store, bar)
     except KeyboardInterrupt:
-        bar.close()
+        bar.close("interrupted")
         print(
             f"interrupted: the finished cells are in {store_path}; run the same command again "
             "to resume",
@@ -365,7 +352,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 130
     except SweepInterrupted as exc:
-        bar.close()
+        bar.close("stopped")
         print(f"initlab sweep: {exc}", file=sys.stderr)
         return 1
     finally:

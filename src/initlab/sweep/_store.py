@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
@@ -24,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from initlab.store import Store, StoreError
+from initlab.store import Store, StoreError, _process_alive, _process_started
 
 __all__ = ["SweepStore", "list_sweeps"]
 
@@ -37,7 +39,10 @@ CREATE TABLE IF NOT EXISTS sweeps (
     spec TEXT NOT NULL,
     n_cells INTEGER NOT NULL,
     seconds REAL,
-    version TEXT NOT NULL
+    version TEXT NOT NULL,
+    pid INTEGER,
+    host TEXT,
+    started TEXT
 );
 CREATE TABLE IF NOT EXISTS sweep_cells (
     id INTEGER PRIMARY KEY,
@@ -94,8 +99,20 @@ def list_sweeps(store: Store) -> list[dict[str, Any]]:
     return [_sweep_row(r) for r in rows]
 
 
+def _gone(r: sqlite3.Row) -> bool:
+    """A sweep marked running whose driver process (on this host) no longer exists."""
+    return (
+        r["status"] == "running"
+        and r["host"] == socket.gethostname()
+        and r["pid"] is not None
+        and not _process_alive(int(r["pid"]), r["started"] or "")
+    )
+
+
 def _sweep_row(r: sqlite3.Row) -> dict[str, Any]:
     d = {k: r[k] for k in ("id", "key", "created", "status", "n_cells", "seconds", "version")}
+    if _gone(r):  # killed without a chance to say so
+        d["status"] = "interrupted"
     d["spec"] = json.loads(r["spec"])
     if "done" in r.keys():
         d["recorded"] = r["done"]
@@ -104,14 +121,25 @@ def _sweep_row(r: sqlite3.Row) -> dict[str, Any]:
 
 
 class SweepStore:
-    """The sweep tables in the run store at ``path`` (see :func:`initlab.store.default_path`)."""
+    """The sweep tables in the run store at ``path`` (see :func:`initlab.store.default_path`).
 
-    def __init__(self, path: Any = None) -> None:
-        self.store = Store(path)
+    ``write=True`` (the driver) creates the file and the tables if needed and marks sweeps
+    whose driver was killed ``interrupted``; ``write=False`` only reads an existing store."""
+
+    def __init__(self, path: Any = None, *, write: bool = True) -> None:
+        self.store = Store(path, create=write)
         self.path = self.store.path
+        if not write:
+            return
+        if self.store.readonly:
+            self.store.close()
+            raise StoreError(f"the run store {str(self.path)!r} is read-only; a sweep writes it")
         with self.store.transaction() as c:
             for stmt in _TABLES.strip().split(";"):
                 c.execute(stmt)
+            for r in c.execute("SELECT * FROM sweeps WHERE status = 'running'").fetchall():
+                if _gone(r):
+                    c.execute("UPDATE sweeps SET status = 'interrupted' WHERE id = ?", (r["id"],))
 
     def close(self) -> None:
         self.store.close()
@@ -133,15 +161,25 @@ class SweepStore:
         already existed (a resume)."""
         from initlab import __version__
 
+        owner = (os.getpid(), socket.gethostname(), _process_started(os.getpid()))
         with self.store.transaction() as c:
-            row = c.execute("SELECT id FROM sweeps WHERE key = ?", (key,)).fetchone()
+            row = c.execute("SELECT * FROM sweeps WHERE key = ?", (key,)).fetchone()
             if row is not None:
-                c.execute("UPDATE sweeps SET status = 'running' WHERE id = ?", (row[0],))
-                return int(row[0]), True
+                if row["status"] == "running" and not _gone(row):
+                    raise StoreError(
+                        f"sweep {row['id']} in {str(self.path)!r} is running in another process "
+                        f"(pid {row['pid']} on {row['host']}); wait for it or stop it first"
+                    )
+                c.execute(
+                    "UPDATE sweeps SET status = 'running', pid = ?, host = ?, started = ? "
+                    "WHERE id = ?",
+                    (*owner, row["id"]),
+                )
+                return int(row["id"]), True
             cur = c.execute(
-                "INSERT INTO sweeps (key, created, status, spec, n_cells, version) "
-                "VALUES (?, ?, 'running', ?, ?, ?)",
-                (key, _now(), _dumps(spec), int(n_cells), __version__),
+                "INSERT INTO sweeps (key, created, status, spec, n_cells, version, pid, host, "
+                "started) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                (key, _now(), _dumps(spec), int(n_cells), __version__, *owner),
             )
             return int(cur.lastrowid), False
 
@@ -160,6 +198,8 @@ class SweepStore:
 
     def sweep(self, sweep_id: int | str) -> dict[str, Any]:
         """One sweep (``"latest"`` for the newest); StoreError if there is none."""
+        if not list_sweeps(self.store):
+            raise StoreError(f"the run store {str(self.path)!r} holds no sweep yet")
         if sweep_id == "latest":
             r = self.conn.execute("SELECT * FROM sweeps ORDER BY id DESC LIMIT 1").fetchone()
         else:
@@ -181,6 +221,10 @@ class SweepStore:
             (d["id"],),
         ).fetchone()
         return d
+
+    def find(self, key: str) -> int | None:
+        """The id of the sweep with plan key ``key``, None if the store has none."""
+        return next((d["id"] for d in list_sweeps(self.store) if d["key"] == key), None)
 
     # ------------------------------------------------------------------ cells
 

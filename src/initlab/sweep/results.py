@@ -99,7 +99,7 @@ class SweepResults:
         """The results of a stored sweep (``"latest"``: the newest in the store)."""
         from initlab.sweep._store import SweepStore
 
-        with SweepStore(path) as s:
+        with SweepStore(path, write=False) as s:
             sw = s.sweep(sweep_id)
             cells = s.cells(sw["id"])
         axes = [a["field"] for a in sw["spec"]["grid"]["axes"]]
