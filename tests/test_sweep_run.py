@@ -204,3 +204,49 @@ def test_killed_worker_stops_the_sweep_resumably(tmp_path) -> None:
             ex.close()
         assert out.skipped == len(recorded) and out.trained == 12 - len(recorded)
         assert s.sweeps()[0]["status"] == "complete"
+
+
+def test_a_killed_driver_leaves_the_sweep_interrupted_and_resumable(tmp_path) -> None:
+    """kill -9 of the driver and its workers: every recorded cell is whole, the sweep reads
+    as interrupted (its process is gone), and the same command finishes it."""
+    from initlab.store import Store
+    from initlab.sweep import list_sweeps
+
+    path = tmp_path / "runs.sqlite"
+    p = subprocess.Popen(
+        _sweep_cmd(path),
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while _count(path) < 2 and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    assert p.poll() is None, "the sweep finished before it could be killed"
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait(timeout=30)
+    with Store(path) as s:
+        (sw,) = list_sweeps(s)
+    assert sw["status"] == "interrupted" and 2 <= sw["recorded"] < 40
+    p2 = subprocess.run(_sweep_cmd(path), env=_env(), capture_output=True, text=True, timeout=120)
+    assert p2.returncode == 0, p2.stderr
+    assert f"{sw['recorded']} already recorded" in p2.stderr
+
+
+def test_a_running_scheduler_by_address(tmp_path) -> None:
+    """--scheduler tcp://...: a Dask cluster started elsewhere (here a LocalCluster in this
+    process, reached by its address) gives the same numbers as local processes."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    small = {"seed": "0..3", "init": "he_normal,dirac", "lr": "1e-2", "hidden": "4x2"}
+    local = sweep(grid(small, **FIXED), store=tmp_path / "a.sqlite", workers=1)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR
+    ) as cluster:
+        remote = sweep(
+            grid(small, **FIXED), store=tmp_path / "b.sqlite", scheduler=cluster.scheduler_address
+        )
+    assert _numbers(remote) == _numbers(local)
+    assert sum(r["status"] == "failed" for r in remote.rows) == 4

@@ -43,6 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_run_options(p)
     run_dests = {a.dest: a.default for a in p._actions if a.dest not in before}
     p.set_defaults(**{d: _UNSET for d in run_dests}, _run_defaults=run_dests)
+    _add_sweep_options(p)
+    p.set_defaults(func=run)
+
+
+def _add_sweep_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("sweep")
     g.add_argument("--store", default=None, help="run store file (default as `initlab study`)")
     g.add_argument(
@@ -90,7 +95,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     x.add_argument(
         "--dask-local", type=int, default=None, metavar="N", help="start a Dask LocalCluster of N"
     )
-    p.set_defaults(func=run)
 
 
 # ---------------------------------------------------------------------- spec
@@ -104,12 +108,9 @@ def _base_config(args: argparse.Namespace, fixed: dict[str, Any]) -> tuple[Any, 
     defaults = args._run_defaults
     given = {d for d in defaults if getattr(args, d) is not _UNSET}
     values = {d: getattr(args, d) if d in given else fixed.get(d, defaults[d]) for d in defaults}
-    ns = argparse.Namespace(**values)
-    if "layers" in given or "hidden" in given:
-        pass
-    elif "hidden" in fixed:
-        ns.hidden = tuple(fixed["hidden"])
-    cfg = config_from_args(ns)
+    if "layers" in given:  # --layers replaces [fixed] hidden
+        values["hidden"] = None
+    cfg = config_from_args(argparse.Namespace(**values))
     extra = sorted(set(fixed) - set(defaults))
     if extra:
         cfg = cfg.replace(**{k: fixed[k] for k in extra})

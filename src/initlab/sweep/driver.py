@@ -19,7 +19,7 @@ from typing import Any
 
 from initlab.sweep._store import SweepStore
 from initlab.sweep.executors import Executor
-from initlab.sweep.plan import Plan
+from initlab.sweep.plan import Cell, Plan
 from initlab.sweep.tasks import error_text, train_population
 
 __all__ = ["Progress", "SweepInterrupted", "SweepRun", "run_sweep"]
@@ -64,6 +64,30 @@ class SweepRun:
     errors: list[str] = field(default_factory=list)
 
 
+def _submit(plan: Plan, executor: Executor, done: set[int]) -> dict[Any, list[Cell]]:
+    """One task per population, with only its cells not yet recorded."""
+    futures: dict[Any, list[Cell]] = {}
+    for pop in plan.populations:
+        todo = [plan.cells[i] for i in pop.cells if i not in done]
+        if todo:
+            payload = [c.config.to_dict() for c in todo]
+            futures[executor.submit(train_population, payload, plan.options)] = todo
+    return futures
+
+
+def _outcomes(fut: Any, cells: list[Cell], state: Progress) -> list[dict[str, Any]]:
+    """What a finished task returned; a task that raised fails each of its cells."""
+    try:
+        return fut.result()
+    except BrokenProcessPool as exc:
+        raise SweepInterrupted(
+            f"a worker process died ({exc}); {state.done} of {state.total} cells are "
+            "recorded -- run the same sweep again to resume"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - a lost task is its cells' failure
+        return [{"status": "failed", "error": error_text(exc)}] * len(cells)
+
+
 def run_sweep(
     plan: Plan,
     executor: Executor,
@@ -78,37 +102,21 @@ def run_sweep(
     done = store.finished(sweep_id)
     t0 = time.perf_counter()
     state = Progress(len(plan.cells), len(done), 0, len(done), 0.0)
-    futures: dict[Any, list[Any]] = {}
-    for pop in plan.populations:
-        todo = [plan.cells[i] for i in pop.cells if i not in done]
-        if todo:
-            payload = [c.config.to_dict() for c in todo]
-            futures[executor.submit(train_population, payload, plan.options)] = todo
-    if on_progress:
-        on_progress(state)
     errors: list[str] = []
     status = "interrupted"
     try:
+        futures = _submit(plan, executor, done)
+        if on_progress:
+            on_progress(state)
         for fut in executor.as_completed(list(futures)):
             cells = futures.pop(fut)
-            try:
-                outcomes = fut.result()
-            except BrokenProcessPool as exc:
-                raise SweepInterrupted(
-                    f"a worker process died ({exc}); {state.done} of {state.total} cells are "
-                    "recorded -- run the same sweep again to resume"
-                ) from None
-            except Exception as exc:  # noqa: BLE001 - a lost task is its cells' failure
-                outcomes = [{"status": "failed", "error": error_text(exc)}] * len(cells)
+            outcomes = _outcomes(fut, cells, state)
             store.save_cells(sweep_id, cells, outcomes)
-            bad = [o for o in outcomes if o["status"] == "failed"]
-            errors += [
-                f"cell {c.index}: {o['error']}"
-                for c, o in zip(cells, outcomes, strict=True)
-                if o["status"] == "failed"
-            ]
+            for c, o in zip(cells, outcomes, strict=True):
+                if o["status"] == "failed":
+                    errors.append(f"cell {c.index}: {o['error']}")
+                    state.failed += 1
             state.done += len(cells)
-            state.failed += len(bad)
             state.elapsed = time.perf_counter() - t0
             if on_progress:
                 on_progress(state)

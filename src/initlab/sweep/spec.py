@@ -240,6 +240,8 @@ def parse_values(field: str, text: str | Sequence[Any]) -> tuple[Any, ...]:
     """The values of one axis from its text (``"0..19"``) or, from TOML, a list of values or
     of such texts."""
     kind = field_kind(field)
+    if isinstance(text, int | float) and not isinstance(text, bool) and kind != "str":
+        return (text,)  # TOML: one number
     if not isinstance(text, str):
         if isinstance(text, Sequence) and text:
             out: list[Any] = []
