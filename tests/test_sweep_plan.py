@@ -88,3 +88,12 @@ def test_estimate_adds_the_cells() -> None:
     assert est["cells"] == 8 and est["populations"] == 2
     assert est["flops"] == sum(cell_flops(c.config) for c in plan.cells)
     assert est["seconds"] > 0 and est["unknown"] == 0
+
+
+def test_package_docstring_example() -> None:
+    import doctest
+
+    import initlab.sweep
+
+    result = doctest.testmod(initlab.sweep)
+    assert result.attempted >= 3 and result.failed == 0

@@ -148,7 +148,31 @@ def _grid(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
             options[k] = getattr(args, k)
     if args.diagnose:
         options["diagnose"] = True
-    return GridSpec(tuple(axes), base), options
+    return GridSpec(tuple(axes), base), _checked(options)
+
+
+def _checked(options: dict[str, Any]) -> dict[str, Any]:
+    """The sweep options with their types checked (they may come from a TOML file)."""
+    from initlab._checks import check_finite_real, check_positive_int
+    from initlab.sweep import SweepSpecError
+
+    checks = {
+        "max_population": (check_positive_int, "an integer >= 1"),
+        "workers": (check_positive_int, "an integer >= 1"),
+        "target": (check_finite_real, "a finite number"),
+    }
+    out = dict(options)
+    for k, (check, allowed) in checks.items():
+        if k in out:
+            try:
+                out[k] = check(k, out[k])
+            except (TypeError, ValueError):
+                raise SweepSpecError(k, out[k], allowed) from None
+    if not isinstance(out.get("diagnose", False), bool):
+        raise SweepSpecError("diagnose", out["diagnose"], "true or false")
+    if not out.get("diagnose", True):
+        out.pop("diagnose")
+    return out
 
 
 # ---------------------------------------------------------------------- output

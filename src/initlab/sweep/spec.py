@@ -58,7 +58,7 @@ class SweepSpecError(ValueError):
         self.field = field
         self.value = value
         self.allowed = allowed
-        msg = f"grid {field}={value!r} is not allowed"
+        msg = f"{field}={value!r} is not allowed"
         if detail:
             msg += f" ({detail})"
         super().__init__(f"{msg}; allowed: {allowed}")
@@ -236,7 +236,7 @@ def _merge_scheme_params(parts: list[str]) -> list[str]:
     return out
 
 
-def parse_values(field: str, text: str | Sequence[Any]) -> tuple[Any, ...]:
+def parse_values(field: str, text: str | float | Sequence[Any]) -> tuple[Any, ...]:
     """The values of one axis from its text (``"0..19"``) or, from TOML, a list of values or
     of such texts."""
     kind = field_kind(field)
