@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 __all__ = ["DaskExecutor", "Executor", "LocalExecutor", "make_executor"]
@@ -41,6 +42,21 @@ class Executor(Protocol):
 
 def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while the block starts processes (an ignored signal stays ignored in a
+    child, and Python then installs no KeyboardInterrupt handler there)."""
+    try:
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _cores() -> int:
@@ -108,13 +124,14 @@ class DaskExecutor:
                 raise ValueError(
                     f"dask_local={local_workers!r} is not allowed; give an integer >= 1"
                 )
-            self._cluster = LocalCluster(
-                n_workers=local_workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
+            with _sigint_ignored():  # the worker processes inherit it: Ctrl-C is the driver's
+                self._cluster = LocalCluster(
+                    n_workers=local_workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
             address: Any = self._cluster
             self.description = f"Dask LocalCluster of {local_workers} worker processes"
         else:
