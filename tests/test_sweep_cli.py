@@ -56,6 +56,21 @@ def test_json_one_record_per_cell_csv_and_store(tmp_path, capsys) -> None:
     assert len(listed) == 1 and listed[0]["recorded"] == 6 and listed[0]["status"] == "complete"
     assert main(["sweep", "--store", str(store), "--from-store", "latest"]) == 0
     assert "6 of 6 cells recorded" in capsys.readouterr().out
+    assert main(["runs", "--store", str(store), "list", "--studies"]) == 0
+    beside = capsys.readouterr().out.split("\nsweeps\n")[1]
+    assert "seed x lr" in beside and "complete" in beside
+
+
+def test_a_store_without_sweeps(tmp_path, capsys) -> None:
+    from initlab.store import Store
+
+    Store(tmp_path / "s.sqlite").close()  # a store with studies' tables only
+    assert main(["runs", "--store", str(tmp_path / "s.sqlite"), "list", "--sweeps"]) == 0
+    assert capsys.readouterr().out.strip() == "no sweeps"
+    assert main(["sweep", "--store", str(tmp_path / "s.sqlite"), "--from-store", "1"]) == 2
+    assert "holds no sweep yet" in capsys.readouterr().err
+    assert main(["sweep", "--store", str(tmp_path / "none.sqlite"), "--from-store", "1"]) == 2
+    assert not (tmp_path / "none.sqlite").exists()
 
 
 def test_failed_cell_reported_exit_1(tmp_path, capsys) -> None:
