@@ -8,7 +8,7 @@ table of a TOML file).  ``VALUES`` is a comma-separated list of items; an item i
 * an integer range, both ends included: ``seed=0..19`` (20 values);
 * a range with a number of points: ``lr=1e-3..1e-1:log5`` (geometric: 1e-3, 3.16e-3, ...,
   1e-1) or ``noise=0..0.3:lin4`` (evenly spaced); on integer fields the points are rounded to
-  the nearest integer and must stay distinct;
+  the nearest integer (halves up) and must stay distinct;
 * for ``hidden``: ``WxD`` is D layers of width W (``64x3`` = 64,64,64), ``64x1..64x32`` every
   depth from 1 to 32 (``:linN``/``:logN`` pick N depths), and ``a/b/c`` the explicit widths
   a, b, c;
