@@ -151,3 +151,20 @@ def test_progress_bar_on_a_terminal(tmp_path) -> None:
     assert piped.returncode == 1 and "\u2501" not in piped.stderr
     quiet = _run_in_pty([*args, "--store", "c.sqlite", "--quiet"], tmp_path)[1]
     assert "\u2501" not in quiet.decode()
+
+
+def test_a_missing_extra_is_an_error_not_a_traceback(tmp_path, capsys, monkeypatch) -> None:
+    import builtins
+
+    real = builtins.__import__
+
+    def no_dask(name, *a, **k):
+        if name.startswith("distributed"):
+            raise ImportError(f"No module named {name!r}")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    argv = ["sweep", "--grid", "seed=0..1", "--dask-local", "1", "--store", str(tmp_path / "s")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "initlab[dask]"' in err and "Traceback" not in err

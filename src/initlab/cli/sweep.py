@@ -346,6 +346,14 @@ def _from_store(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except ImportError as exc:  # an optional extra (dask, matplotlib) is missing
+        print(f"initlab sweep: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     from initlab.store import default_path
     from initlab.sweep import SweepInterrupted, SweepResults, SweepStore, make_executor, make_plan
     from initlab.sweep.driver import run_sweep
