@@ -59,6 +59,10 @@ def test_json_one_record_per_cell_csv_and_store(tmp_path, capsys) -> None:
     assert main(["runs", "--store", str(store), "list", "--studies"]) == 0
     beside = capsys.readouterr().out.split("\nsweeps\n")[1]
     assert "seed x lr" in beside and "complete" in beside
+    assert main(["sweep", "--store", str(store), "--delete", "1"]) == 0
+    assert "deleted sweep 1 and its 6 cells" in capsys.readouterr().out
+    assert main(["runs", "--store", str(store), "list", "--sweeps"]) == 0
+    assert capsys.readouterr().out.strip() == "no sweeps"
 
 
 def test_a_store_without_sweeps(tmp_path, capsys) -> None:

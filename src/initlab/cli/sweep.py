@@ -89,6 +89,9 @@ def _add_sweep_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="show a stored sweep (an id or 'latest') without training",
     )
+    g.add_argument(
+        "--delete", metavar="SWEEP_ID", default=None, help="delete a stored sweep and its cells"
+    )
     x = p.add_argument_group("where it runs")
     x.add_argument("--workers", type=int, default=None, help="local processes (default: cores)")
     x.add_argument("--scheduler", default=None, help="a Dask scheduler, tcp://host:port")
@@ -365,6 +368,14 @@ def _run(args: argparse.Namespace) -> int:
         )
     if args.from_store is not None:
         return _from_store(args)
+    if args.delete is not None:
+        from initlab.sweep import SweepStore
+
+        with SweepStore(args.store or default_path(), write=False) as s:
+            sid = s.sweep(args.delete)["id"]
+            n = s.delete_sweep(sid)
+        print(f"deleted sweep {sid} and its {n} cells")
+        return 0
     spec, options = _grid(args)
     workers = options.pop("workers", None)
     plan = make_plan(spec, max_population=options.pop("max_population", 16), options=options)
