@@ -126,13 +126,13 @@ def _split_top(text: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
-def _number(field: str, kind: str, text: str) -> int | float:
+def _number(field: str, kind: str, text: str, as_float: bool = False) -> int | float:
+    """``text`` as a value of a ``kind`` field (as a float with ``as_float``)."""
     try:
-        return int(text) if kind == "int" else float(text)
+        return int(text) if kind == "int" and not as_float else float(text)
     except ValueError:
-        raise SweepSpecError(
-            field, text, _ALLOWED[kind], f"not {'an integer' if kind == 'int' else 'a number'}"
-        ) from None
+        what = "an integer" if kind == "int" and not as_float else "a number"
+        raise SweepSpecError(field, text, _ALLOWED[kind], f"not {what}") from None
 
 
 def _points(
@@ -172,8 +172,8 @@ def _range(field: str, kind: str, item: str) -> list[Any] | None:
         return None
     head, _, tail = item.partition("..")
     end, _, how = tail.partition(":")
-    a = _number(field, "float", head.strip())
-    b = _number(field, "float", end.strip())
+    a = _number(field, kind, head.strip(), as_float=True)
+    b = _number(field, kind, end.strip(), as_float=True)
     m = re.fullmatch(r"(lin|log)(\d+)", how.strip()) if how else None
     if how and m is None:
         raise SweepSpecError(field, item, _ALLOWED[kind], f"unknown spacing {how!r}")
