@@ -303,9 +303,8 @@ class SweepStore:
                 "seconds",
             ):
                 d[k] = r[k]
-            d["final_cost"] = (
-                math.nan if r["status"] != "failed" and r["final_cost"] is None else d["final_cost"]
-            )
+            if r["status"] != "failed" and r["final_cost"] is None:
+                d["final_cost"] = math.nan  # SQLite stores NaN (a diverged cell's) as NULL
             d["verdict"] = None if r["verdict"] is None else json.loads(r["verdict"])
             if with_cost:
                 d["cost"] = (
