@@ -224,7 +224,7 @@ def _dry_run(plan: Any, args: argparse.Namespace, store_path: Any, workers: int 
     print(f"populations  {len(plan.populations)} ({sizes} members)")
     print(
         f"cost         {fmt(est['flops'])} FLOPs; about {fmt(est['seconds'])} s on one worker"
-        + (f", {fmt(est['seconds'] / workers)} s on {workers}" if workers and workers > 1 else "")
+        + (f", {fmt(plan.seconds_on(workers))} s on {workers}" if workers and workers > 1 else "")
     )
     print(f"store        {store_path}")
     print()
