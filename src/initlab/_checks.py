@@ -119,8 +119,8 @@ def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
             name,
             value,
             "one of: " + ", ".join(allowed),
-            f"{name}={_show(value)} is not allowed{suggest(value, allowed)}; choose one of: "
-            f"{', '.join(allowed)}",
+            f"{name}={_show(value)} is not allowed; choose one of: {', '.join(allowed)}"
+            f"{suggest(value, allowed)}",
         )
     return value
 
