@@ -319,7 +319,8 @@ def serve(
     (``"*"``: any), so a web page of another site cannot reach it by DNS rebinding."""
     import uvicorn
 
-    app = create_app(limits, max_sessions=max_sessions, hosts=allowed_hosts(host, allow_hosts))
+    hosts = allowed_hosts(host, allow_hosts)
+    app = create_app(limits, max_sessions=max_sessions, hosts=hosts)
     sock = bind(host, port)
     url = address(sock)
     print(f"initlab serve: open {url}  (Ctrl+C to stop)", flush=True)
@@ -327,6 +328,11 @@ def serve(
         print(
             "initlab serve: warning: the page has no login; anyone who can reach this "
             "address can train on this machine",
+            flush=True,
+        )
+        print(
+            f"initlab serve: it answers requests addressed to {', '.join(hosts)}; add the "
+            "names others use to reach it with --allow-host NAME",
             flush=True,
         )
     config = uvicorn.Config(
