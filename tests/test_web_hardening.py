@@ -211,6 +211,20 @@ def test_a_training_session_is_not_idle():
                 assert receive(ws, "frame")["running"]
 
 
+def test_a_run_that_ends_after_the_idle_time_is_not_closed_at_once():
+    with TestClient(create_app(idle_seconds=0.6)) as c:
+        with c.websocket_connect("/ws") as ws:
+            configure(ws, {**SMALL, "steps": 45})
+            ws.send_json({"type": "speed", "steps_per_frame": 1})
+            ws.send_json({"type": "start"})  # 45 frames at 30 per second: longer than 0.6 s
+            while not receive(ws, "frame")["done"]:
+                pass
+            t0 = time.monotonic()
+            m = ws.receive_json()
+            assert m["type"] == "error" and "without a message" in m["message"]
+            assert time.monotonic() - t0 > 0.4  # idle counts from the end of the run
+
+
 # --------------------------------------------------------------------- closed session
 
 

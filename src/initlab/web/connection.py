@@ -63,12 +63,13 @@ class Connection:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="initlab-session")
         self.inbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=INBOX)
         self.closed = threading.Event()
-        self.last_message = time.monotonic()
+        self.last_active = time.monotonic()  # the last message from the page, or frame trained
         self._lock = asyncio.Lock()
 
     def idle_for(self) -> float:
-        """Seconds since the page last sent a message (0 while training)."""
-        return 0.0 if self.session.running else time.monotonic() - self.last_message
+        """Seconds since the page last sent a message or the session last trained (0 while
+        training): a run that finishes after a long time is not idle at once."""
+        return 0.0 if self.session.running else time.monotonic() - self.last_active
 
     async def call(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -84,7 +85,7 @@ class Connection:
                 m = await self.ws.receive()
                 if m["type"] == "websocket.disconnect":
                     break
-                self.last_message = time.monotonic()
+                self.last_active = time.monotonic()
                 text = m.get("text")
                 if text is None:
                     text = (m.get("bytes") or b"").decode("utf-8", "replace")
@@ -222,6 +223,7 @@ class Connection:
                     if item is _TICK:
                         next_tick = loop.time() + self.interval
                         await self.send(await self.call(self._tick))
+                        self.last_active = time.monotonic()
                     else:
                         await self.handle(item)
                 except WebError as exc:
