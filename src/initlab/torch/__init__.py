@@ -32,10 +32,12 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "initlab.torch needs PyTorch; install it with: pip install 'initlab[torch]'"
     ) from exc
 
-from initlab.torch._init import GAIN_SCHEMES, InitSummary, ParamInit, initialize
+from initlab.torch._init import GAIN_SCHEMES
 from initlab.torch._inspect import InspectResult, inspect
 from initlab.torch._layers import SUPPORTED, activation_gain, layer_weights
 from initlab.torch._lsuv import LsuvLayer, LsuvSummary, LsuvWarning, lsuv
+from initlab.torch._plan import initialize
+from initlab.torch._summary import InitSummary, ParamInit
 from initlab.torch._watch import Watch, WatchWarning, watch
 
 __all__ = [

@@ -84,26 +84,64 @@ class Weight:
     name: str  # the parameter's name inside its module, e.g. "weight" or "weight_hh_l0"
     tensor: torch.Tensor
     fans: Fans  # fans of one chunk
-    chunks: int = 1  # row blocks initialized separately (the gates of a recurrent layer)
-    layout: str = "torch"  # "torch" or "torch_transpose" (dirac needs it)
+    chunks: int = 1  # blocks initialized separately (recurrent gates, attention's q/k/v)
+    layout: str = "torch"  # "torch" or "torch_transpose" (dirac, sparse need it)
     groups: int = 1
     biases: list[tuple[str, torch.Tensor]] = field(default_factory=list)
     padding_idx: int | None = None
+    chunk_dim: int = 0  # the axis the chunks split (HF Conv1D's fused q/k/v: 1)
+    chunk_names: tuple[str, ...] = ()  # e.g. ("input", "forget", "cell", "output")
+    role: str = ""  # "attention" for q/k/v projections (their gain is linear)
 
     def chunk_views(self) -> list[torch.Tensor]:
-        return list(self.tensor.chunk(self.chunks, dim=0)) if self.chunks > 1 else [self.tensor]
+        if self.chunks == 1:
+            return [self.tensor]
+        return list(self.tensor.chunk(self.chunks, dim=self.chunk_dim))
+
+    def chunk_shape(self) -> tuple[int, ...]:
+        shape = list(self.tensor.shape)
+        shape[self.chunk_dim] //= self.chunks
+        return tuple(shape)
 
 
-def _conv_transpose_fans(module: nn.Module, shape: tuple[int, ...]) -> Fans:
-    if module.groups == 1:
-        return compute_fans(shape, "torch_transpose")
+def _whole(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else float(x)
+
+
+def conv_fans(module: nn.Module, shape: tuple[int, ...]) -> Fans:
+    """``ConvNd(in, out, k, groups=g)``, weight ``(out, in/g, *k)``: ``fan_in = in/g * rf``
+    (the inputs one output reads), ``fan_out = out/g * rf`` (the outputs one input feeds)."""
     rf = math.prod(shape[2:])
-    return Fans(module.in_channels // module.groups * rf, module.out_channels * rf, rf)
+    return Fans(shape[1] * rf, shape[0] // module.groups * rf, rf)
+
+
+def conv_transpose_fans(module: nn.Module, shape: tuple[int, ...]) -> Fans:
+    """``ConvTransposeNd(in, out, k, stride=s, groups=g)``, weight ``(in, out/g, *k)``:
+    ``fan_in = in/g * rf / prod(s)`` (on average, the inputs that reach one output: each
+    output position is hit by ``rf / prod(s)`` kernel taps), ``fan_out = out/g * rf`` (one input
+    is scattered to every tap of its group's ``out/g`` channels)."""
+    rf = math.prod(shape[2:])
+    stride = math.prod(module.stride)
+    return Fans(_whole(shape[0] // module.groups * rf / stride), shape[1] * rf, rf)
 
 
 def _bias(module: nn.Module, name: str) -> list[tuple[str, torch.Tensor]]:
     b = getattr(module, name, None)
     return [(name, b)] if isinstance(b, torch.Tensor) else []
+
+
+GATE_NAMES = {
+    "LSTM": ("input", "forget", "cell", "output"),
+    "GRU": ("reset", "update", "new"),
+    "RNN": (),
+}
+
+
+def gate_names(module: nn.Module) -> tuple[str, ...]:
+    for cls in type(module).__mro__:
+        if cls.__name__ in GATE_NAMES and cls.__module__.startswith("torch.nn"):
+            return GATE_NAMES[cls.__name__]
+    return ()
 
 
 def _recurrent_weights(module: nn.Module) -> list[Weight]:
@@ -123,8 +161,62 @@ def _recurrent_weights(module: nn.Module) -> list[Weight]:
             [(f"bias_{suffix}", params[f"bias_{suffix}"])] if f"bias_{suffix}" in params else []
         )
         fans = compute_fans((module.hidden_size, *shape[1:]), "torch")
-        out.append(Weight(name, p, fans, chunks=gates, biases=biases))
+        names = gate_names(module) if gates > 1 else ()
+        out.append(Weight(name, p, fans, chunks=gates, biases=biases, chunk_names=names))
     return out
+
+
+def _attention_weights(m: nn.MultiheadAttention) -> list[Weight]:
+    """The q/k/v projections of ``nn.MultiheadAttention``; ``out_proj`` is its own Linear.
+
+    Packed ``in_proj_weight (3E, E)``: three ``(E, E)`` blocks, each with fans ``(E, E)``
+    (torch's ``_reset_parameters`` draws Xavier on the packed matrix, fan_out ``3E``).
+    ``q/k/v_proj_weight`` (when ``kdim``/``vdim`` differ from E): ``(E, kdim)`` etc."""
+    e = m.embed_dim
+    biases = _bias(m, "in_proj_bias") + _bias(m, "bias_k") + _bias(m, "bias_v")
+    if m.in_proj_weight is not None:
+        fans = Fans(e, e)
+        return [
+            Weight(
+                "in_proj_weight",
+                m.in_proj_weight,
+                fans,
+                chunks=3,
+                biases=biases,
+                chunk_names=("q", "k", "v"),
+                role="attention",
+            )
+        ]
+    out = []
+    for i, n in enumerate(("q_proj_weight", "k_proj_weight", "v_proj_weight")):
+        w = getattr(m, n)
+        out.append(
+            Weight(
+                n,
+                w,
+                compute_fans(tuple(w.shape), "torch"),
+                biases=biases if i == 0 else [],
+                role="attention",
+            )
+        )
+    return out
+
+
+def is_hf_conv1d(module: nn.Module) -> bool:
+    """HuggingFace's ``Conv1D`` (GPT-2): a linear layer whose weight is ``(in, out)``."""
+    w = module._parameters.get("weight")  # not getattr: torch.fx patches it while tracing
+    return (
+        type(module).__name__ == "Conv1D"
+        and hasattr(module, "nf")
+        and isinstance(w, torch.Tensor)
+        and w.dim() == 2
+        and w.shape[1] == module.nf
+    )
+
+
+def is_weight_layer(module: nn.Module) -> bool:
+    """A module :func:`layer_weights` knows (SUPPORTED, nn.MultiheadAttention, HF Conv1D)."""
+    return isinstance(module, (*SUPPORTED, nn.MultiheadAttention)) or is_hf_conv1d(module)
 
 
 def layer_weights(module: nn.Module) -> list[Weight]:
@@ -135,7 +227,7 @@ def layer_weights(module: nn.Module) -> list[Weight]:
             Weight(
                 "weight",
                 w,
-                _conv_transpose_fans(module, tuple(w.shape)),
+                conv_transpose_fans(module, tuple(w.shape)),
                 layout="torch_transpose",
                 groups=module.groups,
                 biases=_bias(module, "bias"),
@@ -143,7 +235,7 @@ def layer_weights(module: nn.Module) -> list[Weight]:
         ]
     if isinstance(module, CONV):
         w = module.weight
-        fans = compute_fans(tuple(w.shape), "torch")
+        fans = conv_fans(module, tuple(w.shape))
         return [Weight("weight", w, fans, groups=module.groups, biases=_bias(module, "bias"))]
     if isinstance(module, nn.Linear):
         w = module.weight
@@ -156,7 +248,26 @@ def layer_weights(module: nn.Module) -> list[Weight]:
         return [Weight("weight", w, fans, padding_idx=module.padding_idx)]
     if isinstance(module, RECURRENT):
         return _recurrent_weights(module)
+    if isinstance(module, nn.MultiheadAttention):
+        return _attention_weights(module)
+    if is_hf_conv1d(module):
+        w = module.weight  # (in, out): the layout of a transposed conv with no kernel
+        fans = compute_fans(tuple(w.shape), "torch_transpose")
+        return [Weight("weight", w, fans, layout="torch_transpose", biases=_bias(module, "bias"))]
     return []
+
+
+# --------------------------------------------------------------------------- normalisation
+
+_NORM_NAMES = (
+    "BatchNorm1d BatchNorm2d BatchNorm3d SyncBatchNorm LayerNorm GroupNorm RMSNorm "
+    "InstanceNorm1d InstanceNorm2d InstanceNorm3d"
+).split()
+#: Normalisation layers: weight (gamma) and bias (beta) are set to ``norm_weight``/``norm_bias``
+#: (default 1 and 0), running statistics reset (mean 0, variance 1, count 0).
+NORM: tuple[type[nn.Module], ...] = tuple(getattr(nn, n) for n in _NORM_NAMES if hasattr(nn, n))
+#: Buffers of a norm layer and the value a reset gives them.
+NORM_BUFFERS = {"running_mean": 0.0, "running_var": 1.0, "num_batches_tracked": 0}
 
 
 # --------------------------------------------------------------------------- activations

@@ -45,9 +45,10 @@ from initlab._checks import check_finite_real, check_positive_int
 from initlab._text import format_table
 from initlab.schemes import SchemeSpec
 from initlab.torch._capture import describe
-from initlab.torch._init import InitSummary, initialize, plan
 from initlab.torch._layers import RECURRENT, layer_weights
+from initlab.torch._plan import initialize, plan
 from initlab.torch._sample import compute_dtype
+from initlab.torch._summary import InitSummary
 
 __all__ = ["LsuvLayer", "LsuvSummary", "LsuvWarning", "lsuv"]
 

@@ -1,0 +1,527 @@
+"""``initialize``: walk a torch model and give every parameter and buffer a rule, or a reason.
+
+Which rule a tensor gets, in this order:
+
+1. ``skip`` (a module type or name pattern): the module and everything inside it are left.
+2. A tensor already seen under another name (tied weights, a shared module) is set once, at
+   its first name; later names get a row "tied to ...".
+3. ``tensors={pattern: scheme}`` (fnmatch on the tensor's full name): that scheme, with the
+   fans of the layer it belongs to where it has one.
+4. The module's rule: weight layers (:func:`initlab.torch._layers.layer_weights`) get
+   ``scheme`` with fans and a gain (see :func:`initialize`); norm layers get ``norm_weight``/
+   ``norm_bias`` and their running statistics reset; anything else is left with its reason
+   ("no rule for a parameter of MyBlock"), which ``tensors=`` can supply.
+
+Nothing is written until every tensor has its step, so a bad choice anywhere fails first.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+from torch import nn
+
+from initlab.schemes import SchemeSpec
+from initlab.torch._args import (
+    Generators,
+    as_bias,
+    as_fan_free,
+    as_keys,
+    as_override,
+    as_scheme,
+)
+from initlab.torch._init import Activation, Choice, Step, norm_steps, tensor_step, weight_steps
+from initlab.torch._layers import (
+    NORM,
+    RECURRENT,
+    SUPPORTED_NAMES,
+    activation_gain,
+    check_key,
+    is_weight_layer,
+    layer_weights,
+    matches,
+    recurrent_activation,
+    sequential_activations,
+)
+from initlab.torch._summary import InitSummary, ParamInit
+from initlab.torch._trace import successor_activations, transformer_layer_activations
+
+__all__ = ["Plan", "initialize", "plan"]
+
+
+@dataclass
+class Plan:
+    """The tensors :func:`initialize` will write, checked, and a row for every tensor."""
+
+    layers: list[tuple[str, nn.Module]]
+    steps: list[Step]
+    rows: list[ParamInit]
+
+
+def _check_materialized(model: nn.Module) -> None:
+    for full, p in [*model.named_parameters(), *model.named_buffers()]:
+        if isinstance(p, nn.parameter.UninitializedParameter | nn.parameter.UninitializedBuffer):
+            raise ValueError(
+                f"{full!r} is not materialized yet (a lazy module); run one forward pass "
+                "first, then initialize"
+            )
+        if p.is_meta:
+            raise ValueError(
+                f"{full!r} is on the meta device, which holds no values; materialize the model "
+                "first with model.to_empty(device='cpu'), then call initialize(model, ..., "
+                "strict=True), which sets every parameter and buffer or lists those it cannot"
+            )
+
+
+def _activations(model: nn.Module) -> dict[int, tuple[str, float, str]]:
+    """Per weight layer: the activation after it, from the traced graph, else the transformer
+    layers' rule, else ``nn.Sequential`` structure."""
+    found = {k: (a, g, "Sequential") for k, (a, g) in sequential_activations(model).items()}
+    found.update(transformer_layer_activations(model))
+    found.update(successor_activations(model))
+    return found
+
+
+@dataclass
+class _Args:
+    base: Choice
+    explicit: Activation
+    skip: list[Any]
+    overrides: list[tuple[Any, dict[str, Any]]]
+    tensors: list[tuple[str, SchemeSpec | None]]
+
+
+def _parse(
+    scheme: Any,
+    bias: Any,
+    activation: Any,
+    norm_weight: Any,
+    norm_bias: Any,
+    forget_bias: Any,
+    overrides: Any,
+    skip: Any,
+    tensors: Any,
+    extra: list[tuple[Any, dict[str, Any]]],
+) -> _Args:
+    explicit = None
+    if activation is not None:
+        explicit = (*activation_gain(activation), "activation= given")
+    fb = None
+    if forget_bias is not None:
+        fb = as_override("forget_bias", {"forget_bias": forget_bias})["forget_bias"]
+    base = Choice(
+        as_scheme(scheme, "scheme"),
+        as_bias(bias),
+        explicit,
+        as_fan_free(norm_weight, "norm_weight"),
+        as_fan_free(norm_bias, "norm_bias"),
+        forget_bias=fb,
+    )
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise TypeError(
+            f"overrides must be a mapping {{module type or name pattern: scheme or dict}}, "
+            f"got {type(overrides).__name__}"
+        )
+    items = []
+    for key, value in (overrides or {}).items():
+        check_key("overrides", key)
+        items.append((key, as_override(key, value)))
+    # types first, then name patterns: a name pattern beats a type, later beats earlier
+    items.sort(key=lambda kv: isinstance(kv[0], str))
+    if tensors is not None and not isinstance(tensors, Mapping):
+        raise TypeError(
+            f"tensors must be a mapping {{tensor name pattern: scheme, number or 'keep'}}, "
+            f"got {type(tensors).__name__}"
+        )
+    tens = []
+    for key, value in (tensors or {}).items():
+        if not isinstance(key, str):
+            raise TypeError(f"tensors keys must be tensor-name patterns (str), got {key!r}")
+        if isinstance(value, str) and value.strip() == "keep":
+            tens.append((key, None))
+            continue
+        spec = as_bias(value, f"tensors[{key!r}]") if _is_number(value) else None
+        tens.append((key, spec or as_scheme(value, f"tensors[{key!r}]")))
+    return _Args(base, explicit, as_keys(skip, "skip"), [*extra, *items], tens)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _choice(
+    args: _Args, qual: str, module: nn.Module, found: dict[int, Any], used: set[int]
+) -> Choice:
+    act = args.explicit
+    if act is None:
+        act = found.get(id(module))
+        if act is None and isinstance(module, RECURRENT):
+            r = recurrent_activation(module)
+            act = None if r is None else (*r, "RNN nonlinearity")
+    c = replace(args.base, activation=act)
+    for i, (key, fields) in enumerate(args.overrides):
+        if matches(qual, module, key):
+            used.add(i)
+            f = dict(fields)
+            if "activation" in f:
+                a = f.pop("activation")
+                f["activation"] = None if a is None else (*a, "override")
+            c = replace(c, **f)
+    return c
+
+
+def _left_reason(module: nn.Module, pname: str, kind: str) -> str:
+    mtype = type(module).__name__
+    if kind == "buffer":
+        return f"buffer {pname} of {mtype}: no rule for it (set it with tensors=)"
+    return f"no rule for parameter {pname} of {mtype} (set it with tensors=)"
+
+
+class _Walk:
+    """The state of one walk over the model's modules."""
+
+    def __init__(self, args: _Args, generators: Generators | None) -> None:
+        self.args = args
+        self.generators = generators
+        self.rows: list[ParamInit] = []
+        self.steps: list[Step] = []
+        self.layers: list[tuple[str, nn.Module]] = []
+        self.seen: dict[int, str] = {}
+        self.skipped: list[tuple[str, str]] = []
+        self.used_overrides: set[int] = set()
+        self.used_tensors: set[int] = set()
+
+    def own(self, qual: str, module: nn.Module) -> list[tuple[str, str, torch.Tensor, str]]:
+        out = []
+        for pname, p in module.named_parameters(recurse=False):
+            out.append((pname, f"{qual}.{pname}" if qual else pname, p, "parameter"))
+        for bname, b in module.named_buffers(recurse=False):
+            if b is not None:
+                out.append((bname, f"{qual}.{bname}" if qual else bname, b, "buffer"))
+        return out
+
+    def add(self, step: Step) -> None:
+        self.steps.append(step)
+        self.rows.append(step.record)
+
+    def module(self, qual: str, module: nn.Module, found: dict[int, Any]) -> None:
+        own = self.own(qual, module)
+        inside = next((s for s, _ in self.skipped if qual.startswith(s + ".") or s == ""), None)
+        why = None
+        if inside is not None:
+            why = dict(self.skipped)[inside]
+        elif any(matches(qual, module, k) for k in self.args.skip):
+            why = "skip"
+            self.skipped.append((qual, "skip"))
+        elif torch.nn.utils.parametrize.is_parametrized(module):
+            why = f"{type(module).__name__} with parametrized weights"
+            self.skipped.append((qual, why))
+        if why is not None:
+            for _, full, t, kind in own:
+                self.rows.append(_left(full, module, t, why, kind))
+            return
+        taken: set[int] = set()
+        for _, full, t, kind in own:
+            if id(t) in self.seen:
+                taken.add(id(t))
+                first = self.seen[id(t)]
+                self.rows.append(_tied(full, module, t, kind, first))
+                continue
+            self.seen[id(t)] = full
+        fans = self._fans(module)
+        for _, full, t, kind in own:
+            if id(t) in taken:
+                continue
+            spec = self._tensor_rule(full)
+            if spec is False:
+                continue
+            taken.add(id(t))
+            if spec is None:
+                self.rows.append(_left(full, module, t, "tensors='keep'", kind, keep=True))
+            else:
+                self.add(tensor_step(full, module, t, spec, kind, fans.get(id(t))))
+        self._rule(qual, module, found, own, taken)
+
+    def _fans(self, module: nn.Module) -> dict[int, tuple[float, float]]:
+        out = {}
+        for w in layer_weights(module):
+            out[id(w.tensor)] = (w.fans.fan_in, w.fans.fan_out)
+            for _, b in w.biases:
+                out[id(b)] = (w.fans.fan_in, w.fans.fan_out)
+        return out
+
+    def _tensor_rule(self, full: str) -> SchemeSpec | None | bool:
+        rule: SchemeSpec | None | bool = False
+        for i, (pattern, spec) in enumerate(self.args.tensors):
+            if fnmatch.fnmatchcase(full, pattern):
+                self.used_tensors.add(i)
+                rule = spec
+        return rule
+
+    def _rule(
+        self,
+        qual: str,
+        module: nn.Module,
+        found: dict[int, Any],
+        own: list[tuple[str, str, torch.Tensor, str]],
+        taken: set[int],
+    ) -> None:
+        done = set(taken)
+        if is_weight_layer(module):
+            self.layers.append((qual, module))
+            choice = _choice(self.args, qual, module, found, self.used_overrides)
+            for w in layer_weights(module):
+                if self.generators is not None:
+                    self.generators.check(w.tensor, f"{qual}.{w.name}" if qual else w.name)
+                if w.role == "attention" and choice.activation is None:
+                    w_choice = replace(choice, activation=("linear", 1.0, "attention projection"))
+                else:
+                    w_choice = choice
+                for step in weight_steps(qual, module, w, w_choice, done):
+                    self.add(step)
+                done.update(id(t) for t in [w.tensor, *(b for _, b in w.biases)])
+        elif isinstance(module, NORM):
+            choice = _choice(self.args, qual, module, found, self.used_overrides)
+            for step in norm_steps(qual, module, choice, done):
+                self.add(step)
+                done.add(id(step.tensor))
+        for pname, full, t, kind in own:
+            if id(t) not in done:
+                self.rows.append(_left(full, module, t, _left_reason(module, pname, kind), kind))
+
+
+def _left(
+    full: str, module: nn.Module, t: torch.Tensor, why: str, kind: str, keep: bool = False
+) -> ParamInit:
+    return ParamInit(
+        full,
+        type(module).__name__,
+        tuple(t.shape),
+        "keep" if keep else "left",
+        None,
+        None,
+        None,
+        None,
+        None,
+        kind=kind,
+        left=why,
+    )
+
+
+def _tied(full: str, module: nn.Module, t: torch.Tensor, kind: str, first: str) -> ParamInit:
+    return ParamInit(
+        full,
+        type(module).__name__,
+        tuple(t.shape),
+        "tied",
+        None,
+        None,
+        None,
+        None,
+        None,
+        kind=kind,
+        tied_to=first,
+    )
+
+
+def _order(rows: list[ParamInit], model: nn.Module) -> list[ParamInit]:
+    """The rows in model order (each module's parameters, then its buffers)."""
+    names = [n for n, _ in model.named_parameters(remove_duplicate=False)]
+    names += [n for n, _ in model.named_buffers(remove_duplicate=False)]
+    by_name = {r.name: r for r in rows}
+    missing = [n for n in names if n not in by_name]
+    if missing:  # pragma: no cover - every tensor gets a row; a gap is a bug
+        raise RuntimeError(f"initialize: no row for {', '.join(missing)}")
+    return [by_name[n] for n in names if n in by_name]
+
+
+def plan(
+    model: nn.Module,
+    scheme: Any = "he_normal",
+    bias: Any = "zeros",
+    activation: Any = None,
+    *,
+    overrides: Mapping[Any, Any] | None = None,
+    skip: Any = None,
+    tensors: Mapping[str, Any] | None = None,
+    norm_weight: Any = 1.0,
+    norm_bias: Any = 0.0,
+    forget_bias: float | None = None,
+    generators: Generators | None = None,
+    extra: list[tuple[Any, dict[str, Any]]] | None = None,
+    write: bool = True,
+) -> Plan:
+    """Check every argument and build the list of writes, touching no tensor.
+
+    ``extra``: override items applied before ``overrides`` (a model-level scheme's rules).
+    With ``write=False`` the argument checks still run (used by LSUV without a start scheme)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    args = _parse(
+        scheme,
+        bias,
+        activation,
+        norm_weight,
+        norm_bias,
+        forget_bias,
+        overrides,
+        skip,
+        tensors,
+        list(extra or []),
+    )
+    modules = list(model.named_modules(remove_duplicate=False))
+    names = [n or "<model>" for n, _ in modules]
+    for key in [*args.skip, *(k for k, _ in args.overrides[len(extra or []) :])]:
+        if not any(matches(n, m, key) for n, m in modules):
+            what = key.__name__ if isinstance(key, type) else repr(key)
+            shown = ", ".join(names[:30]) + (" ..." if len(names) > 30 else "")
+            raise ValueError(f"{what} (in skip or overrides) matches no module; modules: {shown}")
+    _check_materialized(model)
+    if not any(is_weight_layer(m) or isinstance(m, NORM) for _, m in modules):
+        found = sorted({type(m).__name__ for _, m in modules})
+        raise ValueError(
+            f"the model has no layer initlab.torch can initialize ({SUPPORTED_NAMES}, "
+            f"nn.MultiheadAttention, HF Conv1D, norm layers); its modules are: {', '.join(found)}"
+        )
+    walk = _Walk(args, generators)
+    found = _activations(model) if args.explicit is None else {}
+    for qual, module in modules:
+        walk.module(qual, module, found)
+    _check_used(args, walk, len(extra or []))
+    if not walk.steps and not any(r.tied_to for r in walk.rows):
+        alone = "; ".join(f"{r.name} ({r.left})" for r in walk.rows[:10])
+        raise ValueError(
+            f"every initializable layer of the model was skipped or is parametrized; left "
+            f"alone: {alone}"
+        )
+    return Plan(walk.layers, walk.steps if write else [], _order(walk.rows, model))
+
+
+def _check_used(args: _Args, walk: _Walk, n_extra: int) -> None:
+    for i, (key, _) in enumerate(args.overrides):
+        if i >= n_extra and i not in walk.used_overrides:
+            what = key.__name__ if isinstance(key, type) else repr(key)
+            raise ValueError(
+                f"overrides[{what}] matches no tensor initlab sets (it matches only modules "
+                "without weights, norm parameters or statistics); use tensors={name: scheme} "
+                "for a custom parameter"
+            )
+    for i, (pattern, _) in enumerate(args.tensors):
+        if i not in walk.used_tensors:
+            shown = ", ".join(walk.seen.values())
+            raise ValueError(
+                f"tensors[{pattern!r}] matches no parameter or buffer; they are: {shown[:600]}"
+            )
+
+
+def _strict_error(rows: list[ParamInit]) -> str | None:
+    blocking = [r for r in rows if r.left and r.left not in ("skip", "tensors='keep'")]
+    blocking = [r for r in blocking if not r.left.startswith(("bias=", "norm_"))]
+    if not blocking:
+        return None
+    listed = "; ".join(
+        f"{r.name} ({r.kind}, {r.module}, shape {r.shape}: {r.left})" for r in blocking
+    )
+    example = ", ".join(f"{r.name!r}: 'zeros'" for r in blocking[:3])
+    return (
+        f"initialize(strict=True) would leave {len(blocking)} tensor(s) as they are, nothing "
+        f"was written: {listed}. Give each a value with tensors={{{example}}} (any elementwise "
+        "scheme or number; 'keep' leaves one as it is), or skip its module"
+    )
+
+
+def initialize(
+    model: nn.Module,
+    scheme: str | SchemeSpec = "he_normal",
+    bias: str | SchemeSpec | float | None = "zeros",
+    activation: Any = None,
+    generator: torch.Generator | int | None = None,
+    *,
+    overrides: Mapping[Any, Any] | None = None,
+    skip: Any = None,
+    tensors: Mapping[str, Any] | None = None,
+    norm_weight: str | SchemeSpec | float | None = 1.0,
+    norm_bias: str | SchemeSpec | float | None = 0.0,
+    forget_bias: float | None = None,
+    strict: bool = False,
+) -> InitSummary:
+    """Initialize every parameter and buffer of ``model`` that initlab has a rule for; return
+    an :class:`InitSummary` with one row per parameter and buffer (set, tied, or left with the
+    reason).
+
+    * Weight layers: Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, Embedding, RNN/LSTM/GRU,
+      ``nn.MultiheadAttention`` (q/k/v blocks each with fans ``(E, E)``) and HuggingFace's
+      ``Conv1D`` (weight ``(in, out)``).  ``scheme``: any registered scheme or spec
+      (``"he_normal"``, ``"xavier_uniform"``, ``"orthogonal"``, ``"random_normal:std=0.02"``,
+      ``"he_normal:mode=fan_out"``, ...); entries follow ``schemes.distribution(scheme, F)``
+      for the weight's fans ``F``, e.g. he_normal: ``W ~ N(0, gain^2 / fan_in)``;
+      xavier_uniform: ``W ~ U(-l, l)``, ``l = gain sqrt(6 / (fan_in + fan_out))``.  Fans: see
+      :mod:`initlab.torch._layers` (grouped conv, ConvTranspose and recurrent gates differ from
+      ``torch.nn.init`` on purpose).
+    * ``bias``: ``"zeros"`` (default), ``"keep"``/None, a number, or an elementwise scheme drawn
+      with the weight's fans (``"torch_default"``: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``).
+    * Norm layers (BatchNorm, LayerNorm, GroupNorm, RMSNorm, InstanceNorm): ``weight <-
+      norm_weight`` (default 1), ``bias <- norm_bias`` (default 0), running statistics reset
+      (mean 0, variance 1, count 0).
+    * ``forget_bias`` (LSTM: the forget gate; GRU: the update gate, which keeps the old state):
+      ``b_ih[gate] = forget_bias`` and ``b_hh[gate] = 0``, so the gate's total bias is
+      ``forget_bias`` (Jozefowicz et al. 2015 recommend 1.0).
+    * ``activation`` and the gain: for :data:`GAIN_SCHEMES` (Xavier, He, orthogonal) whose spec
+      does not fix ``gain``, ``gain = calculate_gain(activation)``.  ``activation=None``
+      (default) reads it per layer from the forward graph (:mod:`initlab.torch._trace`:
+      ``F.relu`` in a custom forward counts, conv -> BN -> ReLU is ReLU, the next layer or the
+      model's output is linear), else from the module structure (``nn.Sequential`` chains,
+      ``nn.TransformerEncoderLayer.activation``, ``nn.RNN.nonlinearity``; attention q/k/v
+      projections are linear); where nothing is known the scheme keeps its own default gain
+      (He ``sqrt(2)``, Xavier and orthogonal 1).  The summary's "gain from" column says which.
+    * ``generator``: a ``torch.Generator`` on the parameters' device, an int seed (one
+      generator per device), or None (torch's default).  Every draw goes through it, in model
+      order, so two fresh models with the same generator are identical in every tensor.
+    * ``overrides``: ``{key: scheme}`` or ``{key: {field: value}}`` with fields ``scheme``,
+      ``bias``, ``activation``, ``scale`` (multiply the drawn weight), ``norm_weight``,
+      ``norm_bias``, ``forget_bias``, ``gates`` (per-gate schemes, ``{"forget": "orthogonal"}``)
+      and ``recurrent`` (the hidden-to-hidden weights' scheme); a key is a module type or an
+      fnmatch pattern on the module's name.  Type keys first, then patterns, each in order; a
+      plain scheme on a norm type sets its weight.  A key that matches no tensor is an error.
+    * ``tensors``: ``{tensor-name pattern: scheme, number or "keep"}`` for single tensors, e.g.
+      a custom ``nn.Parameter`` (``{"pos_embed": "random_normal:std=0.02"}``).
+    * ``skip``: module types or name patterns to leave alone, with all their submodules.
+    * ``strict=True``: refuse (before writing anything) if any tensor would be left without a
+      rule (kept biases and ``skip`` excepted), listing them; use it after ``to_empty``.
+
+    Example::
+
+        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+        summary = initialize(model, "he_normal", generator=torch.Generator().manual_seed(0))
+        print(summary)   # 0.weight gain sqrt(2) from relu (traced); 2.weight gain 1 (linear)
+    """
+    from initlab.torch._residual import expand_model_scheme
+
+    gens = Generators(generator)
+    scheme, extra = expand_model_scheme(model, scheme)
+    p = plan(
+        model,
+        scheme,
+        bias,
+        activation,
+        overrides=overrides,
+        skip=skip,
+        tensors=tensors,
+        norm_weight=norm_weight,
+        norm_bias=norm_bias,
+        forget_bias=forget_bias,
+        generators=gens,
+        extra=extra,
+    )
+    if strict:
+        message = _strict_error(p.rows)
+        if message:
+            raise ValueError(message)
+    with torch.no_grad():
+        for step in p.steps:
+            step.run(gens(step.tensor))
+    return InitSummary(tuple(p.rows))
