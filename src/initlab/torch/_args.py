@@ -109,9 +109,10 @@ def _as_gates(value: Any, where: str) -> dict[str, SchemeSpec]:
     if not isinstance(value, Mapping):
         raise TypeError(
             f"{where} must be a mapping {{gate name: scheme}}, e.g. {{'forget': 'orthogonal'}} "
-            f"(LSTM gates: input, forget, cell, output; GRU: reset, update, new), got {value!r}"
+            f"(LSTM gates: input, forget, cell, output; GRU: reset, update, new; attention's "
+            f"packed in_proj: q, k, v), got {value!r}"
         )
-    allowed = ("input", "forget", "cell", "output", "reset", "update", "new")
+    allowed = ("input", "forget", "cell", "output", "reset", "update", "new", "q", "k", "v")
     out = {}
     for gate, spec in value.items():
         if gate not in allowed:

@@ -18,7 +18,7 @@ Nothing is written until every tensor has its step, so a bad choice anywhere fai
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -47,8 +47,13 @@ from initlab.torch._layers import (
     recurrent_activation,
     sequential_activations,
 )
+from initlab.torch._residual import expand_model_scheme, zero_init_items
 from initlab.torch._summary import InitSummary, ParamInit
-from initlab.torch._trace import successor_activations, transformer_layer_activations
+from initlab.torch._trace import (
+    attention_projections,
+    successor_activations,
+    transformer_layer_activations,
+)
 
 __all__ = ["Plan", "initialize", "plan"]
 
@@ -81,6 +86,7 @@ def _activations(model: nn.Module) -> dict[int, tuple[str, float, str]]:
     """Per weight layer: the activation after it, from the traced graph, else the transformer
     layers' rule, else ``nn.Sequential`` structure."""
     found = {k: (a, g, "Sequential") for k, (a, g) in sequential_activations(model).items()}
+    found.update(attention_projections(model))
     found.update(transformer_layer_activations(model))
     found.update(successor_activations(model))
     return found
@@ -146,7 +152,8 @@ def _parse(
             continue
         spec = as_bias(value, f"tensors[{key!r}]") if _is_number(value) else None
         tens.append((key, spec or as_scheme(value, f"tensors[{key!r}]")))
-    return _Args(base, explicit, as_keys(skip, "skip"), [*extra, *items], tens)
+    checked = [(key, as_override(key, value)) for key, value in extra]
+    return _Args(base, explicit, as_keys(skip, "skip"), [*checked, *items], tens)
 
 
 def _is_number(v: Any) -> bool:
@@ -447,6 +454,8 @@ def initialize(
     norm_weight: str | SchemeSpec | float | None = 1.0,
     norm_bias: str | SchemeSpec | float | None = 0.0,
     forget_bias: float | None = None,
+    residual_outputs: Sequence[str] | None = None,
+    zero_init_residual: bool = False,
     strict: bool = False,
 ) -> InitSummary:
     """Initialize every parameter and buffer of ``model`` that initlab has a rule for; return
@@ -490,6 +499,12 @@ def initialize(
     * ``tensors``: ``{tensor-name pattern: scheme, number or "keep"}`` for single tensors, e.g.
       a custom ``nn.Parameter`` (``{"pos_embed": "random_normal:std=0.02"}``).
     * ``skip``: module types or name patterns to leave alone, with all their submodules.
+    * Model-level schemes (``"gpt2"``, ``"fixup"``, ``"t_fixup"``, ``"deepnorm"``; formulas
+      and papers in :mod:`initlab.torch._residual`) read the residual branches from the module
+      structure, or from ``residual_outputs=["*.c_proj", ...]`` (patterns naming each branch's
+      output layer); ``overrides`` still win over their per-layer rules.
+    * ``zero_init_residual=True``: the last norm inside each residual branch (ResNet's
+      ``bn2``/``bn3``) gets weight 0, so each block starts as the identity.
     * ``strict=True``: refuse (before writing anything) if any tensor would be left without a
       rule (kept biases and ``skip`` excepted), listing them; use it after ``to_empty``.
 
@@ -499,10 +514,14 @@ def initialize(
         summary = initialize(model, "he_normal", generator=torch.Generator().manual_seed(0))
         print(summary)   # 0.weight gain sqrt(2) from relu (traced); 2.weight gain 1 (linear)
     """
-    from initlab.torch._residual import expand_model_scheme
-
     gens = Generators(generator)
-    scheme, extra = expand_model_scheme(model, scheme)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    scheme, extra, notes = expand_model_scheme(model, scheme, residual_outputs)
+    if not isinstance(zero_init_residual, bool):
+        raise TypeError(f"zero_init_residual must be True or False, got {zero_init_residual!r}")
+    if zero_init_residual:
+        extra = [*extra, *zero_init_items(model, residual_outputs)]
     p = plan(
         model,
         scheme,
@@ -524,4 +543,4 @@ def initialize(
     with torch.no_grad():
         for step in p.steps:
             step.run(gens(step.tensor))
-    return InitSummary(tuple(p.rows))
+    return InitSummary(tuple(p.rows), tuple(notes))

@@ -49,6 +49,8 @@ class InitSummary:
     of a module, then its buffers; a tensor reachable under two names has a row for each)."""
 
     params: tuple[ParamInit, ...]
+    #: what a model-level scheme found and what it needs from the model (e.g. DeepNorm's alpha)
+    notes: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.params)
@@ -105,10 +107,11 @@ class InitSummary:
             if p.left:
                 rows.append((p.name, p.module, shape, f"left: {p.left}", *[None] * 5))
                 continue
-            scheme = p.scheme + (f" (tied to {p.tied_to})" if p.tied_to else "")
+            scheme = f"tied to {p.tied_to}" if p.tied_to else p.scheme
             rows.append(
                 (p.name, p.module, shape, scheme, p.fan_in, p.fan_out, p.gain, p.source, p.std)
             )
         n_left = len(self.left)
         text = format_table(headers, rows)
-        return text + f"\n{len(self.params) - n_left} tensor(s) set, {n_left} left"
+        text += f"\n{len(self.params) - n_left} tensor(s) set, {n_left} left"
+        return "\n".join([text, *self.notes])

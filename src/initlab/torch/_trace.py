@@ -251,6 +251,19 @@ def successor_activations(model: nn.Module) -> dict[int, Found]:
     return out
 
 
+def attention_projections(model: nn.Module) -> dict[int, Found]:
+    """Weight layers that are direct children of a module whose class name contains
+    "Attention" (HF's ``GPT2Attention.c_attn``/``c_proj``, ``BertSelfAttention.query``, ...):
+    projections into or out of the attention, read linearly (gain 1)."""
+    out: dict[int, Found] = {}
+    for m in model.modules():
+        if "Attention" in type(m).__name__ and not is_weight_layer(m):
+            for child in m.children():
+                if is_weight_layer(child):
+                    out[id(child)] = ("linear", 1.0, "attention projection")
+    return out
+
+
 def transformer_layer_activations(model: nn.Module) -> dict[int, Found]:
     """The structure rule for ``nn.TransformerEncoderLayer``/``DecoderLayer`` (which do not
     trace): ``linear1`` meets the layer's ``activation`` (``F.relu`` or ``F.gelu`` by name, or
