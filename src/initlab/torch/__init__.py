@@ -36,25 +36,35 @@ from initlab.torch._init import GAIN_SCHEMES
 from initlab.torch._inspect import InspectResult, inspect
 from initlab.torch._layers import SUPPORTED, activation_gain, layer_weights
 from initlab.torch._lsuv import LsuvLayer, LsuvSummary, LsuvWarning, lsuv
+from initlab.torch._mup import CoordCheck, MupLayer, MupResult, coord_check, mup
 from initlab.torch._plan import initialize
+from initlab.torch._residual import MODEL_SCHEMES, Branch, find_branches
 from initlab.torch._summary import InitSummary, ParamInit
 from initlab.torch._watch import Watch, WatchWarning, watch
 
 __all__ = [
     "GAIN_SCHEMES",
+    "MODEL_SCHEMES",
     "SUPPORTED",
+    "Branch",
+    "CoordCheck",
     "InitSummary",
     "InspectResult",
     "LsuvLayer",
     "LsuvSummary",
     "LsuvWarning",
+    "MupLayer",
+    "MupResult",
     "ParamInit",
     "Watch",
     "WatchWarning",
     "activation_gain",
+    "coord_check",
+    "find_branches",
     "initialize",
     "inspect",
     "layer_weights",
     "lsuv",
+    "mup",
     "watch",
 ]

@@ -47,7 +47,7 @@ from initlab.torch._layers import (
     recurrent_activation,
     sequential_activations,
 )
-from initlab.torch._residual import expand_model_scheme, zero_init_items
+from initlab.torch._residual import expand_model_scheme, find_branches, zero_init_items
 from initlab.torch._summary import InitSummary, ParamInit
 from initlab.torch._trace import (
     attention_projections,
@@ -86,6 +86,10 @@ def _activations(model: nn.Module) -> dict[int, tuple[str, float, str]]:
     """Per weight layer: the activation after it, from the traced graph, else the transformer
     layers' rule, else ``nn.Sequential`` structure."""
     found = {k: (a, g, "Sequential") for k, (a, g) in sequential_activations(model).items()}
+    modules = dict(model.named_modules())
+    for b in find_branches(model):
+        if b.output in modules:
+            found[id(modules[b.output])] = ("linear", 1.0, "residual branch output")
     found.update(attention_projections(model))
     found.update(transformer_layer_activations(model))
     found.update(successor_activations(model))

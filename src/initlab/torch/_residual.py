@@ -36,14 +36,14 @@ number of residual branches; Transformer stacks count ``N`` encoder and ``M`` de
   and bias.  Fixup's scalar biases and multiplier are architecture, not initialization; add
   them to the blocks yourself (and drop the norm layers, which Fixup replaces).
 * ``t_fixup`` (Huang, Perez, Ba & Volkovs 2020, "Improving Transformer optimization through
-  better initialization"): Xavier uniform for the weights, embeddings ``N(0, d^-1)`` (std
-  ``d^(-1/2)``, LeCun on the embedding dim); encoder layers: the attention's value block and
+  better initialization"): Xavier uniform (gain 1, whatever the activation) for the
+  weights, embeddings ``N(0, d^-1)`` (std ``d^(-1/2)``, LeCun on the embedding dim); encoder layers: the attention's value block and
   ``out_proj`` and both MLP weights times ``0.67 N^(-1/4)``; decoder layers: the same
   (self- and cross-attention) times ``(9M)^(-1/4)``, and with a decoder the embeddings too.
   T-Fixup is meant for stacks without LayerNorm.  Needs ``nn.TransformerEncoderLayer``/
   ``DecoderLayer`` blocks (it scales q/k/v blocks of ``nn.MultiheadAttention``).
 * ``deepnorm`` (Wang et al. 2022, "DeepNet"): residuals ``x <- LN(alpha x + f(x))`` with
-  Xavier normal, the MLP weights, the value block and ``out_proj`` times ``beta``.
+  Xavier normal (gain 1), the MLP weights, the value block and ``out_proj`` times ``beta``.
   Encoder-only: ``alpha = (2N)^(1/4)``, ``beta = (8N)^(-1/4)``; decoder-only: ``alpha =
   (2M)^(1/4)``, ``beta = (8M)^(-1/4)``; encoder-decoder: encoder ``alpha = 0.81 (N^4 M)^(1/16)``,
   ``beta = 0.87 (N^4 M)^(-1/16)``, decoder ``alpha = (3M)^(1/4)``, ``beta = (12M)^(-1/4)``.
@@ -237,7 +237,7 @@ def _t_fixup(model: nn.Module, branches: list[Branch]) -> tuple[str, Items, list
         emb = (9 * dec) ** -0.25
         items.append((nn.Embedding, {"scheme": "lecun_normal", "scale": emb}))
         notes.append(f"t_fixup: embeddings x (9M)^(-1/4) = {emb:.4g}")
-    return "xavier_uniform", items, notes
+    return "xavier_uniform:gain=1", items, notes
 
 
 def deepnorm_constants(enc: int, dec: int) -> dict[str, tuple[float, float]]:
@@ -263,7 +263,7 @@ def _deepnorm(model: nn.Module, branches: list[Branch]) -> tuple[str, Items, lis
         f"deepnorm {kind}: beta = {beta:.4g} set; use alpha = {alpha:.4g} in LN(alpha x + f(x))"
         for kind, (alpha, beta) in consts.items()
     ]
-    return "xavier_normal", items, notes
+    return "xavier_normal:gain=1", items, notes
 
 
 _EXPANDERS = {"gpt2": _gpt2, "fixup": _fixup, "t_fixup": _t_fixup, "deepnorm": _deepnorm}
