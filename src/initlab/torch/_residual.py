@@ -37,9 +37,10 @@ number of residual branches; Transformer stacks count ``N`` encoder and ``M`` de
   them to the blocks yourself (and drop the norm layers, which Fixup replaces).
 * ``t_fixup`` (Huang, Perez, Ba & Volkovs 2020, "Improving Transformer optimization through
   better initialization"): Xavier uniform (gain 1, whatever the activation) for the
-  weights, embeddings ``N(0, d^-1)`` (std ``d^(-1/2)``, LeCun on the embedding dim); encoder layers: the attention's value block and
-  ``out_proj`` and both MLP weights times ``0.67 N^(-1/4)``; decoder layers: the same
-  (self- and cross-attention) times ``(9M)^(-1/4)``, and with a decoder the embeddings too.
+  weights, embeddings ``N(0, d^-1)`` (std ``d^(-1/2)``, LeCun on the embedding dim);
+  encoder layers: the attention's value block and ``out_proj`` and both MLP weights times
+  ``0.67 N^(-1/4)``; decoder layers: the same (self- and cross-attention) times
+  ``(9M)^(-1/4)``, and with a decoder the embeddings too.
   T-Fixup is meant for stacks without LayerNorm.  Needs ``nn.TransformerEncoderLayer``/
   ``DecoderLayer`` blocks (it scales q/k/v blocks of ``nn.MultiheadAttention``).
 * ``deepnorm`` (Wang et al. 2022, "DeepNet"): residuals ``x <- LN(alpha x + f(x))`` with
