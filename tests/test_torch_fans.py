@@ -58,6 +58,12 @@ LAYERS = {
         0,
         2,
     ),
+    "Conv2d_stride2_k4": (
+        lambda: nn.Conv2d(16, 32, 4, stride=2, bias=False),
+        (8, 16, 42, 42),
+        0,
+        3,
+    ),
     "ConvTranspose2d": (lambda: nn.ConvTranspose2d(16, 32, 3, bias=False), (8, 16, 40, 40), 2, 0),
     "ConvTranspose2d_stride2_k4": (  # DCGAN's layer
         lambda: nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1, bias=False),

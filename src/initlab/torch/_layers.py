@@ -1,28 +1,39 @@
 """Which torch modules initlab initializes, their weights' fans, and activation gains.
 
-Fans, per module type (``rf`` is the kernel's receptive field, the product of its sizes):
+Fans, per module type (``rf`` is the kernel's receptive field, the product of its sizes;
+``g`` the groups, ``S = prod(stride)``; computed by :func:`initlab.schemes.compute_fans`):
 
-====================================  =========================  =================  ==============
-module (weight shape)                 fan_in                     fan_out            torch.nn.init
-====================================  =========================  =================  ==============
-Linear ``(out, in)``                  in                         out                same
-ConvNd ``(out, in/g, *k)``            in/g * rf                  out * rf           same
-ConvTransposeNd ``(in, out/g, *k)``   in/g * rf                  out * rf           differs
-Embedding ``(num, dim)``              dim                        num                same
-RNN/LSTM/GRU weight_ih, per gate      input size                 hidden size        see below
+====================================  =====================  ===================  ============
+module (weight shape)                 fan_in                 fan_out              torch.nn.init
+====================================  =====================  ===================  ============
+Linear ``(out, in)``                  in                     out                  same
+HF Conv1D ``(in, out)``               in                     out                  --
+ConvNd ``(out, in/g, *k)``            in/g * rf              out/g * rf / S       differs
+ConvTransposeNd ``(in, out/g, *k)``   in/g * rf / S          out/g * rf           differs
+MultiheadAttention in_proj, per q/k/v E (kdim, vdim)         E                    differs
+Embedding ``(num, dim)``              dim                    num                  same
+RNN/LSTM/GRU weight_ih, per gate      input size             hidden size          see below
   ``(gates * hidden, input)``
-RNN/LSTM/GRU weight_hh, per gate      hidden (proj) size         hidden size        see below
-LSTM weight_hr ``(proj, hidden)``     hidden                     proj               same
-====================================  =========================  =================  ==============
+RNN/LSTM/GRU weight_hh, per gate      hidden (proj) size     hidden size          see below
+LSTM weight_hr ``(proj, hidden)``     hidden                 proj                 same
+====================================  =====================  ===================  ============
 
-* **ConvTranspose**: a ``ConvTransposeNd(in, out, k, groups=g)`` gets the fans of the
-  ``ConvNd(in, out, k, groups=g)`` that maps the same channels: ``fan_in = in/g * rf``, the
-  number of inputs that reach one output at stride 1, and ``fan_out = out * rf``.  For
-  ``g = 1`` this is ``compute_fans(shape, "torch_transpose")``.  ``torch.nn.init`` reads
-  ``fan_in = size(1) * rf = out/g * rf`` and ``fan_out = size(0) * rf = in * rf`` whatever the
-  layer, i.e. the fans of the convolution whose gradient the transposed one is (for ``g = 1``
-  initlab's two fans swapped); for ``in != out`` the two differ, and so do every fan-based
-  scheme and ``torch_default`` (weight and bias).
+* **Grouped, depthwise and strided convolutions**: one output channel reads ``in/g`` input
+  channels and one input channel feeds ``out/g`` output channels, so ``fan_out = out/g * rf``
+  (``torch.nn.init``: ``out * rf``, 64x too large for ``Conv2d(64, 64, 3, groups=64)``); a
+  stride ``s`` makes one input feed ``rf / S`` positions per output channel on average.  Checked
+  by variance ratios in ``tests/test_torch_fans.py`` (forward with fan_in, backward with
+  fan_out, each within 10 % of 1).
+* **ConvTranspose**: ``ConvTransposeNd(in, out, k, stride=s, groups=g)`` scatters each input
+  to ``out/g * rf`` outputs (``fan_out``), and each output position receives ``rf / S`` taps per
+  input channel (``fan_in = in/g * rf / S``; DCGAN's ``ConvTranspose2d(in, out, 4, stride=2)``:
+  ``in * 4``).  ``torch.nn.init`` reads ``fan_in = size(1) * rf = out/g * rf`` and ``fan_out =
+  size(0) * rf = in * rf`` whatever the layer, which gives DCGAN's layers a forward variance
+  ratio of 1/2 (stride 2, ``in = 2 out``) where 1 is wanted.
+* **Attention**: ``nn.MultiheadAttention``'s packed ``in_proj_weight (3E, E)`` is three
+  ``(E, E)`` maps, each initialized on its own (``torch``'s own Xavier uses ``fan_out = 3E``);
+  ``q/k/v_proj_weight`` (``kdim``/``vdim`` differ) each with its own fans; ``out_proj`` is a
+  Linear.  The q/k/v projections are read linearly (gain 1, "attention projection").
 * **Embedding**: the rows are the vectors a model consumes, so ``fan_in = embedding_dim``
   (``torch.nn.init``'s reading and Flax's default embedding initializer): the fan-in schemes
   set the squared norm of a row to about ``gain^2`` (LeCun: 1), while Xavier, whose fan_out is
@@ -40,7 +51,6 @@ LSTM weight_hr ``(proj, hidden)``     hidden                     proj           
 from __future__ import annotations
 
 import fnmatch
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,15 +114,11 @@ class Weight:
         return tuple(shape)
 
 
-def _whole(x: float) -> float | int:
-    return int(x) if float(x).is_integer() else float(x)
-
-
 def conv_fans(module: nn.Module, shape: tuple[int, ...]) -> Fans:
-    """``ConvNd(in, out, k, groups=g)``, weight ``(out, in/g, *k)``: ``fan_in = in/g * rf``
-    (the inputs one output reads), ``fan_out = out/g * rf`` (the outputs one input feeds)."""
-    rf = math.prod(shape[2:])
-    return Fans(shape[1] * rf, shape[0] // module.groups * rf, rf)
+    """``ConvNd(in, out, k, groups=g, stride=s)``, weight ``(out, in/g, *k)``: ``fan_in = in/g *
+    rf`` (the inputs one output reads), ``fan_out = out/g * rf / prod(s)`` (the outputs one
+    input feeds, on average); :func:`initlab.schemes.compute_fans` with ``groups``/``stride``."""
+    return compute_fans(shape, "torch", groups=module.groups, stride=tuple(module.stride))
 
 
 def conv_transpose_fans(module: nn.Module, shape: tuple[int, ...]) -> Fans:
@@ -120,9 +126,7 @@ def conv_transpose_fans(module: nn.Module, shape: tuple[int, ...]) -> Fans:
     ``fan_in = in/g * rf / prod(s)`` (on average, the inputs that reach one output: each
     output position is hit by ``rf / prod(s)`` kernel taps), ``fan_out = out/g * rf`` (one input
     is scattered to every tap of its group's ``out/g`` channels)."""
-    rf = math.prod(shape[2:])
-    stride = math.prod(module.stride)
-    return Fans(_whole(shape[0] // module.groups * rf / stride), shape[1] * rf, rf)
+    return compute_fans(shape, "torch_transpose", groups=module.groups, stride=tuple(module.stride))
 
 
 def _bias(module: nn.Module, name: str) -> list[tuple[str, torch.Tensor]]:
