@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from initlab import schemes
 from initlab.schemes import SchemeSpec
-from initlab.torch._layers import activation_gain
+from initlab.torch._init import Activation, Choice
+from initlab.torch._layers import NORM, activation_gain, check_key
 
 __all__ = [
     "ELEMENTWISE",
+    "Args",
     "OVERRIDE_FIELDS",
     "Generators",
     "as_bias",
@@ -22,6 +25,7 @@ __all__ = [
     "as_keys",
     "as_override",
     "as_scheme",
+    "parse_args",
 ]
 
 ELEMENTWISE = ("constant", "normal", "uniform", "truncated_normal")
@@ -95,8 +99,6 @@ def as_fan_free(value: Any, param: str) -> SchemeSpec | None:
 
 
 def as_keys(value: Any, param: str) -> list[Any]:
-    from initlab.torch._layers import check_key
-
     if value is None:
         return []
     items = [value] if isinstance(value, str | type) else list(value)
@@ -124,8 +126,6 @@ def _as_gates(value: Any, where: str) -> dict[str, SchemeSpec]:
 def as_override(key: Any, value: Any) -> dict[str, Any]:
     """One override value checked: a scheme (for a norm type key: its weight), or a dict of
     :data:`OVERRIDE_FIELDS`."""
-    from initlab.torch._layers import NORM
-
     where = f"overrides[{key!r}]"
     if not isinstance(value, Mapping):
         if isinstance(key, type) and issubclass(key, NORM):
@@ -193,3 +193,84 @@ class Generators:
         if t.device not in self._seeded:
             self._seeded[t.device] = torch.Generator(device=t.device).manual_seed(int(g))
         return self._seeded[t.device]
+
+
+@dataclass
+class Args:
+    """:func:`initlab.torch.initialize`'s arguments, checked: the base choice, the explicit
+    activation, skip keys, override items (a model-level scheme's first, then the caller's,
+    types before name patterns) and ``tensors`` items (None: keep)."""
+
+    base: Choice
+    explicit: Activation
+    skip: list[Any]
+    overrides: list[tuple[Any, dict[str, Any]]]
+    tensors: list[tuple[str, SchemeSpec | None]]
+
+
+def _as_overrides(overrides: Any) -> list[tuple[Any, dict[str, Any]]]:
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise TypeError(
+            f"overrides must be a mapping {{module type or name pattern: scheme or dict}}, "
+            f"got {type(overrides).__name__}"
+        )
+    items = []
+    for key, value in (overrides or {}).items():
+        check_key("overrides", key)
+        items.append((key, as_override(key, value)))
+    # types first, then name patterns: a name pattern beats a type, later beats earlier
+    items.sort(key=lambda kv: isinstance(kv[0], str))
+    return items
+
+
+def _as_tensors(tensors: Any) -> list[tuple[str, SchemeSpec | None]]:
+    if tensors is not None and not isinstance(tensors, Mapping):
+        raise TypeError(
+            f"tensors must be a mapping {{tensor name pattern: scheme, number or 'keep'}}, "
+            f"got {type(tensors).__name__}"
+        )
+    out: list[tuple[str, SchemeSpec | None]] = []
+    for key, value in (tensors or {}).items():
+        if not isinstance(key, str):
+            raise TypeError(f"tensors keys must be tensor-name patterns (str), got {key!r}")
+        where = f"tensors[{key!r}]"
+        if isinstance(value, str) and value.strip() == "keep":
+            out.append((key, None))
+        elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+            out.append((key, as_bias(value, where)))
+        else:
+            out.append((key, as_scheme(value, where)))
+    return out
+
+
+def parse_args(
+    scheme: Any,
+    bias: Any,
+    activation: Any,
+    norm_weight: Any,
+    norm_bias: Any,
+    forget_bias: Any,
+    overrides: Any,
+    skip: Any,
+    tensors: Any,
+    extra: list[tuple[Any, dict[str, Any]]],
+) -> Args:
+    """Check every argument of :func:`initlab.torch.initialize` (``extra``: a model-level
+    scheme's override items)."""
+    explicit = None
+    if activation is not None:
+        explicit = (*activation_gain(activation), "activation= given")
+    fb = None
+    if forget_bias is not None:
+        fb = as_override("forget_bias", {"forget_bias": forget_bias})["forget_bias"]
+    base = Choice(
+        as_scheme(scheme, "scheme"),
+        as_bias(bias),
+        explicit,
+        as_fan_free(norm_weight, "norm_weight"),
+        as_fan_free(norm_bias, "norm_bias"),
+        forget_bias=fb,
+    )
+    checked = [(key, as_override(key, value)) for key, value in extra]
+    items = [*checked, *_as_overrides(overrides)]
+    return Args(base, explicit, as_keys(skip, "skip"), items, _as_tensors(tensors))

@@ -26,21 +26,12 @@ import torch
 from torch import nn
 
 from initlab.schemes import SchemeSpec
-from initlab.torch._args import (
-    Generators,
-    as_bias,
-    as_fan_free,
-    as_keys,
-    as_override,
-    as_scheme,
-)
-from initlab.torch._init import Activation, Choice, Step, norm_steps, tensor_step, weight_steps
+from initlab.torch._args import Args, Generators, parse_args
+from initlab.torch._init import Choice, Step, norm_steps, tensor_step, weight_steps
 from initlab.torch._layers import (
     NORM,
     RECURRENT,
     SUPPORTED_NAMES,
-    activation_gain,
-    check_key,
     is_weight_layer,
     layer_weights,
     matches,
@@ -96,76 +87,8 @@ def _activations(model: nn.Module) -> dict[int, tuple[str, float, str]]:
     return found
 
 
-@dataclass
-class _Args:
-    base: Choice
-    explicit: Activation
-    skip: list[Any]
-    overrides: list[tuple[Any, dict[str, Any]]]
-    tensors: list[tuple[str, SchemeSpec | None]]
-
-
-def _parse(
-    scheme: Any,
-    bias: Any,
-    activation: Any,
-    norm_weight: Any,
-    norm_bias: Any,
-    forget_bias: Any,
-    overrides: Any,
-    skip: Any,
-    tensors: Any,
-    extra: list[tuple[Any, dict[str, Any]]],
-) -> _Args:
-    explicit = None
-    if activation is not None:
-        explicit = (*activation_gain(activation), "activation= given")
-    fb = None
-    if forget_bias is not None:
-        fb = as_override("forget_bias", {"forget_bias": forget_bias})["forget_bias"]
-    base = Choice(
-        as_scheme(scheme, "scheme"),
-        as_bias(bias),
-        explicit,
-        as_fan_free(norm_weight, "norm_weight"),
-        as_fan_free(norm_bias, "norm_bias"),
-        forget_bias=fb,
-    )
-    if overrides is not None and not isinstance(overrides, Mapping):
-        raise TypeError(
-            f"overrides must be a mapping {{module type or name pattern: scheme or dict}}, "
-            f"got {type(overrides).__name__}"
-        )
-    items = []
-    for key, value in (overrides or {}).items():
-        check_key("overrides", key)
-        items.append((key, as_override(key, value)))
-    # types first, then name patterns: a name pattern beats a type, later beats earlier
-    items.sort(key=lambda kv: isinstance(kv[0], str))
-    if tensors is not None and not isinstance(tensors, Mapping):
-        raise TypeError(
-            f"tensors must be a mapping {{tensor name pattern: scheme, number or 'keep'}}, "
-            f"got {type(tensors).__name__}"
-        )
-    tens = []
-    for key, value in (tensors or {}).items():
-        if not isinstance(key, str):
-            raise TypeError(f"tensors keys must be tensor-name patterns (str), got {key!r}")
-        if isinstance(value, str) and value.strip() == "keep":
-            tens.append((key, None))
-            continue
-        spec = as_bias(value, f"tensors[{key!r}]") if _is_number(value) else None
-        tens.append((key, spec or as_scheme(value, f"tensors[{key!r}]")))
-    checked = [(key, as_override(key, value)) for key, value in extra]
-    return _Args(base, explicit, as_keys(skip, "skip"), [*checked, *items], tens)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
 def _choice(
-    args: _Args, qual: str, module: nn.Module, found: dict[int, Any], used: set[int]
+    args: Args, qual: str, module: nn.Module, found: dict[int, Any], used: set[int]
 ) -> Choice:
     act = args.explicit
     if act is None:
@@ -195,7 +118,7 @@ def _left_reason(module: nn.Module, pname: str, kind: str) -> str:
 class _Walk:
     """The state of one walk over the model's modules."""
 
-    def __init__(self, args: _Args, generators: Generators | None) -> None:
+    def __init__(self, args: Args, generators: Generators | None) -> None:
         self.args = args
         self.generators = generators
         self.rows: list[ParamInit] = []
@@ -372,7 +295,7 @@ def plan(
     With ``write=False`` the argument checks still run (used by LSUV without a start scheme)."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    args = _parse(
+    args = parse_args(
         scheme,
         bias,
         activation,
@@ -412,7 +335,7 @@ def plan(
     return Plan(walk.layers, walk.steps if write else [], _order(walk.rows, model))
 
 
-def _check_used(args: _Args, walk: _Walk, n_extra: int) -> None:
+def _check_used(args: Args, walk: _Walk, n_extra: int) -> None:
     for i, (key, _) in enumerate(args.overrides):
         if i >= n_extra and i not in walk.used_overrides:
             what = key.__name__ if isinstance(key, type) else repr(key)
