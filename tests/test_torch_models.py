@@ -37,7 +37,8 @@ def test_every_tensor_is_set_or_listed_and_seeds_reproduce(name):
     names += [n for n, _ in a.named_buffers(remove_duplicate=False)]
     assert sa.names == names  # one row per parameter and buffer, in model order
     assert {r.name for r in sa.left} == ALLOWED_LEFT.get(name, set())
-    assert all(r.left.startswith("buffer ") for r in sa.left)  # each with its reason
+    for r in sa.left:  # each with its reason: BERT's int64 index buffers
+        assert r.left.startswith("torch.int64 buffer") and "recompute it" in r.left, r.left
     state_a, state_b = a.state_dict(), b.state_dict()
     for key, value in state_a.items():
         assert torch.equal(value, state_b[key]), key
@@ -146,6 +147,8 @@ def test_forget_gate_bias_and_per_gate_schemes():
     gru = nn.GRU(4, h)
     initialize(gru, forget_bias=2.0)
     assert torch.all(gru.bias_ih_l0.detach()[h : 2 * h] == 2.0)  # GRU: the update gate
+    with pytest.raises(ValueError, match="forget_bias=1.0 was given but the model has no LSTM"):
+        initialize(nn.Linear(2, 2), forget_bias=1.0)
 
 
 def test_tensors_sets_custom_parameters_and_bad_keys_are_errors():

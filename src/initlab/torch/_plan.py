@@ -108,8 +108,13 @@ def _choice(
     return c
 
 
-def _left_reason(module: nn.Module, pname: str, kind: str) -> str:
+def _left_reason(module: nn.Module, pname: str, t: torch.Tensor, kind: str) -> str:
     mtype = type(module).__name__
+    if not t.is_floating_point():
+        return (
+            f"{t.dtype} {kind} {pname} of {mtype}: initlab cannot know its values (an index "
+            "table?); recompute it as the constructor does, then tensors={name: 'keep'}"
+        )
     if kind == "buffer":
         return f"buffer {pname} of {mtype}: no rule for it (set it with tensors=)"
     return f"no rule for parameter {pname} of {mtype} (set it with tensors=)"
@@ -225,7 +230,7 @@ class _Walk:
                 done.add(id(step.tensor))
         for pname, full, t, kind in own:
             if id(t) not in done:
-                self.rows.append(_left(full, module, t, _left_reason(module, pname, kind), kind))
+                self.rows.append(_left(full, module, t, _left_reason(module, pname, t, kind), kind))
 
 
 def _left(
@@ -315,6 +320,10 @@ def plan(
             shown = ", ".join(names[:30]) + (" ..." if len(names) > 30 else "")
             raise ValueError(f"{what} (in skip or overrides) matches no module; modules: {shown}")
     _check_materialized(model)
+    if forget_bias is not None and not any(isinstance(m, nn.LSTM | nn.GRU) for _, m in modules):
+        raise ValueError(
+            f"forget_bias={forget_bias!r} was given but the model has no LSTM or GRU layer"
+        )
     if not any(is_weight_layer(m) or isinstance(m, NORM) for _, m in modules):
         found = sorted({type(m).__name__ for _, m in modules})
         raise ValueError(
@@ -360,11 +369,13 @@ def _strict_error(rows: list[ParamInit]) -> str | None:
     listed = "; ".join(
         f"{r.name} ({r.kind}, {r.module}, shape {r.shape}: {r.left})" for r in blocking
     )
-    example = ", ".join(f"{r.name!r}: 'zeros'" for r in blocking[:3])
+    floats = [r for r in blocking if "cannot know its values" not in r.left]
+    example = ", ".join(f"{r.name!r}: 'zeros'" for r in floats[:3]) or "name: scheme"
     return (
         f"initialize(strict=True) would leave {len(blocking)} tensor(s) as they are, nothing "
         f"was written: {listed}. Give each a value with tensors={{{example}}} (any elementwise "
-        "scheme or number; 'keep' leaves one as it is), or skip its module"
+        "scheme or number; 'keep' leaves one as it is, for a tensor you set yourself), or skip "
+        "its module"
     )
 
 
