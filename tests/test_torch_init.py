@@ -645,6 +645,8 @@ def test_no_initializable_layer_is_a_clear_error():
 def test_unknown_scheme_lists_the_names():
     with pytest.raises(ValueError, match=r"unknown initialization scheme 'he_norml'.*he_normal"):
         initialize(nn.Linear(3, 3), "he_norml")
+    with pytest.raises(ValueError, match=r"'fixupp'.*model-level schemes.*gpt2, fixup"):
+        initialize(nn.Linear(3, 3), "fixupp")
     with pytest.raises(ValueError, match="overrides.*he_norml|he_norml"):
         initialize(nn.Linear(3, 3), overrides={nn.Linear: "he_norml"})
 

@@ -72,6 +72,12 @@ def test_branches_found_from_structure_and_named_by_the_user():
     assert s["layers.0.self_attn.out_proj.weight"].std == pytest.approx(0.02)
     with pytest.raises(ValueError, match="needs residual branches.*residual_outputs"):
         initialize(nn.Sequential(nn.Linear(3, 3)), "gpt2")
+    s = initialize(m, "gpt2:std=0.1", residual_outputs="*.linear2", generator=0)
+    assert s["layers.0.linear1.weight"].std == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="gpt2:std='-1' must be > 0"):
+        initialize(m, "gpt2:std=-1")
+    with pytest.raises(ValueError, match="scheme 'fixup' has no parameter 'depth'; it takes none"):
+        initialize(m, "fixup:depth=3")
 
 
 def test_fixup_scales_branches_and_zeroes_outputs_and_classifier():

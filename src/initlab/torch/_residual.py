@@ -63,6 +63,7 @@ from typing import Any
 
 from torch import nn
 
+from initlab import schemes
 from initlab.schemes import SchemeSpec
 from initlab.torch._layers import NORM, is_weight_layer
 
@@ -285,6 +286,14 @@ def expand_model_scheme(
             "model and returns the optimizer's parameter groups"
         )
     if name not in _EXPANDERS:
+        if isinstance(scheme, str):
+            try:
+                schemes.parse_scheme(scheme)
+            except ValueError as exc:
+                if "unknown" not in str(exc):
+                    raise
+                extra = ", ".join(MODEL_SCHEMES)
+                raise ValueError(f"{exc}; model-level schemes (initlab.torch): {extra}") from None
         return scheme, [], []
     params: dict[str, Any] = {}
     for part in filter(None, (p.strip() for p in rest.split(","))):
