@@ -92,3 +92,21 @@ def test_explicit_and_override_activations_win():
     assert {s[f"{n}.weight"].source for n in "abc"} == {"tanh (activation= given)"}
     s = initialize(Custom(), "he_normal", overrides={"c": {"activation": "relu"}})
     assert s["c.weight"].gain == pytest.approx(SQRT2) and s["c.weight"].source == "relu (override)"
+
+
+def test_shape_queries_are_not_uses():
+    class Reshaping(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(4, 8)
+            self.b = nn.Linear(8, 2)
+
+        def forward(self, x):
+            h = self.a(x)
+            h = h.view(h.size(0), -1)  # h.size() reads the shape only
+            return self.b(F.silu(h))
+
+    s = initialize(Reshaping(), "he_normal")
+    assert s["a.weight"].source == "silu (traced)"
+    # silu's gain 1 / sqrt(E[silu(z)^2]), z ~ N(0, 1), by quadrature: 1.6766
+    assert s["a.weight"].gain == pytest.approx(1.6766, abs=1e-3)

@@ -13,8 +13,9 @@ layer's output through the graph until it meets something that decides its gain:
 * anything else (an unknown function, a custom module, the end of a sub-graph): unknown.
 
 On the way it looks through what does not change which nonlinearity the output meets:
-normalisation, dropout, pooling, padding, reshaping, indexing and residual additions
-(``conv -> BN -> + identity -> ReLU`` is ReLU).  A layer whose uses disagree (one path to a
+normalisation, dropout, pooling and means, padding, reshaping, concatenation, splitting,
+indexing and residual additions (``conv -> BN -> + identity -> ReLU`` is ReLU); shape queries
+(``x.size()``, ``x.shape``) are not uses.  A layer whose uses disagree (one path to a
 ReLU, another to a tanh) is unknown.  Where the whole model does not trace (data-dependent
 control flow, e.g. ``nn.TransformerEncoderLayer``'s fast path, HF models), each child is
 traced on its own, recursively; layers in no traced graph get nothing here, and the caller
@@ -101,8 +102,13 @@ _TRANSPARENT_FUNCTIONS = {
     "to",
     "float",
     "type_as",
+    "mean",
+    "cat",
+    "chunk",
+    "split",
 }
 _HEADS = {"softmax", "log_softmax", "softmin"}
+_QUERIES = {"size", "dim", "numel", "getattr", "ndimension"}
 _LINEAR = ("linear", 1.0)
 
 
@@ -154,6 +160,8 @@ def _function_gain(name: str, node: fx.Node) -> tuple[str, float] | None:
         return f"elu:{alpha:g}", calculate_gain("elu", float(alpha))
     if act == "gelu" and node.kwargs.get("approximate", "none") != "none":
         return None
+    if act == "softplus" and (node.kwargs.get("beta", 1) != 1 or len(node.args) > 1):
+        return None
     return act, calculate_gain(act)
 
 
@@ -179,6 +187,8 @@ class _Graph:
         self.memo[node] = None  # cycles cannot happen in fx, but guard the recursion
         found: set[tuple[str, float] | None] = set()
         for user in node.users:
+            if user.op in ("call_method", "call_function") and _callee_name(user) in _QUERIES:
+                continue  # x.size(), x.dim(), x.shape: read the shape, not the values
             found.add(self._consumer(user, depth))
             if len(found) > 1 or None in found:
                 break
