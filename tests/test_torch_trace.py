@@ -110,3 +110,43 @@ def test_shape_queries_are_not_uses():
     assert s["a.weight"].source == "silu (traced)"
     # silu's gain 1 / sqrt(E[silu(z)^2]), z ~ N(0, 1), by quadrature: 1.6766
     assert s["a.weight"].gain == pytest.approx(1.6766, abs=1e-3)
+
+
+def test_untraceable_models_use_forward_hooks_with_an_example():
+    class Branchy(nn.Module):  # data-dependent control flow: torch.fx cannot trace it
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(4, 4)
+            self.act = nn.Tanh()
+            self.drop = nn.Dropout(0.1)
+            self.b = nn.Linear(4, 2)
+
+        def forward(self, x):
+            if x.sum() > 1e9:
+                return x
+            return self.b(self.drop(self.act(self.a(x))))
+
+    s = initialize(Branchy(), "he_normal")
+    assert s["a.weight"].source == "default (unknown successor)"
+    s = initialize(Branchy(), "he_normal", example=torch.randn(3, 4))
+    assert s["a.weight"].source == "tanh (hooks)" and s["a.weight"].gain == pytest.approx(5 / 3)
+    assert s["b.weight"].gain == 1.0  # the model's returned value: linear
+    with pytest.raises(ValueError, match=r"example: model\(example\) failed for tensor"):
+        initialize(Branchy(), example=torch.randn(3, 5))
+
+
+def test_recurrent_layers_keep_their_own_rule_with_hooks():
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(4, 8)
+            self.head = nn.Linear(8, 3)
+
+        def forward(self, x):
+            if x.sum() > 1e9:  # untraceable
+                return x
+            return self.head(self.lstm(x)[0])
+
+    s = initialize(LM(), "he_normal", example=torch.randn(5, 2, 4))
+    assert s["lstm.weight_ih_l0"].source == "default (unknown successor)"
+    assert s["head.weight"].source.startswith("linear (hooks)")

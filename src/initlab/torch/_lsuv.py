@@ -58,6 +58,7 @@ from initlab.torch._layers import RECURRENT, layer_weights
 from initlab.torch._plan import initialize, plan
 from initlab.torch._sample import compute_dtype
 from initlab.torch._summary import InitSummary
+from initlab.torch._trace import run_batch
 
 __all__ = ["LsuvLayer", "LsuvSummary", "LsuvWarning", "lsuv"]
 
@@ -119,15 +120,6 @@ class LsuvSummary:
         return f"LSUV (tol={self.tol:g}, max_iter={self.max_iter})\n" + format_table(headers, rows)
 
 
-def _forward(model: nn.Module, batch: Any) -> None:
-    if isinstance(batch, torch.Tensor):
-        model(batch)
-    elif isinstance(batch, Mapping):
-        model(**batch)
-    else:
-        model(*batch)
-
-
 def _first_tensor(out: Any) -> torch.Tensor:
     if isinstance(out, torch.Tensor):
         return out
@@ -147,7 +139,7 @@ def _measure(model: nn.Module, module: nn.Module, batch: Any, name: str) -> floa
 
     handle = module.register_forward_hook(hook)
     try:
-        _forward(model, batch)
+        run_batch(model, batch)
     finally:
         handle.remove()
     x = torch.cat(outs) if outs else torch.empty(0, dtype=torch.float64)
@@ -175,6 +167,35 @@ def _rescale(module: nn.Module, factor: float) -> None:
 
 def _storage(module: nn.Module) -> set[tuple[int, int]]:
     return {(t.untyped_storage().data_ptr(), t.storage_offset()) for t in _scaled_tensors(module)}
+
+
+def _forward_order(model: nn.Module, layers: list[tuple[str, nn.Module]], batch: Any) -> list[str]:
+    """The layers in the order ``model(batch)`` first calls them (eval mode, no grad; every
+    module's ``training`` flag and the hooks restored afterwards)."""
+    order: list[str] = []
+    flags = [(m, m.training) for m in model.modules()]
+    handles = []
+    try:
+        for name, module in layers:
+
+            def first_call(mod: nn.Module, args: Any, out: Any, name: str = name) -> None:
+                if name not in order:
+                    order.append(name)
+
+            handles.append(module.register_forward_hook(first_call))
+        model.eval()
+        with torch.no_grad():
+            run_batch(model, batch)
+    except Exception as exc:
+        raise ValueError(
+            f"lsuv: model(batch) failed for batch {describe(batch)}: {type(exc).__name__}: {exc}"
+        ) from exc
+    finally:
+        for h in handles:
+            h.remove()
+        for m, flag in flags:
+            m.training = flag
+    return order
 
 
 def lsuv(
@@ -212,37 +233,17 @@ def lsuv(
         )
     layers = plan(model, skip=skip, write=False).layers
     inside = {id(m.out_proj): name for name, m in layers if isinstance(m, nn.MultiheadAttention)}
+    order = _forward_order(model, layers, batch)  # fails, on a bad batch, before any write
     init_summary = None
     if init is not None:
         init_summary = initialize(
-            model, init, bias, None, generator, overrides=overrides, skip=skip
+            model, init, bias, None, generator, overrides=overrides, skip=skip, example=batch
         )
-
     flags = [(m, m.training) for m in model.modules()]
     results: dict[str, LsuvLayer] = {}
-    order: list[str] = []
     try:
         model.eval()
         with torch.no_grad():
-            handles = []
-            try:
-                for name, module in layers:
-
-                    def first_call(mod: nn.Module, args: Any, out: Any, name: str = name) -> None:
-                        if name not in order:
-                            order.append(name)
-
-                    handles.append(module.register_forward_hook(first_call))
-                try:
-                    _forward(model, batch)
-                except Exception as exc:
-                    raise ValueError(
-                        f"lsuv: model(batch) failed for batch {describe(batch)}: "
-                        f"{type(exc).__name__}: {exc}"
-                    ) from exc
-            finally:
-                for h in handles:
-                    h.remove()
             by_name = dict(layers)
             owner: dict[tuple[int, int], str] = {}
             for name in order:

@@ -27,6 +27,7 @@ from torch import nn
 
 from initlab.schemes import SchemeSpec
 from initlab.torch._args import Args, Generators, parse_args
+from initlab.torch._capture import describe
 from initlab.torch._init import Choice, Step, norm_steps, tensor_step, weight_steps
 from initlab.torch._layers import (
     NORM,
@@ -42,6 +43,7 @@ from initlab.torch._residual import expand_model_scheme, find_branches, zero_ini
 from initlab.torch._summary import InitSummary, ParamInit
 from initlab.torch._trace import (
     attention_projections,
+    hooked_activations,
     successor_activations,
     transformer_layer_activations,
 )
@@ -73,9 +75,10 @@ def _check_materialized(model: nn.Module) -> None:
             )
 
 
-def _activations(model: nn.Module) -> dict[int, tuple[str, float, str]]:
-    """Per weight layer: the activation after it, from the traced graph, else the transformer
-    layers' rule, else ``nn.Sequential`` structure."""
+def _activations(model: nn.Module, example: Any = None) -> dict[int, tuple[str, float, str]]:
+    """Per weight layer: the activation after it, from the traced graph, else (with an
+    ``example`` batch) forward hooks, else the structure rules (transformer layers' own
+    activation, attention projections, residual branch outputs, ``nn.Sequential`` chains)."""
     found = {k: (a, g, "Sequential") for k, (a, g) in sequential_activations(model).items()}
     modules = dict(model.named_modules())
     for b in find_branches(model):
@@ -83,7 +86,17 @@ def _activations(model: nn.Module) -> dict[int, tuple[str, float, str]]:
             found[id(modules[b.output])] = ("linear", 1.0, "residual branch output")
     found.update(attention_projections(model))
     found.update(transformer_layer_activations(model))
-    found.update(successor_activations(model))
+    traced = successor_activations(model)
+    undecided = [m for m in modules.values() if is_weight_layer(m) and id(m) not in traced]
+    if example is not None and undecided:
+        try:
+            found.update(hooked_activations(model, example))
+        except Exception as exc:
+            raise ValueError(
+                f"example: model(example) failed for {describe(example)}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+    found.update(traced)
     return found
 
 
@@ -292,6 +305,7 @@ def plan(
     forget_bias: float | None = None,
     generators: Generators | None = None,
     extra: list[tuple[Any, dict[str, Any]]] | None = None,
+    example: Any = None,
     write: bool = True,
 ) -> Plan:
     """Check every argument and build the list of writes, touching no tensor.
@@ -331,7 +345,7 @@ def plan(
             f"nn.MultiheadAttention, HF Conv1D, norm layers); its modules are: {', '.join(found)}"
         )
     walk = _Walk(args, generators)
-    found = _activations(model) if args.explicit is None else {}
+    found = _activations(model, example) if args.explicit is None else {}
     for qual, module in modules:
         walk.module(qual, module, found)
     _check_used(args, walk, len(extra or []))
@@ -395,6 +409,7 @@ def initialize(
     residual_outputs: Sequence[str] | None = None,
     zero_init_residual: bool = False,
     strict: bool = False,
+    example: Any = None,
 ) -> InitSummary:
     """Initialize every parameter and buffer of ``model`` that initlab has a rule for; return
     an :class:`InitSummary` with one row per parameter and buffer (set, tied, or left with the
@@ -424,7 +439,10 @@ def initialize(
       model's output is linear), else from the module structure (``nn.Sequential`` chains,
       ``nn.TransformerEncoderLayer.activation``, ``nn.RNN.nonlinearity``; attention q/k/v
       projections are linear); where nothing is known the scheme keeps its own default gain
-      (He ``sqrt(2)``, Xavier and orthogonal 1).  The summary's "gain from" column says which.
+      (He ``sqrt(2)``, Xavier and orthogonal 1).  For models ``torch.fx`` cannot trace, an
+      ``example`` batch (``model(example)``, ``model(*example)`` or ``model(**example)``) is run
+      once, in eval mode without gradients, with forward hooks that follow each layer's output
+      to the module that reads it.  The summary's "gain from" column says which rule decided.
     * ``generator``: a ``torch.Generator`` on the parameters' device, an int seed (one
       generator per device), or None (torch's default).  Every draw goes through it, in model
       order, so two fresh models with the same generator are identical in every tensor.
@@ -473,6 +491,7 @@ def initialize(
         forget_bias=forget_bias,
         generators=gens,
         extra=extra,
+        example=example,
     )
     if strict:
         message = _strict_error(p.rows)

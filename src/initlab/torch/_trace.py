@@ -26,6 +26,8 @@ falls back to the module structure (``nn.Sequential`` chains, the transformer la
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -42,7 +44,7 @@ from initlab.torch._layers import (
     is_weight_layer,
 )
 
-__all__ = ["Found", "successor_activations"]
+__all__ = ["Found", "hooked_activations", "run_batch", "successor_activations"]
 
 #: (label, gain, how it was found)
 Found = tuple[str, float, str]
@@ -298,3 +300,83 @@ def transformer_layer_activations(model: nn.Module) -> dict[int, Found]:
             if isinstance(attn, nn.MultiheadAttention):
                 out[id(attn.out_proj)] = ("linear", 1.0, "residual branch output")
     return out
+
+
+def run_batch(model: nn.Module, batch: Any) -> Any:
+    """``model(batch)`` for a tensor, ``model(*batch)`` for a tuple/list, ``model(**batch)``
+    for a dict."""
+    if isinstance(batch, torch.Tensor):
+        return model(batch)
+    if isinstance(batch, Mapping):
+        return model(**batch)
+    return model(*batch)
+
+
+def _tensors(x: Any) -> list[torch.Tensor]:
+    if isinstance(x, torch.Tensor):
+        return [x]
+    if isinstance(x, tuple | list):
+        return [t for v in x for t in _tensors(v)]
+    if isinstance(x, Mapping):
+        return [t for v in x.values() for t in _tensors(v)]
+    return []
+
+
+def _leaf(m: nn.Module) -> bool:
+    return is_weight_layer(m) or not any(True for _ in m.children())
+
+
+def hooked_activations(model: nn.Module, batch: Any) -> dict[int, Found]:
+    """``id(layer) -> (label, gain, "hooks")`` from one forward pass on ``batch`` (eval mode,
+    no grad), for models ``torch.fx`` cannot trace: forward hooks on every leaf module follow
+    each weight layer's output tensor (by identity) through transparent modules to the first
+    module that reads it.  An activation module gives its gain, a weight layer or the model's
+    returned value linear; a layer whose output only meets functions (``F.gelu``, ``x + y``) is
+    not decided here."""
+    produced: dict[int, list[nn.Module]] = {}  # id(tensor) -> the layers it is the output of
+    keep: list[Any] = []  # tensors stay alive during the pass, so their ids are not reused
+    seen: dict[int, set[tuple[str, float] | None]] = {}
+    layers = {id(m): m for m in model.modules() if is_weight_layer(m)}
+
+    def pre(mod: nn.Module, args: Any) -> None:
+        for t in _tensors(args):
+            for layer in produced.get(id(t), []):
+                if isinstance(mod, TRANSPARENT):
+                    continue  # propagated by the post hook
+                found = _LINEAR if is_weight_layer(mod) else _elementwise_gain(mod)
+                seen.setdefault(id(layer), set()).add(found)
+
+    def post(mod: nn.Module, args: Any, out: Any) -> None:
+        keep.append((args, out))
+        if is_weight_layer(mod) and not isinstance(mod, nn.RNNBase):  # RNNs: own gates
+            for t in _tensors(out)[:1]:
+                produced[id(t)] = [mod]
+        elif isinstance(mod, TRANSPARENT):
+            sources = [m for t in _tensors(args) for m in produced.get(id(t), [])]
+            for t in _tensors(out):
+                produced.setdefault(id(t), []).extend(sources)
+
+    handles = []
+    flags = [(m, m.training) for m in model.modules()]
+    try:
+        for m in model.modules():
+            if _leaf(m) and m is not model:
+                handles.append(m.register_forward_pre_hook(pre))
+                handles.append(m.register_forward_hook(post))
+        model.eval()
+        with torch.no_grad():
+            out = run_batch(model, batch)
+        for t in _tensors(out)[:1]:
+            for layer in produced.get(id(t), []):
+                seen.setdefault(id(layer), set()).add(_LINEAR)
+    finally:
+        for h in handles:
+            h.remove()
+        for m, flag in flags:
+            m.training = flag
+    result: dict[int, Found] = {}
+    for key, found in seen.items():
+        if key in layers and len(found) == 1 and None not in found:
+            label, gain = next(iter(found))
+            result[key] = (label, gain, "hooks")
+    return result
