@@ -45,8 +45,9 @@ class ParamInit:
 
 @dataclass(frozen=True)
 class InitSummary:
-    """One :class:`ParamInit` per parameter and buffer of the model, in model order (parameters
-    of a module, then its buffers; a tensor reachable under two names has a row for each)."""
+    """One :class:`ParamInit` per parameter and buffer of the model: the parameters in
+    ``model.named_parameters()`` order, then the buffers; a tensor reachable under two names
+    (tied weights, a shared module) has a row for each."""
 
     params: tuple[ParamInit, ...]
     #: what a model-level scheme found and what it needs from the model (e.g. DeepNorm's alpha)
