@@ -341,7 +341,9 @@ def test_stale_running_study_of_a_dead_process_is_marked_interrupted(tmp_path):
 def test_a_reused_pid_does_not_keep_a_study_running(tmp_path):
     """The pid is alive, but it is another process than the one recorded (another start
     time): the study is stale."""
-    if not S._process_started(1):
+    from initlab._process import process_started
+
+    if not process_started(1):
         pytest.skip("process start times are read from /proc (Linux)")
     import os
 
@@ -364,3 +366,20 @@ def test_older_store_without_owner_table_gains_it(tmp_path):
     with Store(p) as st:  # reopened: the table is added, and begin_study works
         assert st.begin_study({}, {}) == 1
         assert st.conn.execute("SELECT count(*) FROM study_owners").fetchone()[0] == 1
+
+
+def test_process_identity_tells_a_live_process_from_a_gone_or_reused_one():
+    import os
+    import subprocess
+    import sys
+
+    from initlab._process import process_alive, process_started
+
+    me = os.getpid()
+    assert process_alive(me, process_started(me))
+    assert process_alive(me, "")  # no start time recorded: the pid alone decides
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not process_alive(child.pid, "")
+    if process_started(me):  # Linux: the start time tells a reused pid
+        assert not process_alive(me, "another-boot:1")

@@ -58,6 +58,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from initlab._process import process_alive, process_started
+
 __all__ = [
     "DEFAULT_PATH",
     "ENV_VAR",
@@ -204,40 +206,6 @@ def _sqlite_errors(method: F) -> F:
             raise _explain(self.path, exc) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-def _process_started(pid: int) -> str:
-    """When process ``pid`` started, as ``"<boot id>:<clock ticks since boot>"`` (Linux);
-    ``""`` where that cannot be read.  Together with the pid it names one process: a pid
-    reused after a reboot or by a later process has another start."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    fields = stat.rsplit(")", 1)[-1].split()  # the name in parentheses may hold spaces
-    return f"{boot}:{fields[19]}" if len(fields) > 19 else ""  # field 22: starttime
-
-
-def _process_alive(pid: int, started: str) -> bool:
-    """Is the process ``pid`` that started at ``started`` (see :func:`_process_started`) still
-    running on this host?  True where that cannot be told (so nothing is marked wrongly)."""
-    if os.name != "posix":  # pragma: no cover - os.kill(pid, 0) would end it on Windows
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # e.g. PermissionError: it exists, under another user
-        pass
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X"):  # exited, not yet reaped
-            return False
-    except (OSError, IndexError):
-        pass
-    now = _process_started(pid)
-    return not (started and now and now != started)
 
 
 def default_path() -> Path:
@@ -405,7 +373,7 @@ class Store:
             (host,),
         ).fetchall()
         for sid, pid, started in rows:
-            if _process_alive(int(pid), started):
+            if process_alive(int(pid), started):
                 continue
             gone = f"study {sid} was still marked running, but its process (pid {pid}) is gone"
             if self.readonly:
@@ -458,7 +426,7 @@ class Store:
             sid = int(cur.lastrowid)
             c.execute(
                 "INSERT INTO study_owners VALUES (?, ?, ?, ?)",
-                (sid, pid, socket.gethostname(), _process_started(pid)),
+                (sid, pid, socket.gethostname(), process_started(pid)),
             )
             return sid
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import signal
-import sys
-import time
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
+from initlab._process import exit_with_parent
 from initlab.study.result import FigureSpec
 
 __all__ = ["FigureRenderer", "draw", "payload", "render_figure"]
@@ -125,33 +124,8 @@ def _spawn_safe() -> bool:
     return bool(path) and os.path.exists(str(path))
 
 
-def _exit_with_parent(parent: int) -> None:  # pragma: no cover - runs in the workers
-    """End this process as soon as ``parent`` (the process that started it) dies, even by
-    SIGKILL: on Linux the kernel sends SIGKILL (``prctl(PR_SET_PDEATHSIG)``); everywhere a
-    daemon thread also checks every 0.2 s that the parent is still the parent."""
-    import threading
-
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(1)
-
-    if os.getppid() != parent:  # it died before the watch began
-        os._exit(1)
-    threading.Thread(target=watch, name="initlab-parent-watch", daemon=True).start()
-
-
 def _worker_init(parent: int) -> None:  # pragma: no cover - runs in the worker processes
-    _exit_with_parent(parent)
+    exit_with_parent(parent)
     # Ctrl-C goes to the whole process group: the parent handles it and stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
