@@ -246,38 +246,24 @@ class _Walk:
                 self.rows.append(_left(full, module, t, _left_reason(module, pname, t, kind), kind))
 
 
+def _row(
+    full: str, module: nn.Module, t: torch.Tensor, kind: str, scheme: str, **fields: str
+) -> ParamInit:
+    """A row without a draw: a tensor left (``left=why``) or tied (``tied_to=first``)."""
+    nothing = (None,) * 5  # fans, gain, activation, std
+    return ParamInit(
+        full, type(module).__name__, tuple(t.shape), scheme, *nothing, **fields, kind=kind
+    )
+
+
 def _left(
     full: str, module: nn.Module, t: torch.Tensor, why: str, kind: str, keep: bool = False
 ) -> ParamInit:
-    return ParamInit(
-        full,
-        type(module).__name__,
-        tuple(t.shape),
-        "keep" if keep else "left",
-        None,
-        None,
-        None,
-        None,
-        None,
-        kind=kind,
-        left=why,
-    )
+    return _row(full, module, t, kind, "keep" if keep else "left", left=why)
 
 
 def _tied(full: str, module: nn.Module, t: torch.Tensor, kind: str, first: str) -> ParamInit:
-    return ParamInit(
-        full,
-        type(module).__name__,
-        tuple(t.shape),
-        "tied",
-        None,
-        None,
-        None,
-        None,
-        None,
-        kind=kind,
-        tied_to=first,
-    )
+    return _row(full, module, t, kind, "tied", tied_to=first)
 
 
 def _order(rows: list[ParamInit], model: nn.Module) -> list[ParamInit]:
