@@ -98,9 +98,13 @@ class Verdict:
         return [
             Finding(
                 mode="healthy",
-                message="no failure mode found: gradients neither vanish nor explode, units "
-                "differ, weights learn"
-                + ("" if self.outcome.trained else " (training not observed)"),
+                message=(
+                    "no failure mode found: gradients neither vanish nor explode, units differ, "
+                    "the cost falls"
+                    if self.outcome.trained
+                    else "no failure mode found at initialization: gradients neither vanish "
+                    "nor explode, units differ (training not observed)"
+                ),
                 member=self.member,
                 part="none",
                 phrase=self.outcome.phrase(),
