@@ -41,86 +41,92 @@ _FLAGS = {"reassoc", "contract"}
 
 
 @njit(cache=True, fastmath=_FLAGS)
-def _sig(z):  # type: ignore[no-untyped-def]
-    # 1 / (1 + exp(-z)), without overflow warnings: exp(-z) = inf gives 0, as numpy does
-    return 1.0 / (1.0 + math.exp(-z))
+def _sig(z, one):  # type: ignore[no-untyped-def]
+    # 1 / (1 + exp(-z)) in z's dtype (``one`` is 1 in it): exp(-z) = inf gives 0, as in numpy
+    return one / (one + math.exp(-z))
 
 
 @njit(cache=True, fastmath=_FLAGS)
-def _softplus(z):  # type: ignore[no-untyped-def]
+def _softplus(z, zero):  # type: ignore[no-untyped-def]
     # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), as numpy's logaddexp(0, z)
-    return (z if z > 0.0 else 0.0) + math.log1p(math.exp(-abs(z)))
+    return (z if z > zero else zero) + math.log1p(math.exp(-abs(z)))
 
 
 @njit(cache=True, fastmath=_FLAGS)
 def _act_row(code, p, z, a, n):  # type: ignore[no-untyped-def]
     """``a[:n] = g(z[:n])``; NaN stays NaN (as np.maximum and np.where propagate it)."""
+    T = a.dtype.type
+    zero = T(0.0)
     if code == ACT_LINEAR:
         for i in range(n):
             a[i] = z[i]
     elif code == ACT_RELU:
         for i in range(n):
-            a[i] = 0.0 if z[i] <= 0.0 else z[i]
+            a[i] = zero if z[i] <= zero else z[i]
     elif code == ACT_LEAKY:
+        pt = T(p)
         for i in range(n):
-            a[i] = z[i] if z[i] > 0.0 else p * z[i]
+            a[i] = z[i] if z[i] > zero else pt * z[i]
     elif code == ACT_TANH:
         for i in range(n):
             a[i] = math.tanh(z[i])
     elif code == ACT_SIGMOID:
         for i in range(n):
-            a[i] = _sig(z[i])
+            a[i] = _sig(z[i], T(1.0))
     elif code == ACT_ELU:
+        pt = T(p)
         for i in range(n):
             zi = z[i]
-            a[i] = zi if zi > 0.0 else p * math.expm1(0.0 if zi >= 0.0 else zi)
+            a[i] = zi if zi > zero else pt * math.expm1(zero if zi >= zero else zi)
     elif code == ACT_SELU:
+        lam, alpha = T(SELU_LAMBDA), T(SELU_ALPHA)
         for i in range(n):
             zi = z[i]
-            a[i] = SELU_LAMBDA * (
-                zi if zi > 0.0 else SELU_ALPHA * math.expm1(0.0 if zi >= 0.0 else zi)
-            )
+            a[i] = lam * (zi if zi > zero else alpha * math.expm1(zero if zi >= zero else zi))
     elif code == ACT_GELU:
         for i in range(n):
             a[i] = z[i] * (0.5 * (1.0 + math.erf(z[i] * _INV_SQRT2)))
     elif code == ACT_SILU:
         for i in range(n):
-            a[i] = z[i] * _sig(z[i])
+            a[i] = z[i] * _sig(z[i], T(1.0))
     elif code == ACT_SOFTPLUS:
         for i in range(n):
-            a[i] = _softplus(z[i])
+            a[i] = _softplus(z[i], zero)
     elif code == ACT_MISH:
         for i in range(n):
-            a[i] = z[i] * math.tanh(_softplus(z[i]))
+            a[i] = z[i] * math.tanh(_softplus(z[i], zero))
 
 
 @njit(cache=True, fastmath=_FLAGS)
 def _dact_row(code, p, z, a, d, n):  # type: ignore[no-untyped-def]
     """``d[:n] *= g'(z[:n])`` (``a = g(z)``), the formulas of :mod:`initlab.activations`."""
+    T = d.dtype.type
+    zero, one = T(0.0), T(1.0)
     if code == ACT_LINEAR:
         return
     if code == ACT_RELU:
         for i in range(n):
-            d[i] *= 1.0 if z[i] > 0.0 else 0.0
+            d[i] = d[i] if z[i] > zero else zero * d[i]
     elif code == ACT_LEAKY:
+        pt = T(p)
         for i in range(n):
-            d[i] *= 1.0 if z[i] > 0.0 else p
+            d[i] *= one if z[i] > zero else pt
     elif code == ACT_TANH:
         for i in range(n):
-            d[i] *= 1.0 - a[i] * a[i]
+            d[i] *= one - a[i] * a[i]
     elif code == ACT_SIGMOID:
         for i in range(n):
-            d[i] *= a[i] * (1.0 - a[i])
+            d[i] *= a[i] * (one - a[i])
     elif code == ACT_ELU:
+        pt = T(p)
         for i in range(n):
             zi = z[i]
-            d[i] *= 1.0 if zi > 0.0 else p * math.exp(0.0 if zi >= 0.0 else zi)
+            d[i] *= one if zi > zero else pt * math.exp(zero if zi >= zero else zi)
     elif code == ACT_SELU:
+        lam, alpha = T(SELU_LAMBDA), T(SELU_ALPHA)
         for i in range(n):
             zi = z[i]
-            d[i] *= SELU_LAMBDA * (
-                1.0 if zi > 0.0 else SELU_ALPHA * math.exp(0.0 if zi >= 0.0 else zi)
-            )
+            d[i] *= lam * (one if zi > zero else alpha * math.exp(zero if zi >= zero else zi))
     elif code == ACT_GELU:
         for i in range(n):
             zi = z[i]
@@ -128,20 +134,21 @@ def _dact_row(code, p, z, a, d, n):  # type: ignore[no-untyped-def]
             d[i] *= cdf + zi * (math.exp(-0.5 * zi * zi) * _INV_SQRT2PI)
     elif code == ACT_SILU:
         for i in range(n):
-            s = _sig(z[i])
-            d[i] *= s * (1.0 + z[i] * (1.0 - s))
+            s = _sig(z[i], T(1.0))
+            d[i] *= s * (one + z[i] * (one - s))
     elif code == ACT_SOFTPLUS:
         for i in range(n):
-            d[i] *= _sig(z[i])
+            d[i] *= _sig(z[i], T(1.0))
     elif code == ACT_MISH:
         for i in range(n):
-            t = math.tanh(_softplus(z[i]))
-            d[i] *= t + z[i] * _sig(z[i]) * (1.0 - t * t)
+            t = math.tanh(_softplus(z[i], zero))
+            d[i] *= t + z[i] * _sig(z[i], T(1.0)) * (one - t * t)
 
 
 @njit(cache=True, fastmath=_FLAGS)
-def _forward(P, A, Z, sizes, woff, boff, aoff, acts, aparams, blas, mb):  # type: ignore[no-untyped-def]
-    """Forward pass of one member (parameters ``P``) on the transposed batch ``A[:n_0]``."""
+def _forward(P, A, Z, sizes, woff, boff, aoff, acts, aparams, blas, mb, last_act):  # type: ignore[no-untyped-def]
+    """Forward pass of one member (parameters ``P``) on the transposed batch ``A[:n_0]``;
+    with ``last_act`` False the output activation is left to the loss (the sigmoid of BCE)."""
     L = sizes.shape[0] - 1
     for l in range(L):
         n_in, n_out = sizes[l], sizes[l + 1]
@@ -164,7 +171,7 @@ def _forward(P, A, Z, sizes, woff, boff, aoff, acts, aparams, blas, mb):  # type
             bj = P[bo + j]
             for i in range(mb):
                 zr[i] += bj
-            if acts[l] != ACT_SOFTMAX:
+            if acts[l] != ACT_SOFTMAX and (last_act or l < L - 1):
                 _act_row(acts[l], aparams[l], zr, A[aoff[l + 1] + j], mb)
         if acts[l] == ACT_SOFTMAX:
             ao = aoff[l + 1]
@@ -185,18 +192,23 @@ def _forward(P, A, Z, sizes, woff, boff, aoff, acts, aparams, blas, mb):  # type
 def _cost_and_delta(Zo, Ao, Yt, dZ, loss, out_act, out_p, n_out, mb, sc):  # type: ignore[no-untyped-def]
     """The mean cost of the batch (float64) and ``dZ_L = delta / m`` into ``dZ[:n_out]``."""
     total = 0.0
+    T = dZ.dtype.type
+    zero, one = T(0.0), T(1.0)
     if loss == LOSS_BCE:
+        # A = sigmoid(z) and the cost max(z, 0) - z y + log1p(exp(-|z|)) from one exp(-|z|)
+        scale = T(1.0 / (n_out * mb))
         for j in range(n_out):
             for i in range(mb):
                 z, y = Zo[j, i], Yt[j, i]
-                sc[0] = (0.0 if z <= 0.0 else z) - z * y
-                sc[0] += math.log1p(math.exp(-abs(z)))
-                total += sc[0]
+                e = math.exp(-abs(z))
+                a = one / (one + e)
+                a = a if z >= zero else e * a
+                Ao[j, i] = a
+                c = (zero if z <= zero else z) - z * y
+                c += math.log1p(e)
+                total += c
+                dZ[j, i] = (a - y) * scale
         total /= mb * n_out
-        sc[0] = 1.0 / (n_out * mb)
-        for j in range(n_out):
-            for i in range(mb):
-                dZ[j, i] = (Ao[j, i] - Yt[j, i]) * sc[0]
     elif loss == LOSS_CE:
         for i in range(mb):
             zmax = Zo[0, i]
@@ -392,7 +404,7 @@ def train_chunk(  # type: ignore[no-untyped-def]
                         A[q, i] = X[r, q]
                     for j in range(n_out):
                         Yt[j, i] = Y[r, j]
-            _forward(P, A, Z, sizes, woff, boff, aoff, acts, aparams, blas, mb)
+            _forward(P, A, Z, sizes, woff, boff, aoff, acts, aparams, blas, mb, loss != LOSS_BCE)
             zo, ao = aoff[L] - n0, aoff[L]
             cost = _cost_and_delta(
                 Z[zo:], A[ao:], Yt, dZ, loss, acts[L - 1], aparams[L - 1], n_out, mb, sc
