@@ -18,11 +18,12 @@ population1024     1024 [2, 10, 5, 1] networks (no torch: 1024 eager models take
 wide               one [2, 512, 512, 1] network (BLAS-bound)
 =================  ============================================================================
 
-Sides: ``initlab`` is ``Trainer.run(n)`` (the compiled loop of ``initlab._fast`` where it
-applies, which also logs every member's cost and checks every member for divergence at every
-step); ``reference`` the same with ``Trainer.engine = "reference"`` (the NumPy engine);
-``jax scan`` one jitted call running ``n`` steps with ``lax.scan`` (``vmap`` over members for a
-population), keeping every step's cost; ``jax step`` ``n`` calls of a jitted step; ``torch``
+Sides: ``initlab`` is ``Trainer.run(n)`` with ``engine = "fast"``: the compiled loop of
+``initlab._fast`` where it applies (which ``engine = "auto"`` picks for runs of 2 s or more),
+logging every member's cost and checking every member for divergence at every step;
+``reference`` the same with ``engine = "reference"`` (the NumPy engine); ``jax scan`` one
+jitted call running ``n`` steps with ``lax.scan`` (``vmap`` over members for a population),
+keeping every step's cost; ``jax step`` ``n`` calls of a jitted step; ``torch``
 ``opt.zero_grad(set_to_none=True); loss_fn(model(X), Y).backward(); opt.step()`` per model.
 
 Timing.  One thread per library: before NumPy, JAX or torch is imported the benchmark sets
@@ -348,6 +349,7 @@ def make_sides(
     held: dict[str, Any] = {}
     if "initlab" in wanted:
         held["initlab"] = Trainer(net.copy(), X, Y, loss=LOSS, optimizer="gd", lr=case.lr)
+        held["initlab"].engine = "fast"  # what "auto" picks for runs longer than these chunks
         sides["initlab"] = held["initlab"].run
     if "reference" in wanted:
         ref = Trainer(net.copy(), X, Y, loss=LOSS, optimizer="gd", lr=case.lr)

@@ -1,6 +1,6 @@
 """The compiled training loop (initlab._fast) against the NumPy reference engine.
 
-Every test trains the same network twice from the same start, once with ``engine="auto"``
+Every test trains the same network twice from the same start, once with ``engine="fast"``
 (the compiled loop takes the stretches no probe watches) and once with
 ``engine="reference"``, in float64, and requires the costs of every step and the final
 parameters to agree to 1e-12 (relative to the largest parameter, at least 1).  The two
@@ -60,6 +60,7 @@ def _data(rng: np.random.Generator, m: int, n_in: int, n_out: int, loss: str) ->
 
 def _twins(net, X, Y, **kw) -> tuple[Trainer, Trainer]:
     fast = Trainer(net.copy(), X, Y, **kw)
+    fast.engine = "fast"
     ref = Trainer(net.copy(), X, Y, **kw)
     ref.engine = "reference"
     return fast, ref
@@ -128,7 +129,7 @@ def test_random_architectures_match_the_reference_engine(seed: int) -> None:
     fast, ref = _twins(
         net, c["X"], c["Y"], loss=c["loss"], optimizer=c["opt"], batch_size=c["batch_size"]
     )
-    assert fast._fast_plan() is not None  # the compiled loop does apply here
+    assert fast._fast_plan(1) is not None  # the compiled loop does apply here
     c_fast = np.concatenate([fast.run(40), fast.run(17)], axis=1)  # chunks continue exactly
     c_ref = ref.run(57)
     _assert_same(fast, ref, c_fast, c_ref)
@@ -193,7 +194,7 @@ def test_probes_see_the_same_steps_and_values() -> None:
     net = init_network([4, 9, 7, 3], "gelu", "softmax", population=2, seed=4)
     probes = {}
     runs = {}
-    for engine in ("auto", "reference"):
+    for engine in ("fast", "reference"):
         probes[engine] = _Recorder(every=25)
         t = Trainer(
             net.copy(),
@@ -207,14 +208,14 @@ def test_probes_see_the_same_steps_and_values() -> None:
         t.engine = engine
         runs[engine] = t
         t.run(120)
-    fast, ref = probes["auto"].seen, probes["reference"].seen
+    fast, ref = probes["fast"].seen, probes["reference"].seen
     assert [s[0] for s in fast] == [s[0] for s in ref] == [0, 25, 50, 75, 100, 119]
     for a, b in zip(fast, ref, strict=True):
         np.testing.assert_allclose(a[1], b[1], rtol=TOL)
         for ga, gb in zip(a[2], b[2], strict=True):
             np.testing.assert_allclose(ga, gb, rtol=0, atol=TOL * max(1.0, np.abs(gb).max()))
     _assert_same(
-        runs["auto"], runs["reference"], np.concatenate(runs["auto"]._costs, axis=1),
+        runs["fast"], runs["reference"], np.concatenate(runs["fast"]._costs, axis=1),
         np.concatenate(runs["reference"]._costs, axis=1),
     )  # fmt: skip
 
@@ -230,11 +231,19 @@ def test_the_compiled_loop_runs_the_stretches_between_probes(monkeypatch) -> Non
     monkeypatch.setattr(_fast, "run_chunk", counting)
     rng = np.random.default_rng(5)
     X, Y = _data(rng, 30, 2, 1, "binary_cross_entropy")
-    net = init_network([2, 4, 1], seed=0)
-    fit(net, X, Y, steps=100, probes=[_Recorder(every=40)])
-    # probes at 0, 40, 80 and 99 run on the reference engine; the stretches between them
-    # (39, 39 and 18 steps, all >= MIN_STEPS) on the compiled loop
+    t = Trainer(init_network([2, 4, 1], seed=0), X, Y, probes=[_Recorder(every=40)])
+    t.engine = "fast"
+    t.run(100)
+    # probes at 0, 40, 80 and 99 run on the reference engine, the stretches between them on
+    # the compiled loop
     assert calls == [39, 39, 18]
+    calls.clear()
+    monkeypatch.setattr(_fast, "MIN_SECONDS", 1e9)  # "auto": no run is long enough...
+    fit(init_network([2, 4, 1], seed=0), X, Y, steps=100)
+    assert calls == []
+    monkeypatch.setattr(_fast, "MIN_SECONDS", 0.0)  # ...or every run is
+    fit(init_network([2, 4, 1], seed=0), X, Y, steps=100)
+    assert calls == [100]
 
 
 def test_where_it_does_not_apply_the_reference_engine_trains() -> None:
@@ -249,7 +258,7 @@ def test_where_it_does_not_apply_the_reference_engine_trains() -> None:
         pass
 
     t = Trainer(net.copy(), X, Y, optimizer=Halving(0.1))
-    assert t._fast_plan() is None
+    assert t._fast_plan(10**6) is None
     assert t.run(30).shape == (1, 30)
 
 

@@ -9,11 +9,13 @@ NaN or inf stops at that step without the update, the others go on.
 It applies when numba is installed (the ``fast`` extra), the parameters are float32 or
 float64, the optimizer is one of :mod:`initlab.optim`'s (gd, momentum, nesterov, rmsprop,
 adam) and every activation is one of :mod:`initlab.activations`' built-ins; in every other
-case, and for stretches shorter than ``MIN_STEPS`` (not worth a compilation on first
-use), the reference engine runs.  ``INITLAB_ENGINE=reference`` in the environment turns it off.
+case the reference engine runs, and with ``Trainer.engine = "auto"`` (the default) also for
+runs too short to be worth loading the compiled code (:func:`worth_loading`).
+``INITLAB_ENGINE=reference`` in the environment turns it off.
 
-The compiled functions are cached on disk by numba (``cache=True``): the first use on a
-machine compiles them (a few seconds, once per dtype), later processes load them.
+The compiled functions are cached on disk by numba (``cache=True``, next to this file or in
+numba's cache directory): the first use on a machine compiles them (15-30 s on 2 busy cores,
+once per dtype), later processes load them (about 1.5 s, numba's import included).
 """
 
 from __future__ import annotations
@@ -28,13 +30,24 @@ from initlab.activations import Activation
 from initlab.losses import Loss
 from initlab.optim import Adam, GradientDescent, Momentum, RMSProp
 
-__all__ = ["BLAS_LAYER", "MIN_STEPS", "FastPlan", "available", "plan", "run_chunk"]
+__all__ = [
+    "BLAS_LAYER",
+    "MIN_SECONDS",
+    "FastPlan",
+    "available",
+    "plan",
+    "run_chunk",
+    "worth_loading",
+]
 
 #: layers with at least this many weights (``n_in * n_out``) multiply through BLAS (numba's
 #: ``np.dot``); smaller ones by the loops, whose per-call cost is lower
 BLAS_LAYER = 32 * 32
-#: stretches of fewer steps than this run on the reference engine
-MIN_STEPS = 16
+#: ``engine="auto"`` loads the compiled loop only for runs estimated (:func:`worth_loading`) to
+#: take at least this many seconds on the reference engine: loading costs about 1.5 s per
+#: process with numba's on-disk cache (and 15-30 s once per machine to compile), more than it
+#: saves on a short run
+MIN_SECONDS = 2.0
 
 _ACT_CODES = {
     "linear": 0,
@@ -147,6 +160,18 @@ def plan(net: Any, loss: Loss, opt: Any) -> FastPlan | None:
         opt=o[0],
         h=o[1],
     )
+
+
+def worth_loading(net: Any, batch_size: int, steps: int) -> bool:
+    """Whether a run of ``steps`` steps is long enough to load the compiled loop for: its time
+    on the reference engine, estimated as ``steps * (150 us + 3 ns * K * batch * weights)``
+    (a step's fixed cost of NumPy calls, and ~6 floating-point operations per weight and
+    example at ~2 GFLOP/s), is at least ``MIN_SECONDS``.  It depends on the run alone (not on
+    whether an earlier run already loaded the compiled loop), so that which engine a run gets
+    never depends on what ran before it in the process."""
+    weights = sum(a * b for a, b in zip(net.sizes[:-1], net.sizes[1:], strict=True))
+    per_step = 150e-6 + 3e-9 * net.population * batch_size * weights
+    return steps * per_step >= MIN_SECONDS
 
 
 def _state_arrays(opt: Any, state: dict[str, Any], K: int, dt: np.dtype) -> tuple:

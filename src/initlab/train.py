@@ -180,9 +180,10 @@ class Trainer:
     ``run(n)`` again continues with the same optimizer state and data order); :func:`fit` is
     ``Trainer(...).run(steps)`` in one go.  The web page uses it to train step by step.
 
-    ``engine`` is ``"auto"`` (the compiled loop of :mod:`initlab._fast` where it applies, the
-    reference engine elsewhere) or ``"reference"`` (always the NumPy reference engine); set it
-    on the instance before :meth:`run`."""
+    ``engine`` chooses who runs the steps no probe watches: ``"fast"`` the compiled loop of
+    :mod:`initlab._fast` wherever it applies; ``"auto"`` (the default) the same, for runs long
+    enough to be worth loading it (:func:`initlab._fast.worth_loading`); ``"reference"``
+    always the NumPy reference engine.  Set it on the instance before :meth:`run`."""
 
     engine: str = "auto"
 
@@ -268,12 +269,12 @@ class Trainer:
             self._pack()
         log = np.full((net.population, n), np.nan)
         last = self.step + n - 1
-        fast = self._fast_plan()
+        fast = self._fast_plan(n)
         done = 0
         with np.errstate(all="ignore"):
             while done < n:
                 free = _next_due(self.probes, self.step, last) - self.step
-                if fast is not None and free >= _fast.MIN_STEPS:
+                if fast is not None and free > 0:
                     d = self._fast_stretch(fast, free, log[:, done:])
                 else:
                     d = self._reference_steps(1 if fast is not None else n - done, log, done, last)
@@ -283,9 +284,16 @@ class Trainer:
         self._costs.append(log[:, :done])
         return log[:, :done]
 
-    def _fast_plan(self) -> _fast.FastPlan | None:
-        """The compiled loop's plan for this run, or None where the reference engine runs."""
-        if self.engine != "auto":
+    def _fast_plan(self, steps: int) -> _fast.FastPlan | None:
+        """The compiled loop's plan for a run of ``steps`` steps, or None where the reference
+        engine runs (see :attr:`engine`)."""
+        if self.engine not in ("auto", "fast"):
+            if self.engine != "reference":
+                raise ValueError(
+                    f"Trainer.engine must be 'auto', 'fast' or 'reference', got {self.engine!r}"
+                )
+            return None
+        if self.engine == "auto" and not _fast.worth_loading(self.net, self.batch_size, steps):
             return None
         key = (self.net.sizes, self.net.activations, self.net.dtype, self.opt)
         if getattr(self, "_plan_key", None) != key:
