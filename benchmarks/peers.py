@@ -123,10 +123,14 @@ def _jax_cost(params: Any, X: Any, Y: Any) -> Any:
     (ReLU hidden layers, as initlab's ``binary_cross_entropy`` on a sigmoid output)."""
     import jax.numpy as jnp
 
+    import jax
+
     A = X
     for i, (W, b) in enumerate(params):
         Z = A @ W + b
-        A = jnp.maximum(Z, 0.0) if i < len(params) - 1 else Z
+        # jax.nn.relu: derivative 0 at z = 0, as initlab's and torch's (jnp.maximum's
+        # derivative at a tie is 1/2, which a dead unit with a zero bias reaches exactly)
+        A = jax.nn.relu(Z) if i < len(params) - 1 else Z
     return jnp.mean(jnp.maximum(A, 0.0) - A * Y + jnp.log1p(jnp.exp(-jnp.abs(A))))
 
 

@@ -6,11 +6,12 @@ are always run by the NumPy reference engine, so probes see exactly what they sa
 Divergence is handled per member as in the reference loop: a member whose cost or update is
 NaN or inf stops at that step without the update, the others go on.
 
-It applies when numba is installed (the ``fast`` extra), the parameters are float32 or
-float64, the optimizer is one of :mod:`initlab.optim`'s (gd, momentum, nesterov, rmsprop,
-adam) and every activation is one of :mod:`initlab.activations`' built-ins; in every other
-case the reference engine runs, and with ``Trainer.engine = "auto"`` (the default) also for
-runs too short to be worth loading the compiled code (:func:`worth_loading`).
+It applies when numba is installed (the ``fast`` extra), the network is a plain MLP (no
+residual block, multiplier or learning-rate scale), the parameters are float32 or float64, the
+optimizer is one of :mod:`initlab.optim`'s (gd, momentum, nesterov, rmsprop, adam) and every
+activation is one of :mod:`initlab.activations`' built-ins; in every other case the reference
+engine runs, and with ``Trainer.engine = "auto"`` (the default) also for runs too short to be
+worth loading the compiled code (:func:`worth_loading`).
 ``INITLAB_ENGINE=reference`` in the environment turns it off.
 
 The compiled functions are cached on disk by numba (``cache=True``, next to this file or in
@@ -131,7 +132,7 @@ def _optimizer(opt: Any) -> tuple[int, np.ndarray] | None:
 def plan(net: Any, loss: Loss, opt: Any) -> FastPlan | None:
     """A :class:`FastPlan` for training ``net`` with ``loss`` and ``opt``, or None where the
     compiled loop does not apply (see the module docstring)."""
-    if net.dtype not in (np.float32, np.float64) or not available():
+    if net.dtype not in (np.float32, np.float64) or not net.plain or not available():
         return None
     if loss.name not in _LOSS_CODES:
         return None

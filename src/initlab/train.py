@@ -245,6 +245,12 @@ class Trainer:
         net.biases[:] = views[1::2]
         g = self._views(self._gflat)
         self._gout = Grads(g[0::2], g[1::2], [], [])
+        # per-layer learning-rate multipliers, spread over each layer's W and b
+        self._lr_scale = None
+        per_param = [s for pair in zip(net.lr_scale, net.bias_lr_scale, strict=True) for s in pair]
+        if any(s != 1.0 for s in per_param):
+            scale = np.repeat(per_param, sizes).astype(net.dtype)
+            self._lr_scale = scale.reshape(1, 1, -1)
 
     def _views(self, buf: np.ndarray) -> list[np.ndarray]:
         """``buf`` cut into arrays shaped like ``[W_1, b_1, W_2, ...]`` (views, no copies)."""
@@ -357,6 +363,8 @@ class Trainer:
             cost = loss.cost(cache.Z[-1], A, Yb)
             grads = backward(net, cache, Yb, loss, out=gout)
             (U,) = opt.updates([gflat], self.state)
+            if self._lr_scale is not None:
+                U *= self._lr_scale
             total = U.sum(axis=2)[:, 0] + cost  # NaN or inf iff a member's step is
             if all_active and math.isfinite(total.sum()):
                 log[:, i] = cost
