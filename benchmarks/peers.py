@@ -121,9 +121,8 @@ def torch_gradients(models: list[Any], X: np.ndarray, Y: np.ndarray) -> list[np.
 def _jax_cost(params: Any, X: Any, Y: Any) -> Any:
     """Mean binary cross-entropy of one network's logits: ``max(z, 0) - z y + log1p(exp(-|z|))``
     (ReLU hidden layers, as initlab's ``binary_cross_entropy`` on a sigmoid output)."""
-    import jax.numpy as jnp
-
     import jax
+    import jax.numpy as jnp
 
     A = X
     for i, (W, b) in enumerate(params):
