@@ -98,51 +98,55 @@ def _act_row(code, p, z, a, n):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, fastmath=_FLAGS)
-def _dact_row(code, p, z, a, d, n):  # type: ignore[no-untyped-def]
-    """``d[:n] *= g'(z[:n])`` (``a = g(z)``), the formulas of :mod:`initlab.activations`."""
+def _dact_row(code, p, z, a, src, d, n):  # type: ignore[no-untyped-def]
+    """``d[:n] = src[:n] * g'(z[:n])`` (``a = g(z)``; ``src`` may be ``d``), the formulas of
+    :mod:`initlab.activations`."""
     T = d.dtype.type
     zero, one = T(0.0), T(1.0)
     if code == ACT_LINEAR:
-        return
-    if code == ACT_RELU:
         for i in range(n):
-            d[i] = d[i] if z[i] > zero else zero * d[i]
+            d[i] = src[i]
+    elif code == ACT_RELU:
+        for i in range(n):
+            d[i] = src[i] if z[i] > zero else zero * src[i]
     elif code == ACT_LEAKY:
         pt = T(p)
         for i in range(n):
-            d[i] *= one if z[i] > zero else pt
+            d[i] = src[i] * (one if z[i] > zero else pt)
     elif code == ACT_TANH:
         for i in range(n):
-            d[i] *= one - a[i] * a[i]
+            d[i] = src[i] * (one - a[i] * a[i])
     elif code == ACT_SIGMOID:
         for i in range(n):
-            d[i] *= a[i] * (one - a[i])
+            d[i] = src[i] * (a[i] * (one - a[i]))
     elif code == ACT_ELU:
         pt = T(p)
         for i in range(n):
             zi = z[i]
-            d[i] *= one if zi > zero else pt * math.exp(zero if zi >= zero else zi)
+            d[i] = src[i] * (one if zi > zero else pt * math.exp(zero if zi >= zero else zi))
     elif code == ACT_SELU:
         lam, alpha = T(SELU_LAMBDA), T(SELU_ALPHA)
         for i in range(n):
             zi = z[i]
-            d[i] *= lam * (one if zi > zero else alpha * math.exp(zero if zi >= zero else zi))
+            d[i] = (
+                src[i] * lam * (one if zi > zero else alpha * math.exp(zero if zi >= zero else zi))
+            )
     elif code == ACT_GELU:
         for i in range(n):
             zi = z[i]
             cdf = 0.5 * (1.0 + math.erf(zi * _INV_SQRT2))
-            d[i] *= cdf + zi * (math.exp(-0.5 * zi * zi) * _INV_SQRT2PI)
+            d[i] = src[i] * (cdf + zi * (math.exp(-0.5 * zi * zi) * _INV_SQRT2PI))
     elif code == ACT_SILU:
         for i in range(n):
             s = _sig(z[i], T(1.0))
-            d[i] *= s * (one + z[i] * (one - s))
+            d[i] = src[i] * (s * (one + z[i] * (one - s)))
     elif code == ACT_SOFTPLUS:
         for i in range(n):
-            d[i] *= _sig(z[i], T(1.0))
+            d[i] = src[i] * _sig(z[i], T(1.0))
     elif code == ACT_MISH:
         for i in range(n):
             t = math.tanh(_softplus(z[i], zero))
-            d[i] *= t + z[i] * _sig(z[i], T(1.0)) * (one - t * t)
+            d[i] = src[i] * (t + z[i] * _sig(z[i], T(1.0)) * (one - t * t))
 
 
 @njit(cache=True, fastmath=_FLAGS)
@@ -188,15 +192,84 @@ def _forward(P, A, Z, sizes, woff, boff, aoff, acts, aparams, blas, mb, last_act
                     A[ao + j, i] /= tot
 
 
+@njit(cache=True)
+def _block_sum(x, lo, n):  # type: ignore[no-untyped-def]
+    """NumPy's pairwise-sum leaf (n <= 128): 8 partial sums, combined as a tree, then the
+    rest; fewer than 8 terms are added in order from 0."""
+    if n < 8:
+        res = x.dtype.type(0.0)
+        for i in range(n):
+            res += x[lo + i]
+        return res
+    r0, r1, r2, r3 = x[lo], x[lo + 1], x[lo + 2], x[lo + 3]
+    r4, r5, r6, r7 = x[lo + 4], x[lo + 5], x[lo + 6], x[lo + 7]
+    i = 8
+    while i < n - (n % 8):
+        r0 += x[lo + i]
+        r1 += x[lo + i + 1]
+        r2 += x[lo + i + 2]
+        r3 += x[lo + i + 3]
+        r4 += x[lo + i + 4]
+        r5 += x[lo + i + 5]
+        r6 += x[lo + i + 6]
+        r7 += x[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += x[lo + i]
+        i += 1
+    return res
+
+
+@njit(cache=True)
+def _np_sum(x, lo, n):  # type: ignore[no-untyped-def]
+    """``x[lo:lo + n].sum()`` in NumPy's own order (its pairwise summation: leaves of at most
+    128 terms, and above that ``sum(first half) + sum(second half)`` with the half rounded
+    down to a multiple of 8), so a cost that the reference engine and this loop compute from
+    the same terms is the same number.  Compiled without ``reassoc``; the recursion runs on
+    an explicit stack (numba's on-disk cache mishandles recursive functions)."""
+    los = np.empty(64, dtype=np.int64)
+    ns = np.empty(64, dtype=np.int64)
+    state = np.zeros(64, dtype=np.int64)  # 0: not split yet, 1: left pending, 2: right pending
+    left = np.empty(64, dtype=x.dtype)
+    top = 0
+    los[0], ns[0] = lo, n
+    val = x.dtype.type(0.0)
+    while True:
+        if state[top] == 0 and ns[top] > 128:  # split: the left half first
+            n2 = ns[top] // 2
+            n2 -= n2 % 8
+            state[top] = 1
+            los[top + 1], ns[top + 1], state[top + 1] = los[top], n2, 0
+            top += 1
+            continue
+        if state[top] == 0:  # a leaf
+            val = _block_sum(x, los[top], ns[top])
+        else:  # both halves done: the right one's sum is val
+            val = left[top] + val
+        top -= 1
+        if top < 0:
+            return val
+        if state[top] == 1:  # the parent's left half is done: keep it, start the right
+            left[top] = val
+            state[top] = 2
+            n2 = ns[top] // 2
+            n2 -= n2 % 8
+            los[top + 1], ns[top + 1], state[top + 1] = los[top] + n2, ns[top] - n2, 0
+            top += 1
+
+
 @njit(cache=True, fastmath=_FLAGS)
-def _cost_and_delta(Zo, Ao, Yt, dZ, loss, out_act, out_p, n_out, mb, sc):  # type: ignore[no-untyped-def]
-    """The mean cost of the batch (float64) and ``dZ_L = delta / m`` into ``dZ[:n_out]``."""
-    total = 0.0
+def _cost_and_delta(Zo, Ao, Yt, dZ, C, loss, out_act, out_p, n_out, mb):  # type: ignore[no-untyped-def]
+    """The mean cost of the batch as :mod:`initlab.losses` computes it (the terms into ``C``
+    in its order, summed as NumPy sums), the output delta *before* its division by the
+    number of terms into ``dZ[:n_out]``, and that divisor.  The caller scales the gradients
+    instead: the same numbers, and deltas that cancel exactly (a balanced batch at a
+    stationary point) still sum to exactly 0."""
     T = dZ.dtype.type
     zero, one = T(0.0), T(1.0)
     if loss == LOSS_BCE:
         # A = sigmoid(z) and the cost max(z, 0) - z y + log1p(exp(-|z|)) from one exp(-|z|)
-        scale = T(1.0 / (n_out * mb))
         for j in range(n_out):
             for i in range(mb):
                 z, y = Zo[j, i], Yt[j, i]
@@ -205,44 +278,38 @@ def _cost_and_delta(Zo, Ao, Yt, dZ, loss, out_act, out_p, n_out, mb, sc):  # typ
                 a = a if z >= zero else e * a
                 Ao[j, i] = a
                 c = (zero if z <= zero else z) - z * y
-                c += math.log1p(e)
-                total += c
-                dZ[j, i] = (a - y) * scale
-        total /= mb * n_out
-    elif loss == LOSS_CE:
+                C[i * n_out + j] = c + math.log1p(e)
+                dZ[j, i] = a - y
+        return _np_sum(C, 0, mb * n_out) * T(1.0 / (mb * n_out)), mb * n_out
+    if loss == LOSS_CE:
+        row = C[mb:]
         for i in range(mb):
             zmax = Zo[0, i]
             for j in range(1, n_out):
                 zmax = max(zmax, Zo[j, i])
-            s = 0.0
-            yz = 0.0
             for j in range(n_out):
-                s += math.exp(Zo[j, i] - zmax)
-                yz += Yt[j, i] * Zo[j, i]
-            sc[0] = math.log(s) + zmax - yz
-            total += sc[0]
-        total /= mb
-        sc[0] = 1.0 / mb
-        for j in range(n_out):
-            for i in range(mb):
-                dZ[j, i] = (Ao[j, i] - Yt[j, i]) * sc[0]
-    else:
-        for j in range(n_out):
-            for i in range(mb):
-                sc[0] = Ao[j, i] - Yt[j, i]
-                total += sc[0] * sc[0]
-        total /= mb * n_out
-        sc[0] = 2.0 / (n_out * mb)
-        for j in range(n_out):
-            for i in range(mb):
-                dZ[j, i] = (Ao[j, i] - Yt[j, i]) * sc[0]
-            _dact_row(out_act, out_p, Zo[j], Ao[j], dZ[j], mb)
-    return total
+                row[j] = math.exp(Zo[j, i] - zmax)
+            lse = math.log(_np_sum(row, 0, n_out)) + zmax
+            for j in range(n_out):
+                row[j] = Yt[j, i] * Zo[j, i]
+            C[i] = lse - _np_sum(row, 0, n_out)
+            for j in range(n_out):
+                dZ[j, i] = Ao[j, i] - Yt[j, i]
+        return _np_sum(C, 0, mb) * T(1.0 / mb), mb
+    two = T(2.0)
+    for j in range(n_out):
+        for i in range(mb):
+            d = Ao[j, i] - Yt[j, i]
+            C[i * n_out + j] = d * d
+            dZ[j, i] = two * d
+        _dact_row(out_act, out_p, Zo[j], Ao[j], dZ[j], dZ[j], mb)
+    return _np_sum(C, 0, mb * n_out) * T(1.0 / (mb * n_out)), mb * n_out
 
 
 @njit(cache=True, fastmath=_FLAGS)
 def _backward(P, G, A, Z, dZ, dA, sizes, woff, boff, aoff, acts, aparams, blas, mb):  # type: ignore[no-untyped-def]
     """Backward pass of one member from ``dZ_L`` in ``dZ``: gradients into ``G``."""
+    zero = G.dtype.type(0.0)
     L = sizes.shape[0] - 1
     n0 = sizes[0]
     for l in range(L - 1, -1, -1):
@@ -257,13 +324,13 @@ def _backward(P, G, A, Z, dZ, dA, sizes, woff, boff, aoff, acts, aparams, blas, 
                 ar = A[a_in + q]
                 for j in range(n_out):
                     dzr = dZ[j]
-                    s = 0.0
+                    s = zero
                     for i in range(mb):
                         s += ar[i] * dzr[i]
                     G[wo + q * n_out + j] = s
         for j in range(n_out):
             dzr = dZ[j]
-            s = 0.0
+            s = zero
             for i in range(mb):
                 s += dzr[i]
             G[bo + j] = s
@@ -284,10 +351,7 @@ def _backward(P, G, A, Z, dZ, dA, sizes, woff, boff, aoff, acts, aparams, blas, 
                         dar[i] += w * dzr[i]
         z_prev = a_in - n0
         for q in range(n_in):
-            dzr, dar = dZ[q], dA[q]
-            for i in range(mb):
-                dzr[i] = dar[i]
-            _dact_row(acts[l - 1], aparams[l - 1], Z[z_prev + q], A[a_in + q], dzr, mb)
+            _dact_row(acts[l - 1], aparams[l - 1], Z[z_prev + q], A[a_in + q], dA[q], dZ[q], mb)
 
 
 @njit(cache=True, fastmath=_FLAGS)
@@ -382,6 +446,7 @@ def train_chunk(  # type: ignore[no-untyped-def]
     G = np.empty(flat.shape[1], dtype=dt)
     U = np.empty(flat.shape[1], dtype=dt)
     sc = np.empty(1, dtype=dt)
+    C = np.empty(mb_max * (n_out + 1), dtype=dt)  # the cost's terms (and a row for softmax)
     none = np.empty(0, dtype=dt)
     # one batch for all steps (full batch): gather it once
     same_batch = True
@@ -406,13 +471,14 @@ def train_chunk(  # type: ignore[no-untyped-def]
                         Yt[j, i] = Y[r, j]
             _forward(P, A, Z, sizes, woff, boff, aoff, acts, aparams, blas, mb, loss != LOSS_BCE)
             zo, ao = aoff[L] - n0, aoff[L]
-            cost = _cost_and_delta(
-                Z[zo:], A[ao:], Yt, dZ, loss, acts[L - 1], aparams[L - 1], n_out, mb, sc
+            cost, terms = _cost_and_delta(
+                Z[zo:], A[ao:], Yt, dZ, C, loss, acts[L - 1], aparams[L - 1], n_out, mb
             )
-            sc[0] = cost
-            cost = sc[0]  # the cost as the parameters' dtype holds it
             log[k, s] = cost
             _backward(P, G, A, Z, dZ, dA, sizes, woff, boff, aoff, acts, aparams, blas, mb)
+            sc[0] = 1.0 / terms
+            for p in range(G.shape[0]):
+                G[p] *= sc[0]  # dJ/dparam: the mean over the batch's terms
             ok = _update(G, U, s1, s2, opt, lr[k], h, t0 + s + 1, sc)
             if not (ok and math.isfinite(cost)):
                 active[k] = False

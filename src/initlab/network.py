@@ -252,21 +252,26 @@ def backward(
     db: list[np.ndarray] = [None] * L  # type: ignore[list-item]
     dZs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
     dAs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
-    dZ = loss.delta(cache.Z[-1], cache.A[-1], Y, net.activations[-1])
-    dZ *= 1.0 / m  # from here on dZ and dA are gradients of the mean cost J
+    delta = loss.delta(cache.Z[-1], cache.A[-1], Y, net.activations[-1])
+    dZ = delta * (1.0 / m)  # from here on dZ and dA are gradients of the mean cost J
     ones = _ones_row(m, dZ.dtype)
     for l in range(L - 1, -1, -1):
         dZs[l] = dZ
+        # the output layer sums the per-example deltas before dividing by m, so deltas that
+        # cancel exactly (a balanced batch at a stationary point) give exactly 0
         c = net.multipliers[l]
+        src, w_scale, b_scale = (delta, c / m, 1.0 / m) if l == L - 1 else (dZ, c, 1.0)
         A_prev_T = cache.A[l].swapaxes(-1, -2)
         if out is None:
-            dW[l] = A_prev_T @ dZ
-            db[l] = ones @ dZ
+            dW[l] = A_prev_T @ src
+            db[l] = ones @ src
         else:
-            dW[l] = np.matmul(A_prev_T, dZ, out=out.dW[l])
-            db[l] = np.matmul(ones, dZ, out=out.db[l])
-        if c != 1.0:
-            dW[l] *= c
+            dW[l] = np.matmul(A_prev_T, src, out=out.dW[l])
+            db[l] = np.matmul(ones, src, out=out.db[l])
+        if w_scale != 1.0:
+            dW[l] *= w_scale
+        if b_scale != 1.0:
+            db[l] *= b_scale
         if l > 0:
             dA = dZ @ net.weights[l].swapaxes(-1, -2)
             if c != 1.0:
