@@ -21,7 +21,7 @@ from initlab import _fast  # noqa: E402
 from initlab.activations import Activation  # noqa: E402
 from initlab.network import init_network  # noqa: E402
 from initlab.optim import GradientDescent, get_optimizer  # noqa: E402
-from initlab.train import Trainer, fit  # noqa: E402
+from initlab.train import Schedule, Trainer, fit  # noqa: E402
 
 TOL = 1e-12
 
@@ -176,8 +176,11 @@ class _Recorder:
     """A probe that keeps copies of what it sees."""
 
     def __init__(self, every: int) -> None:
-        self.name, self.every = "rec", every
+        self.name, self.schedule = "rec", Schedule.every(every)
         self.seen: list[tuple] = []
+
+    def wants(self, step: int, last: int) -> bool:
+        return self.schedule.wants(step, last)
 
     def __call__(self, event) -> None:
         self.seen.append(

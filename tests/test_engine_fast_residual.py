@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from initlab.activations import get_activation
-from initlab.diagnostics import LayerStats
+from initlab.diagnostics import LayerStats, layer_stats
 from initlab.network import Network, forward, gradient_check, init_network
 from initlab.parametrisation import parametrisation, parametrise
 from initlab.train import Trainer, fit
@@ -163,5 +163,5 @@ def test_probes_populations_and_the_reference_engine_on_residual_networks() -> N
     t.run(25)
     h = t.history()
     assert h.cost.shape == (2, 25) and np.isfinite(h.cost).all()
-    rows = h.layer_stats()
+    rows = layer_stats(h)
     assert {r["step"] for r in rows} == {0, 10, 20, 24}

@@ -77,7 +77,7 @@ def available() -> bool:
         return False
     if _kernel is None and _unavailable is None:
         try:
-            from initlab import _fast_kernel
+            import initlab._fast_kernel as _fast_kernel
         except ImportError as e:  # numba missing or broken
             _unavailable = str(e)
         else:
