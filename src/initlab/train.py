@@ -395,8 +395,20 @@ class Trainer:
         """Run ``n`` steps on the compiled loop (no probe is due in them); returns how many
         ran (fewer if every member stopped) and writes their costs into ``log``."""
         t = self.step
+        work = getattr(self, "_work", None)
+        need = _fast.workspace_size(plan, self._flat.shape[-1], self.batch_size)
+        if work is None or work.shape[0] < need or work.dtype != self._flat.dtype:
+            work = self._work = np.empty(need, dtype=self._flat.dtype)
         costs, stopped = _fast.run_chunk(
-            plan, self._flat, self.opt, self.state, self.X, self.Y, self._batches(n), self.active
+            plan,
+            self._flat,
+            self.opt,
+            self.state,
+            self.X,
+            self.Y,
+            self._batches(n),
+            self.active,
+            work,
         )
         done = costs.shape[1]
         log[:, :done] = costs
