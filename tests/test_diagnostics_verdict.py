@@ -185,3 +185,16 @@ def test_a_run_without_records_gets_the_training_part(capsys):
     h = fit(init_network([2, 8, 1], seed=0), X, y.reshape(-1, 1).astype(float), steps=50)
     v = D.judge(h)
     assert v.status == "learned" and not v.at_init and v.sentence.startswith("Learned: cost fell")
+
+
+def test_residual_blocks_are_boundaries_of_the_numpy_engine():
+    X, y = circles(200, seed=0)
+    net = init_network(
+        [2, 16, 16, 16, 1], "relu", "sigmoid", "he_normal", residual=[None, 1.0, 1.0], seed=0
+    )
+    h = fit(
+        net, X, y.reshape(-1, 1).astype(float), lr=0.1, steps=20, probes=[D.LayerStats(every=10)]
+    )
+    v = D.judge(h)
+    assert [r.boundary for r in D.layer_stats(h) if r.step == 0] == ["residual join"] * 3 + [None]
+    assert v.init_figures["links"] == 0 and "could be compared" in v.sentence

@@ -245,6 +245,11 @@ class LayerStats:
                 "input_second_moment": float(np.mean(np.square(ev.X))),
             }
         L = net.depth
+        res = tuple(getattr(net, "residual", ()) or ())
+
+        def joined(i: int) -> bool:  # layer i + 1 is a residual block
+            return 0 <= i < len(res) and res[i] is not None
+
         for l in range(L):
             g = net.activations[l]
             W, b = net.weights[l], net.biases[l]
@@ -293,6 +298,10 @@ class LayerStats:
                     "kind": "dense",
                     "fan_in": int(net.sizes[l]),
                     "connections": float(net.sizes[l]),
+                    # a residual join: its skip path adds to the gradient (and the signal)
+                    "boundary": "residual join"
+                    if l < L - 1 and (joined(l) or joined(l + 1))
+                    else None,
                 }
                 for key, v in stats.items():
                     rec[key] = float(v[k])

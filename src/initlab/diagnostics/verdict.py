@@ -280,6 +280,13 @@ def judge(
         prediction = predicted_variance(history, member)
     status = _status(at_init, in_training, out)
     text = sentence(status, at_init, in_training, out, ev.optimizer)
+    if ev.first and ev.grads_known and not links(ev.first) and status == "healthy":
+        # every pair of consecutive layers is separated by a boundary: nothing was compared
+        start = f"Healthy: {out.phrase()}; at" if out.trained else "Healthy at"
+        text = (
+            f"{start} initialization units differ and none saturate or die; no two "
+            "consecutive layers could be compared (boundaries between them)."
+        )
     if ev.first and not ev.grads_known and status == "healthy":  # a forward-only pass
         text = "Healthy at initialization: activations stay level and units differ; "
         text += "gradients were not measured."
