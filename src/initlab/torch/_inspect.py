@@ -172,6 +172,11 @@ class InspectResult:
         PNG into ``directory``; returns the paths.  Needs matplotlib."""
         from initlab.report.figures import activation_histograms, gradient_histograms, save_png
 
+        if self.layers and self.layers[0].get("a_hist") is None:
+            raise ValueError(
+                "write_figures: this result has no histograms (inspect was called with "
+                "histograms=False); call inspect(..., histograms=True)"
+            )
         d = Path(directory)
         paths = [save_png(activation_histograms(self.history), d / "activations.png")]
         if self.gradients:
@@ -320,6 +325,8 @@ def inspect(
     loss_fn: Callable[..., torch.Tensor] | None = None,
     *,
     mode: str = "train",
+    histograms: bool = True,
+    symmetry: bool = True,
 ) -> InspectResult:
     """Per-layer statistics and the verdict of initlab's diagnostics for ``model`` on ``batch``.
 
@@ -342,6 +349,9 @@ def inspect(
       not applied (a note says so).
     * ``mode``: ``"train"`` (default: dropout active, BatchNorm on batch statistics, as the
       first training step sees the model) or ``"eval"``.
+    * ``histograms=False`` and ``symmetry=False`` skip those parts of the statistics (their
+      record fields are None and :meth:`InspectResult.write_figures` has no histograms to
+      draw); on wide layers they cost most of the time (``benchmarks/bench_torch_watch.py``).
 
     The model is left exactly as it was (parameters, every ``.grad``, buffers, training flags,
     no hook left, torch's random state), also when the pass fails; see the module docstring.
@@ -365,6 +375,9 @@ def inspect(
     if loss_fn is not None and not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable (e.g. nn.CrossEntropyLoss()), got {loss_fn!r}")
     check_choice("mode", mode, ("train", "eval"))
+    for key, flag in (("histograms", histograms), ("symmetry", symmetry)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"inspect: {key} must be True or False, got {flag!r}")
     backward = target is not None or loss_fn is not None
 
     flags = [(m, m.training) for m in model.modules()]
@@ -417,7 +430,8 @@ def inspect(
                 b.copy_(saved)
         for m, flag in flags:
             m.training = flag
-    return _result(sites, skipped, capture, grads, loss_value, loss_name, mode, backward)
+    probe = LayerStats(every=1, histograms=histograms, symmetry=symmetry)
+    return _result(sites, skipped, capture, grads, loss_value, loss_name, mode, backward, probe)
 
 
 def _result(
@@ -429,6 +443,7 @@ def _result(
     loss_name: str | None,
     mode: str,
     backward: bool,
+    probe: LayerStats,
 ) -> InspectResult:
     order = capture.called()
     if not order:
@@ -452,7 +467,6 @@ def _result(
     event = step_event(
         0, cost, used, data, dw=dw, db=db, updates=nan, with_grads=backward, x=capture.x
     )
-    probe = LayerStats(every=1)
     probe(event)
     label_records(probe.records, used, capture.boundaries(order))
     if not backward:  # not measured, not zero: the verdict's gradient rules then skip them

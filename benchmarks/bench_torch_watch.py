@@ -1,0 +1,131 @@
+"""The cost of observing a torch training step: ``watch(every=10)`` amortised over its steps
+and ``inspect``, each as a ratio to the same model's plain step measured in the same run.
+
+Model: the hand-built ResNet-18 of ``tests/torch_zoo.py`` (2-2-2-2 BasicBlocks, ``--width``
+64 by default as in torchvision's), batch 8 x 3 x 32 x 32, cross-entropy, SGD, on the CPU.
+
+* peer: one plain step (forward, backward, ``optimizer.step()``); for ``inspect`` the peer is
+  a forward + backward without the optimizer step (``inspect`` applies no update);
+* ``watch``: ``--every`` (10) steps with ``w.step(loss)`` after each, one of them recorded,
+  divided by ``--every`` plain steps;
+* ``inspect``: one ``inspect(model, x, y)`` call.
+
+Each also with ``histograms=False, symmetry=False`` (the statistics that cost most).
+
+The cases are interleaved (peer, watch, inspect, peer, ...) ``--repeats`` times and the
+medians compared, so that a load change on the shared machine hits every case alike; ``top``
+is printed before and after (other processes' CPU).
+
+Run:  ``python benchmarks/bench_torch_watch.py [--width 64] [--repeats 7] [--every 10]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from torch_zoo import ResNet18  # noqa: E402
+
+from initlab.torch import inspect, watch  # noqa: E402
+
+
+def _top() -> str:
+    try:
+        return subprocess.run(["top", "-bn1"], capture_output=True, text=True).stdout
+    except OSError:
+        return "(top not available)"
+
+
+def _setup(width: int) -> tuple[nn.Module, Any, torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    model = ResNet18(width=width)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    x = torch.randn(8, 3, 32, 32)
+    y = torch.randint(0, 10, (8,))
+    return model, opt, x, y
+
+
+def _step(model: nn.Module, opt: Any, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    opt.zero_grad()
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def _fwd_bwd(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
+    model.zero_grad()
+    nn.functional.cross_entropy(model(x), y).backward()
+
+
+def measure(width: int, repeats: int, every: int) -> dict[str, float]:
+    model, opt, x, y = _setup(width)
+    for _ in range(3):  # warm-up: allocator, kernels
+        _step(model, opt, x, y)
+    inspect(model, x, y)
+    names = ("plain", "watch", "watch_lean", "fwd_bwd", "inspect", "inspect_lean")
+    times: dict[str, list[float]] = {k: [] for k in names}
+    lean = {"histograms": False, "symmetry": False}
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(every):
+            _step(model, opt, x, y)
+        times["plain"].append((time.perf_counter() - t) / every)
+
+        for key, kw in (("watch", {}), ("watch_lean", lean)):
+            w = watch(model, every=every, **kw)
+            t = time.perf_counter()
+            for _ in range(every):
+                w.step(_step(model, opt, x, y))
+            times[key].append((time.perf_counter() - t) / every)
+            w.close()
+
+        t = time.perf_counter()
+        _fwd_bwd(model, x, y)
+        times["fwd_bwd"].append(time.perf_counter() - t)
+
+        for key, kw in (("inspect", {}), ("inspect_lean", lean)):
+            t = time.perf_counter()
+            inspect(model, x, y, **kw)
+            times[key].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--every", type=int, default=10)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    print("top before:\n" + "\n".join(_top().splitlines()[:15]))
+    m = measure(args.width, args.repeats, args.every)
+    print("\n".join(_top().splitlines()[:15]).join(("top after:\n", "")))
+    print(
+        f"\nResNet-18 width {args.width}, batch 8x3x32x32, CPU, 1 thread, median of {args.repeats}"
+    )
+    rows = [
+        ("plain step", "plain", None, ""),
+        (f"watch(every={args.every})", "watch", "plain", " (target <= 1.3x)"),
+        ("  histograms, symmetry off", "watch_lean", "plain", ""),
+        ("forward+backward", "fwd_bwd", None, ""),
+        ("inspect", "inspect", "fwd_bwd", " (target <= 3x)"),
+        ("  histograms, symmetry off", "inspect_lean", "fwd_bwd", ""),
+    ]
+    for label, key, peer, target in rows:
+        ratio = "" if peer is None else f"   ratio {m[key] / m[peer]:.2f}x{target}"
+        print(f"{label:28s} {m[key] * 1e3:9.2f} ms{ratio}")
+
+
+if __name__ == "__main__":
+    main()
