@@ -186,12 +186,15 @@ def _matrix(module: nn.Module, w: torch.Tensor) -> np.ndarray:
         t = t.reshape(g, cin // g, cout_g, -1).permute(0, 2, 1, 3).reshape(g * cout_g, -1)
     else:
         t = t.reshape(t.shape[0], -1)
-    return to_numpy(t).T.copy()
+    return to_numpy(t.T.contiguous())
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
-    """A detached CPU float64 copy of ``t`` as a NumPy array."""
-    return t.detach().to(device="cpu", dtype=torch.float64).numpy().copy()
+    """A detached CPU float64 copy of ``t`` as a NumPy array (one copy: the conversion's own,
+    or a clone when ``t`` is already CPU float64)."""
+    t = t.detach()
+    x = t.to(device="cpu", dtype=torch.float64)
+    return (x.clone() if x is t else x).numpy()
 
 
 @dataclass
