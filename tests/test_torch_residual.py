@@ -126,6 +126,10 @@ def test_t_fixup_and_deepnorm_factors():
     with pytest.raises(ParameterError, match="needs a base-width model.*initlab.torch.mup") as e:
         initialize(encoder(), "mup")
     assert e.value.field == "scheme" and e.value.value == "mup"
+    # a model-level scheme is for the whole model, not for one layer's override
+    with pytest.raises(ParameterError, match="is a model-level scheme") as e:
+        initialize(m, overrides={nn.Linear: "gpt2"})
+    assert e.value.field == "overrides[<class 'torch.nn.modules.linear.Linear'>]"
     with pytest.raises(ValueError, match="'deepnorm' needs nn.TransformerEncoderLayer"):
         initialize(m, "deepnorm", residual_outputs=["*.linear2"])  # user branches: no stack
 
