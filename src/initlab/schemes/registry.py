@@ -13,9 +13,9 @@ A scheme is one definition (see :mod:`initlab.schemes.library` and docs/schemes.
 The decorator reads everything else from the definition: the defaults from its signature, the
 summary from the first line of its docstring and the formula from its ``Formula:`` line.  It
 returns the array function ``(shape, rng, dtype, *, params, layout, fans) -> numpy array``, the
-public API, which samples the law with :func:`initlab.schemes.sampling.draw` (one sampler) or
-runs the rule with a NumPy source.  The torch adapter samples the same laws and runs the same
-rules with torch's generator.
+public API (generated in :mod:`initlab.schemes.arrays`), which samples the law with
+:func:`initlab.schemes.sampling.draw` (one sampler) or runs the rule with a NumPy source.  The
+torch adapter samples the same laws and runs the same rules with torch's generator.
 
 ``get("he_normal")`` returns a :class:`SchemeSpec`, a callable that is also plain data (name and
 parameters); ``parse_scheme("random_normal:std=0.5")`` reads the same thing from text.
@@ -45,15 +45,13 @@ import numpy as np
 
 from initlab._checks import (
     ParameterError,
-    as_generator,
     check_choice,
-    check_float_dtype,
-    check_shape,
     suggest,
 )
+from initlab.schemes.arrays import array_function
 from initlab.schemes.fans import Fans, compute_fans
 from initlab.schemes.gains import calculate_gain
-from initlab.schemes.sampling import Distribution, draw
+from initlab.schemes.sampling import Distribution
 from initlab.schemes.sources import NumpySource, Source
 
 __all__ = [
@@ -223,100 +221,10 @@ def _section(doc: str, name: str, key: str) -> str:
     raise ValueError(f"scheme {name!r}: its docstring needs a line starting with {key!r}")
 
 
-# --------------------------------------------------------------------------- the array function
+# --------------------------------------------------------------------------- registration
 
 _REGISTRY: dict[str, SchemeInfo] = {}
 _ALIASES: dict[str, str] = {}
-
-
-def _format_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
-        if n < 1000 or unit == "PB":
-            return f"{n:.3g} {unit}"
-        n /= 1000
-    return f"{n:.3g} PB"  # pragma: no cover
-
-
-def _physical_memory() -> int | None:
-    import os
-
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, OSError, ValueError):  # pragma: no cover - not POSIX
-        return None
-
-
-def check_memory(shape: tuple[int, ...], dtype: np.dtype) -> None:
-    """Refuse, before allocating, a shape whose float64 draw and cast copy exceed the memory."""
-    n = math.prod(shape)
-    need = n * (8 + np.dtype(dtype).itemsize)
-    have = _physical_memory()
-    if have is not None and need > have:
-        raise ValueError(
-            f"shape {shape} has {n:,} entries: sampling it in float64 and casting to "
-            f"{np.dtype(dtype)} needs {_format_bytes(need)}, more than this machine's "
-            f"{_format_bytes(have)} of memory; use a smaller shape"
-        )
-
-
-def _sample(
-    i: SchemeInfo, shape: Any, rng: Any, dtype: Any, layout: Any, fans: Any, params: Mapping
-) -> np.ndarray:
-    shape = check_shape(shape)
-    dt = check_float_dtype(dtype)
-    gen = as_generator(rng)
-    check_memory(shape, dt)
-    empty = math.prod(shape) == 0
-    if i.rule is None:
-        if empty:
-            return i.values(shape, NumpySource(gen), layout, fans, **params).astype(dt)
-        d = i.law_at(shape, layout, fans, **params)
-        return draw(d, shape, gen, dt)  # type: ignore[arg-type]
-    values = i.values(shape, NumpySource(gen), layout, fans, **params)
-    with np.errstate(over="ignore"):
-        out = np.asarray(values, dtype=np.float64).astype(dt)
-    if not np.all(np.isfinite(out)):
-        raise ValueError(f"{i.name} values overflow {dt} (largest {np.finfo(dt).max:g})")
-    return out
-
-
-def _array_function(i: SchemeInfo, definition: Callable[..., Any]) -> Callable[..., np.ndarray]:
-    own = _defaults(definition)
-    hints = {k: v for k, v in definition.__annotations__.items() if k in own}
-
-    def fn(
-        shape: Any, rng: Any = None, dtype: Any = np.float64, *, layout: Any = None, **kw: Any
-    ) -> np.ndarray:
-        fans = kw.pop("fans", None)
-        unknown = sorted(set(kw) - set(own))
-        if unknown:
-            raise TypeError(
-                f"{i.name}() got an unexpected keyword argument {unknown[0]!r}; its parameters "
-                f"are: {', '.join(own) or 'none'} (and layout, fans)"
-            )
-        return _sample(_REGISTRY[i.name], shape, rng, dtype, layout, fans, kw)
-
-    P = inspect.Parameter
-    fn.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            P("shape", P.POSITIONAL_OR_KEYWORD, annotation="int | tuple[int, ...]"),
-            P("rng", P.POSITIONAL_OR_KEYWORD, default=None),
-            P("dtype", P.POSITIONAL_OR_KEYWORD, default=np.float64),
-            *(
-                P(k, P.KEYWORD_ONLY, default=v, annotation=hints.get(k, P.empty))
-                for k, v in own.items()
-            ),
-            P("layout", P.KEYWORD_ONLY, default=None),
-            P("fans", P.KEYWORD_ONLY, default=None),
-        ],
-        return_annotation="numpy.ndarray",
-    )
-    fn.__name__ = fn.__qualname__ = i.name
-    fn.__module__ = definition.__module__
-    fn.__doc__ = definition.__doc__
-    fn.__wrapped__ = definition  # type: ignore[attr-defined]
-    fn.info = i  # type: ignore[attr-defined]
-    return fn
 
 
 def _model_function(i: SchemeInfo) -> Callable[..., np.ndarray]:
@@ -411,7 +319,7 @@ def scheme(
             paper=paper,
             entry=entry,
         )
-        fn = _model_function(i) if i.model_level else _array_function(i, definition)
+        fn = _model_function(i) if i.model_level else array_function(i, definition)
         if i.model_level:
             functools.update_wrapper(fn, definition)
         object.__setattr__(i, "fn", fn)
