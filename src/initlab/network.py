@@ -398,8 +398,10 @@ def init_network(
     k = check_positive_int("population", population)
     dt = check_float_dtype(dtype)
     acts = _activations(sizes, activation, output_activation)
-    w_specs = [parse_scheme(s) for s in _per_member("weight_init", weight_init, k)]
-    b_specs = [parse_scheme(s) for s in _per_member("bias_init", bias_init, k)]
+    w_specs = [
+        parse_scheme(s, field="weight_init") for s in _per_member("weight_init", weight_init, k)
+    ]
+    b_specs = [parse_scheme(s, field="bias_init") for s in _per_member("bias_init", bias_init, k)]
     if isinstance(seed, list | tuple):
         seeds = _per_member("seed", seed, k)
         rngs = [member_rng(check_positive_int("seed", s, minimum=0), 0) for s in seeds]

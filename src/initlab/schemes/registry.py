@@ -346,18 +346,21 @@ def available(category: str | None = None, *, model_level: bool = False) -> list
     ]
 
 
-def info(name: str) -> SchemeInfo:
+def info(name: str, *, field: str = "scheme") -> SchemeInfo:
     """The :class:`SchemeInfo` of ``name`` (aliases such as ``glorot_uniform`` accepted;
-    model-level schemes too)."""
+    model-level schemes too).  An unknown name is a ParameterError for ``field``."""
     if isinstance(name, str):
         key = _ALIASES.get(name, name)
         if key in _REGISTRY:
             return _REGISTRY[key]
     names = ", ".join(available())
-    raise ValueError(
+    raise ParameterError(
+        field,
+        name,
+        f"a registered scheme: {names}",
         f"unknown initialization scheme {name!r}; available: {names} "
         f"(aliases: {', '.join(sorted(_ALIASES))}; model-level schemes, for "
-        f"initlab.torch: {', '.join(available(MODEL))})" + suggest(name, [*_REGISTRY, *_ALIASES])
+        f"initlab.torch: {', '.join(available(MODEL))})" + suggest(name, [*_REGISTRY, *_ALIASES]),
     )
 
 
@@ -425,7 +428,7 @@ def get(
         if name.info.model_level and not model_level:
             raise _model_level_error(name.info, field, str(name))
         return name
-    i = info(name)
+    i = info(name, field=field)
     if i.model_level and not model_level:
         raise _model_level_error(i, field, name)
     i.bind(params)
@@ -463,10 +466,15 @@ def parse_scheme(
     if isinstance(spec, SchemeSpec):
         return get(spec, model_level=model_level, field=field)
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"a scheme must be a name such as 'he_normal', got {spec!r}")
+        raise ParameterError(
+            field,
+            spec,
+            "a scheme name such as 'he_normal'",
+            f"{field}: a scheme must be a name such as 'he_normal', got {spec!r}",
+        )
     name, sep, rest = spec.strip().partition(":")
     name = name.strip()
-    i = info(name)
+    i = info(name, field=field)
     if i.model_level and not model_level:
         raise _model_level_error(i, field, spec.strip())
     if not sep or not rest.strip():
@@ -476,9 +484,12 @@ def parse_scheme(
         key, eq, value = item.partition("=")
         if not eq:
             if k != 0 or not i.defaults:
-                raise ValueError(
-                    f"scheme spec {spec!r}: write parameters as key=value "
-                    f"(parameters of {i.name}: {', '.join(i.defaults) or 'none'})"
+                raise ParameterError(
+                    field,
+                    spec,
+                    f"key=value parameters of {i.name}: {', '.join(i.defaults) or 'none'}",
+                    f"{field}: scheme spec {spec!r}: write parameters as key=value "
+                    f"(parameters of {i.name}: {', '.join(i.defaults) or 'none'})",
                 )
             key, value = next(iter(i.defaults)), item
         params[key.strip()] = _parse_value(value)
