@@ -221,3 +221,24 @@ def test_init_network_scheme_errors_carry_their_field(args, field, value):
     assert (e.value.field, e.value.value) == (field, value)
     assert field in str(e.value) or "scheme" in str(e.value)
     assert e.value.allowed
+
+
+def test_data_lr_and_population_errors_carry_their_field():
+    from initlab import config
+    from initlab.optim import get_optimizer
+
+    net = init_network([2, 3, 1], "relu", "sigmoid", "he_normal", seed=0)
+    X, Y = np.zeros((4, 2)), np.zeros((4, 1))
+    cases = [
+        (lambda: fit(net, np.zeros((4, 3)), Y, steps=1), "X"),
+        (lambda: fit(net, X, np.zeros((4, 2)), steps=1), "Y"),
+        (lambda: fit(net, np.full((4, 2), np.nan), Y, steps=1), "X"),
+        (lambda: get_optimizer("gd", np.array([[0.1]])), "lr"),
+        (lambda: get_optimizer("gd", np.array([0.1, -1.0])), "lr"),
+        (lambda: config.prepare([RunConfig(), RunConfig(steps=7)]), "steps"),
+    ]
+    for call, field in cases:
+        with pytest.raises(ParameterError) as e:
+            call()
+        assert e.value.field == field, (field, str(e.value))
+        assert e.value.allowed

@@ -313,9 +313,13 @@ def prepare(configs: RunConfig | Sequence[RunConfig]) -> Prepared:
         other = _shared_part(c)
         diff = sorted(k for k in base if base[k] != other[k])
         if diff:
-            raise ValueError(
+            raise ParameterError(
+                diff[0],
+                other[diff[0]],
+                f"the value of configuration 0 ({base[diff[0]]!r}): a population may differ only "
+                f"in {', '.join(MEMBER_FIELDS)}",
                 f"configurations 0 and {i} differ in {', '.join(diff)}; a population may differ "
-                f"only in {', '.join(MEMBER_FIELDS)}"
+                f"only in {', '.join(MEMBER_FIELDS)}",
             )
     c0 = cs[0]
     ds = c0.load_data()
