@@ -39,7 +39,7 @@ __all__ = ["Session"]
 #: Units per layer drawn in the network diagram (the rest are counted, not drawn).
 DIAGRAM_UNITS = 12
 #: Fields of the diagnostics' records the page does not draw (left out of frames).
-_NOT_SHOWN = ("z_hist", "dW_hist")
+_NOT_SHOWN = ("dW_hist",)
 
 
 def _f32(a: np.ndarray) -> str:
@@ -112,6 +112,7 @@ class _LiveStats:
         self.want = True
         self.first_step: int | None = None
         self.latest_step: int | None = None
+        self.first_edges: dict[int, dict[str, list[float]]] = {}
         self.seconds = 0.0
 
     def __call__(self, event: StepEvent) -> None:
@@ -122,7 +123,12 @@ class _LiveStats:
         else:
             return
         t0 = time.perf_counter()
+        # fresh bins for every record: the page's histograms follow the data as it moves
+        # (a spread shrinking from 1e-2 to 1e-7 stays visible); each row carries its range
+        self.inner.edges.clear()
         self.inner(event)
+        if event.step == self.first_step:
+            self.first_edges = {k: dict(v) for k, v in self.inner.edges.items()}
         self.seconds = time.perf_counter() - t0
         self.latest_step = event.step
 
@@ -506,22 +512,37 @@ class Session:
             self._verdict_step = st.latest_step
             self._verdict_seconds = time.perf_counter() - t0
 
-        def rows(step: int | None) -> list[dict[str, Any]]:
-            return [
-                {k: v for k, v in r.items() if k not in _NOT_SHOWN}
-                for r in st.inner.records
-                if r["step"] == step and r["member"] == self.focus
-            ]
+        by_member: dict[tuple[int, int], list[dict[str, Any]]] = {}
+        for r in st.inner.records:
+            by_member.setdefault((r["step"], r["member"]), []).append(r)
+        edges = {k: st.inner.edges_for(k) for k in range(self.population)}
+
+        def rows(step: int | None, member: int) -> list[dict[str, Any]]:
+            table = edges[member] if step == st.latest_step else st.first_edges.get(member, {})
+            out = []
+            for r in by_member.get((step, member), []):
+                row = {k: v for k, v in r.items() if k not in _NOT_SHOWN}
+                for key in ("z", "a"):  # the bins' range of this record (its edges follow it)
+                    e = table.get(f"{key}{r['layer']}")
+                    row[f"{key}_range"] = None if e is None else [e[0], e[-1]]
+                out.append(row)
+            return out
 
         first = None
         if with_first and st.first_step != st.latest_step:
-            first = {"step": st.first_step, "layers": rows(st.first_step)}
+            first = {
+                "step": st.first_step,
+                "layers": rows(st.first_step, self.focus),
+                "members": [rows(st.first_step, k) for k in range(self.population)],
+            }
         return {
             "member": self.focus,
             "step": st.latest_step,
-            "layers": rows(st.latest_step),
+            "layers": rows(st.latest_step, self.focus),
             "first": first,
-            "edges": st.inner.edges_for(self.focus) | {"grad_log10": _grad_edges()},
+            # every member's latest rows: the page keeps each compared scheme's own history
+            "members": [rows(st.latest_step, k) for k in range(self.population)],
+            "edges": edges[self.focus] | {"grad_log10": _grad_edges()},
             "thresholds": THRESHOLDS.to_dict(),
         }
 
