@@ -378,7 +378,7 @@ def test_frames_carry_the_diagnostics_own_records_and_verdict():
             if k not in hists:
                 assert json.loads(dumps(v)) == json.loads(dumps(theirs[k])), k
         # the page's bins follow the data: fitted at this record (mean +- 4 std of Z; the
-        # activation's range for a bounded A), not at step 0; every value is still counted in or beside the bins
+        # activation's range for a bounded A), not at step 0; every value is still counted
         lo, hi = mine["z_range"]
         assert lo == pytest.approx(theirs["z_mean"] - 4 * theirs["z_std"], rel=1e-9, abs=1e-12)
         assert hi == pytest.approx(theirs["z_mean"] + 4 * theirs["z_std"], rel=1e-9, abs=1e-12)

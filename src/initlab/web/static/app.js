@@ -232,7 +232,7 @@ function newRun(m) {
   S.history = m.members.map(() => ({ train: [], test: [] }));
   S.hists = m.members.map((_, k) => ({ member: k, layers: {}, steps: [], latest: null }));
   S.run = m.run;
-  S.verdict = null; S.diagVersion = (S.diagVersion || 0) + 1;
+  S.verdict = null; S.verdictFrame = null; S.diagVersion = (S.diagVersion || 0) + 1;
 }
 
 function push(arr, p) {
@@ -255,7 +255,7 @@ function onFrame(m) {
   });
   if (m.boundary) { S.boundary = m.boundary; S.boundaryVersion = (S.boundaryVersion || 0) + 1; }
   if (m.diag) { onDiag(m.diag); S.diagVersion = (S.diagVersion || 0) + 1; }
-  if (m.verdict) S.verdict = m;
+  if (m.verdict) { S.verdict = m.verdict; S.verdictFrame = m; }
   if (S.autostart && !m.running) start();
   S.dirty = true;
 }
@@ -297,9 +297,11 @@ function addRows(k, step, rows, d) {
 function render() {
   requestAnimationFrame(render);
   if (!S.dirty || !S.ready || !S.frame) return;
+  const m = S.frame, R = S.ready;
+  // between a new configuration's `ready` and its first frame, the last frame is the old run's
+  if (m.run < R.run || m.members.length !== R.members.length || S.history.length !== R.members.length) return;
   S.dirty = false;
   S.draws += 1;
-  const m = S.frame, R = S.ready;
   const k = Math.min(m.members.length - 1, S.focus);
   numbers(m, R, k);
   costChart(m, R);
@@ -307,8 +309,8 @@ function render() {
     if (fresh(cv, S.boundaryVersion)) drawBoundary(cv, S.boundary, i, R.grid, $("show-points").checked ? S.points : { train: { y: [] }, test: { y: [] } }, S.boundaryCanvases.length > 1);
     cv.parentElement.classList.toggle("focused", R.compare && i === k);
   });
-  if (m.diagram) drawNetwork($("network"), m.diagram, R.network, S.links === "grads", $("network-note"));
-  const modes = S.verdict && S.verdict.run === S.run ? drawVerdict(S.verdict, R) : drawVerdict(null, R);
+  if (m.diagram && m.diagram.weights.length === R.network.sizes.length - 1) drawNetwork($("network"), m.diagram, R.network, S.links === "grads", $("network-note"));
+  const modes = drawVerdict(S.verdictFrame, R);
   if (fresh($("layers-panel"), S.diagVersion + ":" + k)) diagPanels(S.hists[k], modes ? modes[k] : null);
   const now = performance.now();
   if (now - S.summaryAt > SUMMARY_EVERY || m.done || !m.running) { S.summaryAt = now; summaries(m, R, k); }

@@ -144,7 +144,13 @@ export function readRequest(S) {
   };
   for (const k of ["noise", "n_samples", "batch_size"]) if (config[k] === null) delete config[k];
   let compare = null;
-  if ($("compare-on").checked) compare = [...$("compare-list").querySelectorAll("input:checked")].map((x) => x.value);
+  if ($("compare-on").checked) {
+    // in the order a link or a preset gave, then the others as listed
+    const order = S.compareOrder || [];
+    const rank = (n) => (order.includes(n) ? order.indexOf(n) : order.length);
+    compare = [...$("compare-list").querySelectorAll("input:checked")].map((x) => x.value);
+    compare = compare.map((n, i) => [rank(n), i, n]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
+  }
   $("init").disabled = compare !== null;
   return { type: "config", config, compare };
 }
@@ -186,6 +192,7 @@ export function setControls(S, f) {
   if ("compare" in f) {
     $("compare-on").checked = Array.isArray(f.compare);
     if (Array.isArray(f.compare)) {
+      S.compareOrder = f.compare.slice();
       for (const cb of $("compare-list").querySelectorAll("input")) cb.checked = f.compare.includes(cb.value);
       for (const name of f.compare) {  // one the list lacks is kept, for the server to name it
         if (![...$("compare-list").querySelectorAll("input")].some((cb) => cb.value === name)) {
