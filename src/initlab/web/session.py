@@ -38,6 +38,9 @@ __all__ = ["Session"]
 
 #: Units per layer drawn in the network diagram (the rest are counted, not drawn).
 DIAGRAM_UNITS = 12
+#: Activations one slice of the decision boundary may compute while training (population x
+#: grid points x units): a large grid is spread over several frames, so none of them stalls.
+BOUNDARY_SLICE_CELLS = 300_000
 #: Fields of the diagnostics' records the page does not draw (left out of frames).
 _NOT_SHOWN = ("dW_hist",)
 
@@ -254,6 +257,8 @@ class Session:
         self._grid: np.ndarray | None = None
         self._grid_steps = 0
         self._boundary_next = 0.0
+        self._boundary_spent = 0.0
+        self._slices: tuple[Network, list[np.ndarray]] | None = None
         self._rate_t0 = time.perf_counter()
         self._rate_step0 = 0
         self._rate = 0.0
@@ -302,6 +307,8 @@ class Session:
         self.run_id += 1
         self._sec_per_step = None
         self._boundary_next = 0.0
+        self._boundary_spent = 0.0
+        self._slices = None
         self._rate_t0 = time.perf_counter()
         self._rate_step0 = 0
         self._rate = 0.0
@@ -445,20 +452,37 @@ class Session:
         self._grid_steps = steps
         return xx, yy
 
-    def _boundary(self) -> dict[str, Any]:
+    def _boundary(self, whole: bool = True) -> dict[str, Any] | None:
         """Every member's output on the grid, as bytes: for one output unit p(class 1), for
-        several the probability of each class (rows of the grid first)."""
+        several the probability of each class (rows of the grid first).
+
+        With ``whole=False`` the grid is done a slice per call (at most
+        :data:`BOUNDARY_SLICE_CELLS` activations each), from a copy of the weights taken at
+        the first slice, so no frame waits for a whole large grid and the picture is still
+        one step's network; it returns None until the last slice is done."""
         net = self.net
         assert net is not None
         if self._grid is None or self._grid_steps != self._grid_size():
             self._mesh(self._grid_size())
+            self._slices = None
         pts = self._grid
         assert pts is not None
-        chunk = max(1, MAX_CELLS // (net.population * sum(net.sizes)))
-        parts = []
+        per_row = net.population * sum(net.sizes)
+        if whole or self._slices is None:
+            self._slices = (net.copy(), [])
+        frozen, parts = self._slices
+        done = sum(p.shape[1] for p in parts)
+        cap = MAX_CELLS if whole else BOUNDARY_SLICE_CELLS
+        chunk = max(1, cap // per_row)
         with np.errstate(all="ignore"):
-            for i in range(0, pts.shape[0], chunk):
-                parts.append(predict(net, pts[i : i + chunk]))
+            while done < pts.shape[0]:
+                parts.append(predict(frozen, pts[done : done + chunk]))
+                done += parts[-1].shape[1]
+                if not whole:
+                    break
+        if done < pts.shape[0]:
+            return None
+        self._slices = None
         P = np.concatenate(parts, axis=1)  # (K, G*G, n_out)
         return {
             "steps": self._grid_steps,
@@ -610,10 +634,18 @@ class Session:
             out["verdict_step"] = self._verdict_step
             out["reference"] = self._reference()
             self._stats_sent = key
-        due = now >= self._boundary_next if boundary is None else boundary
-        if due:
+        if boundary is None:  # when due, a slice per frame; its cost kept under about a quarter
+            if now >= self._boundary_next or self._slices is not None:
+                t0 = time.perf_counter()
+                b = self._boundary(whole=False)
+                self._boundary_spent += time.perf_counter() - t0
+                if b is not None:
+                    out["boundary"] = b
+                    self._boundary_next = time.perf_counter() + 3.0 * self._boundary_spent
+                    self._boundary_spent = 0.0
+        elif boundary:
             t0 = time.perf_counter()
-            out["boundary"] = self._boundary()
-            cost = time.perf_counter() - t0
-            self._boundary_next = time.perf_counter() + 3.0 * cost
+            out["boundary"] = self._boundary(whole=True)
+            self._boundary_next = time.perf_counter() + 3.0 * (time.perf_counter() - t0)
+            self._boundary_spent = 0.0
         return out

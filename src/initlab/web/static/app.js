@@ -13,12 +13,13 @@ import { drawVerdict } from "./verdict.js";
 const MAX_POINTS = 4000;   // per curve; older points are thinned beyond that
 const MAX_COLUMNS = 400;   // per histogram-over-time
 const SUMMARY_EVERY = 2000; // ms between two updates of the charts' text summaries
+const SLOW_EVERY = 250;     // ms between two redraws of the network and the layer cards
 
 const S = {
   options: null, ws: null, ready: null, frame: null, run: null, history: [], ghost: null,
   ghostNext: undefined, hists: [], focus: 0, links: "weights", dirty: true, sendTimer: null,
   frames: 0, draws: 0, applied: null, pending: false, autostart: false, summaryAt: 0,
-  colors: COLORS,
+  colors: COLORS, perf: {},
 };
 window.initlab = S;  // for curious learners (and tests): the page's state
 
@@ -105,7 +106,7 @@ function connect() {
     let m;
     try { m = JSON.parse(ev.data); } catch (e) { showError({ message: "unreadable message from the server" }); return; }
     if (m.type === "ready") onReady(m);
-    else if (m.type === "frame") onFrame(m);
+    else if (m.type === "frame") timed("message", () => onFrame(m));
     else if (m.type === "error") showError(m);
   };
 }
@@ -255,7 +256,7 @@ function onFrame(m) {
   });
   if (m.boundary) { S.boundary = m.boundary; S.boundaryVersion = (S.boundaryVersion || 0) + 1; }
   if (m.diag) { onDiag(m.diag); S.diagVersion = (S.diagVersion || 0) + 1; }
-  if (m.verdict) { S.verdict = m.verdict; S.verdictFrame = m; }
+  if (m.verdict) { S.verdict = m.verdict; S.verdictFrame = m; S.verdictVersion = (S.verdictVersion || 0) + 1; }
   if (S.autostart && !m.running) start();
   S.dirty = true;
 }
@@ -296,24 +297,39 @@ function addRows(k, step, rows, d) {
 
 function render() {
   requestAnimationFrame(render);
-  if (!S.dirty || !S.ready || !S.frame) return;
+  const slowDue = S.slowPending && performance.now() - (S.slowAt || 0) >= SLOW_EVERY;
+  if ((!S.dirty && !slowDue) || !S.ready || !S.frame) return;
   const m = S.frame, R = S.ready;
   // between a new configuration's `ready` and its first frame, the last frame is the old run's
   if (m.run < R.run || m.members.length !== R.members.length || S.history.length !== R.members.length) return;
   S.dirty = false;
   S.draws += 1;
   const k = Math.min(m.members.length - 1, S.focus);
-  numbers(m, R, k);
-  costChart(m, R);
+  timed("numbers", () => numbers(m, R, k));
+  timed("cost", () => costChart(m, R));
   if (S.boundaryCanvases) S.boundaryCanvases.forEach((cv, i) => {
-    if (fresh(cv, S.boundaryVersion)) drawBoundary(cv, S.boundary, i, R.grid, $("show-points").checked ? S.points : { train: { y: [] }, test: { y: [] } }, S.boundaryCanvases.length > 1);
+    if (fresh(cv, S.boundaryVersion)) timed("boundary", () => drawBoundary(cv, S.boundary, i, R.grid, $("show-points").checked ? S.points : { train: { y: [] }, test: { y: [] } }, S.boundaryCanvases.length > 1));
     cv.parentElement.classList.toggle("focused", R.compare && i === k);
   });
-  if (m.diagram && m.diagram.weights.length === R.network.sizes.length - 1) drawNetwork($("network"), m.diagram, R.network, S.links === "grads", $("network-note"));
-  const modes = drawVerdict(S.verdictFrame, R);
-  if (fresh($("layers-panel"), S.diagVersion + ":" + k)) diagPanels(S.hists[k], modes ? modes[k] : null);
-  const now = performance.now();
+  // the slower pictures at most every SLOW_EVERY ms while running (always when paused or done):
+  // a frame's budget goes to the cost and the numbers first, and no task grows long
+  const now = performance.now(), settle = !m.running || m.done;
+  const slow = settle || now - (S.slowAt || 0) >= SLOW_EVERY;
+  if (slow && m.diagram && m.diagram.weights.length === R.network.sizes.length - 1) {
+    if (fresh($("network"), m.run + ":" + m.step + ":" + S.links)) timed("network", () => drawNetwork($("network"), m.diagram, R.network, S.links === "grads", $("network-note")));
+  }
+  if (fresh($("verdict"), S.verdictVersion + ":" + S.run)) S.modes = timed("verdict", () => drawVerdict(S.verdictFrame, R));
+  if (slow && fresh($("layers-panel"), S.diagVersion + ":" + k)) timed("layers", () => diagPanels(S.hists[k], S.modes ? S.modes[k] : null));
+  if (slow) { S.slowAt = now; S.slowPending = false; } else S.slowPending = true;  // later
   if (now - S.summaryAt > SUMMARY_EVERY || m.done || !m.running) { S.summaryAt = now; summaries(m, R, k); }
+}
+
+// how long each part of the drawing takes (count, total and longest, in ms): S.perf
+function timed(name, fn) {
+  const t = performance.now(), out = fn(), d = performance.now() - t;
+  const p = S.perf[name] || (S.perf[name] = { n: 0, total: 0, max: 0 });
+  p.n += 1; p.total += d; p.max = Math.max(p.max, d);
+  return out;
 }
 
 function numbers(m, R, k) {

@@ -38,8 +38,8 @@ function tickLabel(v, log) {
   if (!log) return fmt(v, 3);
   const a = Math.abs(v);
   if (a >= 1e-3 && a < 1e5) return fmt(v, 3);
-  const e = Math.round(Math.log10(a)), m = v / Math.pow(10, e);
-  return (Math.abs(m - 1) < 1e-9 ? "" : fmt(m, 2) + "×") + "1e" + e;
+  const e = Math.floor(Math.log10(a) + 1e-9), m = Math.round((v / Math.pow(10, e)) * 100) / 100;
+  return (m === 1 ? "1" : String(m)) + "e" + e;
 }
 
 // series: [{color, dash, width, alpha, points: [[x, y], ...], label, direct, scale}]
@@ -174,12 +174,15 @@ export function bars(canvas, counts, opt = {}) {
   if (opt.right !== undefined) { c.textAlign = "right"; c.fillText(opt.right, w, h - B + 3); }
 }
 
-// colour map for histograms over time: white -> blue -> purple -> vermillion -> yellow
+// colour map for histograms over time: white -> sky blue -> blue -> purple -> vermillion ->
+// yellow, as a table of 256 packed RGBA pixels (no allocation while drawing)
 const STOPS = [[255, 255, 255], [86, 180, 233], [0, 114, 178], [204, 121, 167], [213, 94, 0], [240, 228, 66]];
-function heat(t) {
-  t = Math.max(0, Math.min(1, t)) * (STOPS.length - 1);
-  const i = Math.min(STOPS.length - 2, Math.floor(t)), f = t - i;
-  return STOPS[i].map((a, j) => Math.round(a + f * (STOPS[i + 1][j] - a)));
+const HEAT = new Uint32Array(256);
+const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+for (let q = 0; q < 256; q++) {
+  const t = (q / 255) * (STOPS.length - 1), i = Math.min(STOPS.length - 2, Math.floor(t)), f = t - i;
+  const [r, g, b] = STOPS[i].map((a, j) => Math.round(a + f * (STOPS[i + 1][j] - a)));
+  HEAT[q] = LITTLE ? (255 << 24) | (b << 16) | (g << 8) | r : (r << 24) | (g << 16) | (b << 8) | 255;
 }
 
 // histograms over time, one column per recorded step.  columns: [{counts, range: [lo, hi]}]
@@ -194,23 +197,21 @@ export function overTime(canvas, columns, opt = {}) {
   let lo = Infinity, hi = -Infinity;
   for (const col of columns) if (col.range) { lo = Math.min(lo, col.range[0]); hi = Math.max(hi, col.range[1]); }
   const shared = !Number.isFinite(lo) || !(hi > lo);
-  const img = c.createImageData(W, H);
-  img.data.fill(255);
-  const x0 = (j) => Math.floor((j / nc) * W), x1 = (j) => Math.max(x0(j) + 1, Math.floor(((j + 1) / nc) * W));
+  const img = c.createImageData(W, H), px = new Uint32Array(img.data.buffer);
+  px.fill(HEAT[0]);
   for (let j = 0; j < nc; j++) {
-    const col = columns[j], m = Math.max(1, ...col.counts);
-    const [a, b] = shared || !col.range ? [0, 1] : [(col.range[0] - lo) / (hi - lo), (col.range[1] - lo) / (hi - lo)];
+    const col = columns[j].counts, range = columns[j].range;
+    let m = 1;
+    for (let i = 0; i < nb; i++) if (col[i] > m) m = col[i];
+    const a = shared || !range ? 0 : (range[0] - lo) / (hi - lo), b = shared || !range ? 1 : (range[1] - lo) / (hi - lo);
+    const xa = Math.floor((j / nc) * W), xb = Math.min(W, Math.max(xa + 1, Math.floor(((j + 1) / nc) * W)));
     for (let i = 0; i < nb; i++) {
-      if (!col.counts[i]) continue;
-      const [r, g, bb] = heat(Math.sqrt(col.counts[i] / m));
+      if (!col[i]) continue;
+      const colour = HEAT[Math.round(Math.sqrt(col[i] / m) * 255)];
       // bin i covers [a + (b - a) i / nb, a + (b - a) (i + 1) / nb] of the axis (0 = bottom)
-      let top = Math.floor(H * (1 - (a + ((b - a) * (i + 1)) / nb)));
-      let bot = Math.ceil(H * (1 - (a + ((b - a) * i) / nb)));
-      if (bot <= top) bot = top + 1;
-      top = Math.max(0, top); bot = Math.min(H, bot);
-      for (let y = top; y < bot; y++) for (let x = x0(j); x < x1(j) && x < W; x++) {
-        const p = (y * W + x) * 4; img.data[p] = r; img.data[p + 1] = g; img.data[p + 2] = bb;
-      }
+      const top = Math.max(0, Math.floor(H * (1 - (a + ((b - a) * (i + 1)) / nb))));
+      const bot = Math.min(H, Math.max(top + 1, Math.ceil(H * (1 - (a + ((b - a) * i) / nb)))));
+      for (let y = top; y < bot; y++) px.fill(colour, y * W + xa, y * W + xb);
     }
   }
   // putImageData ignores the transform: draw through an offscreen canvas
