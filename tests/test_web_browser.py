@@ -415,3 +415,44 @@ def test_fixing_a_bad_value_keeps_the_run_and_outlines_only_that_box(page):
     if field != "units-1":
         pytest.skip("the server names the field 'hidden' without the layer (issue 11's fields)")
     assert invalid == 1
+
+
+def _luminance(hex_colour: str) -> float:
+    """WCAG 2 relative luminance of an sRGB colour ``#rrggbb``."""
+    rgb = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str = "#ffffff") -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_accessibility_contrast_sizes_and_text_alternatives(page):
+    colours = page.evaluate("window.initlab.colors")
+    # WCAG 2.1: 3:1 for graphics (curves, axes, class colours), 4.5:1 for text
+    for c in [*colours["PALETTE"], colours["GHOST"], colours["AXIS"], *colours["CLASS"]]:
+        assert contrast(c) >= 3.0, (c, contrast(c))
+    for c in (colours["INK"], colours["DIM"]):
+        assert contrast(c) >= 4.5, (c, contrast(c))
+    page.click("#btn-step")
+    page.wait_for_selector("#layers-panel .layer")
+    page.click("#btn-step")
+    wait_js(page, "() => document.getElementById('verdict-live').textContent.length > 0")
+    assert page.get_attribute("#verdict-live", "aria-live") == "polite"
+    # every chart has a role, a name and a summary in words
+    for cv in page.locator("canvas").all():
+        if cv.is_visible():
+            assert cv.get_attribute("role") == "img" and cv.get_attribute("aria-label")
+    wait_js(page, "() => document.getElementById('cost-summary').textContent.includes('step')")
+    assert page.inner_text("#boundary-summary").startswith("Accuracy")
+    # no visible text under 12 px
+    small = page.evaluate(
+        """() => [...document.querySelectorAll('body *')].filter((e) => {
+            const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+            const r = e.getBoundingClientRect();
+            return own && r.width > 0 && parseFloat(getComputedStyle(e).fontSize) < 12;
+        }).map((e) => e.tagName + '.' + e.className + ': ' + e.textContent.slice(0, 30))"""
+    )
+    assert small == []
