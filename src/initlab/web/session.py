@@ -41,6 +41,9 @@ DIAGRAM_UNITS = 12
 #: Activations one slice of the decision boundary may compute while training (population x
 #: grid points x units): a large grid is spread over several frames, so none of them stalls.
 BOUNDARY_SLICE_CELLS = 300_000
+#: Least time between two records of the page's layer statistics while training (the page
+#: redraws its layer cards at most four times a second; the cost chart gets every frame).
+STATS_SECONDS = 0.25
 #: Fields of the diagnostics' records the page does not draw (left out of frames).
 _NOT_SHOWN = ("dW_hist",)
 
@@ -343,8 +346,8 @@ class Session:
     def advance(self, n: int | None = None, *, force_stats: bool = False) -> int:
         """Train ``n`` steps, or (``n=None``) one frame's worth; returns the steps run.  Stops
         at the configuration's ``steps`` and when every member has diverged.  The diagnostics
-        record the chunk's last step when due (their cost kept under about a fifth of the
-        time) or when ``force_stats``."""
+        record the chunk's last step when due (every :data:`STATS_SECONDS` at most, their cost
+        kept under about a fifth of the time) or when ``force_stats``."""
         t = self.trainer
         if t is None:
             raise WebError("no configuration yet: send a config message first")
@@ -378,7 +381,7 @@ class Session:
         if recorded and st is not None:
             self._verdict = None  # new statistics: the verdict is read again for the frame
             cost = st.seconds + self._verdict_seconds
-            self._stats_next = time.perf_counter() + max(self.frame_seconds, 4.0 * cost)
+            self._stats_next = time.perf_counter() + max(STATS_SECONDS, 4.0 * cost)
         if self.done:
             self.running = False
         return ran

@@ -376,7 +376,7 @@ function diagPanels(D, modes) {
   lineChart($("ratio-chart"), layers.map((l, i) => ({ ...style(l, i), points: D.layers[l].ratio })),
     { logY: true, xLabel: "step", yLabel: "update : data", guides: guide ? [{ y: guide, label: fmt(guide) + " (healthy)", color: "#007a59" }] : [],
       empty: "undefined so far: update:data divides by the weights' std, which is 0" });
-  drawLayers($("layers-panel"), D, modes);
+  timed("layers.cards", () => drawLayers($("layers-panel"), D, modes));
 }
 
 // short text alternatives of the charts (also read by screen readers)

@@ -160,26 +160,33 @@ export function drawLayers(box, D, modes) {
     box.dataset.n = String(latest.layers.length); box.dataset.member = String(D.member);
   }
   const ge = D.edges && D.edges.grad_log10;
-  for (const r of latest.layers) {
-    const node = box.querySelector("#layer-" + r.layer); if (!node) continue;
-    const H = D.layers[r.layer];
+  const nodes = latest.layers.map((r) => [r, box.querySelector("#layer-" + r.layer), D.layers[r.layer]]).filter((x) => x[1] && x[2]);
+  // the canvases first, then the texts: reading a canvas's size after a text changed would
+  // lay the page out again for every canvas
+  const spans = nodes.map(([r, node, H]) => {
+    const zr = r.z_range;
+    if (r.z_hist) bars(node.querySelector(".z-now"), r.z_hist, { left: zr ? fmt(zr[0], 2) : "", right: zr ? fmt(zr[1], 2) : "", color: "#0072B2" });
+    const span = overTime(node.querySelector(".z-time"), H.zCols, { from: "step " + H.from, to: "step " + H.to });
+    if (r.dZ_hist) bars(node.querySelector(".g-now"), r.dZ_hist.counts, { left: ge ? "1e" + ge[0] : "", right: ge ? "1e" + ge[ge.length - 1] : "", color: "#CC79A7" });
+    overTime(node.querySelector(".g-time"), H.gCols, { from: "step " + H.from, to: "step " + H.to });
+    return span;
+  });
+  nodes.forEach(([r, node], i) => {
     const fl = flags(r, th);
-    node.querySelector(".facts").innerHTML = fl.map((f) => `<span class="${f.bad ? "bad" : ""}">${f.text}</span>`).join(" · ");
+    const facts = fl.map((f) => `<span class="${f.bad ? "bad" : ""}">${f.text}</span>`).join(" · ");
+    const fn = node.querySelector(".facts");
+    if (fn._html !== facts) { fn.innerHTML = facts; fn._html = facts; }
     const unexplained = fl.filter((f) => f.bad && modes && !modes.has(f.mode));
     setText(node.querySelector(".flag-note"), unexplained.length
       ? unexplained.map((f) => `${f.text.split(" ")[0]} now, but not in the verdict: its rule judges ${f.mode === "saturated" ? "the start (step 0)" : "the start and the latest record"}`).join("; ")
       : "");
     const zr = r.z_range;
     setText(node.querySelector(".z-cap-now"), "pre-activations Z now" + (zr ? ": " + range(zr) : ""));
-    if (r.z_hist) bars(node.querySelector(".z-now"), r.z_hist, { left: zr ? fmt(zr[0], 2) : "", right: zr ? fmt(zr[1], 2) : "", color: "#0072B2" });
     const out = r.a_hist_outside || [0, 0];
     setText(node.querySelector(".z-note"), `activations A: mean ${fmt(r.a_mean, 3)}, std ${fmt(r.a_std, 3)}, exact zeros ${pct(r.a_zero)}` +
       (out[0] + out[1] ? ` · outside the bins: ${out[0]} below, ${out[1]} above` : ""));
-    const span = overTime(node.querySelector(".z-time"), H.zCols, { from: "step " + H.from, to: "step " + H.to });
-    setText(node.querySelector(".z-cap-time"), "Z over time" + (span ? ": " + range(span) : ""));
-    if (r.dZ_hist) bars(node.querySelector(".g-now"), r.dZ_hist.counts, { left: ge ? "1e" + ge[0] : "", right: ge ? "1e" + ge[ge.length - 1] : "", color: "#CC79A7" });
-    overTime(node.querySelector(".g-time"), H.gCols, { from: "step " + H.from, to: "step " + H.to });
+    setText(node.querySelector(".z-cap-time"), "Z over time" + (spans[i] ? ": " + range(spans[i]) : ""));
     setText(node.querySelector(".g-note"), `‖dW‖ ${fmt(r.dW_norm, 3)} · update:data ${fmt(r.update_data, 3)}` +
       (r.dZ_hist && r.dZ_hist.zeros ? ` · ${r.dZ_hist.zeros} gradients exactly 0` : ""));
-  }
+  });
 }
