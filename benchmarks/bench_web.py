@@ -20,7 +20,11 @@ no long task over 50 ms in a steady run, frame building at most as long as the t
 reports.  The peer of each figure is the same case measured before this page's rewrite (the
 issue's figures: deep 10 frames/s, compare-3 5 frames/s, 44 long tasks in 10 s).
 
-Run:  ``python benchmarks/bench_web.py [--seconds 10] [--case deep] [--json out.json]``
+The page draws the network diagram and the layer cards only while they are on the screen
+(and whenever the run pauses); ``--view cards`` measures with the page scrolled to the cards.
+
+Run:  ``python benchmarks/bench_web.py [--seconds 10] [--case deep] [--view cards]
+[--json out.json]``
 Needs Debian's ``chromium`` at /usr/bin/chromium and Playwright (no browser is downloaded).
 """
 
@@ -169,7 +173,9 @@ def start_server() -> tuple[subprocess.Popen, str]:
     return proc, m.group(1)
 
 
-def measure_page(ctx, url: str, server_pid: int, seconds: float, warmup: float) -> dict:
+def measure_page(
+    ctx, url: str, server_pid: int, seconds: float, warmup: float, view: str = "top"
+) -> dict:
     page = ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -181,6 +187,10 @@ def measure_page(ctx, url: str, server_pid: int, seconds: float, warmup: float) 
             raise SystemExit(f"the page did not apply {url}")
         time.sleep(0.05)
     page.click("#btn-start")
+    if view == "cards":  # the learner looks at the layer cards: they are drawn while training
+        page.wait_for_selector("#diag:not([hidden])")
+        page.locator("#diag").scroll_into_view_if_needed()
+        page.wait_for_selector("#layers-panel .layer")
     time.sleep(warmup)
     read = (
         "() => [initlab.frames, initlab.draws, initlab.frame.step, __bench.t.length,"
@@ -252,6 +262,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=float, default=2.0, help="seconds before the window")
     ap.add_argument("--case", action="append", choices=sorted(CASES), help="repeatable")
     ap.add_argument("--json", type=Path, help="also write every figure to this file")
+    ap.add_argument(
+        "--view",
+        choices=("top", "cards"),
+        default="top",
+        help="what the page shows while measured: its first screen (cost, boundary, verdict) "
+        "or the layer cards (scrolled to them; the network and cards are drawn only when seen)",
+    )
     args = ap.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(f"bench_web: {CHROMIUM} is absent (apt-get install chromium)", file=sys.stderr)
@@ -275,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
             for name in names:
                 config, compare, speed, _ = CASES[name]
                 url = base + link(config, compare, speed)
-                results[name] = measure_page(ctx, url, server.pid, args.seconds, args.warmup)
+                results[name] = measure_page(
+                    ctx, url, server.pid, args.seconds, args.warmup, args.view
+                )
             ctx.close()
     finally:
         server.terminate()

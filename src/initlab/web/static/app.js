@@ -13,14 +13,24 @@ import { drawVerdict } from "./verdict.js";
 const MAX_POINTS = 4000;   // per curve; older points are thinned beyond that
 const MAX_COLUMNS = 400;   // per histogram-over-time
 const SUMMARY_EVERY = 2000; // ms between two updates of the charts' text summaries
+const NO_POINTS = { train: { x: [], y: [] }, test: { x: [], y: [] } };
 const SLOW_EVERY = 250;     // ms between two redraws of the network and the layer cards
 
 const S = {
   options: null, ws: null, ready: null, frame: null, run: null, history: [], ghost: null,
   ghostNext: undefined, hists: [], focus: 0, links: "weights", dirty: true, sendTimer: null,
   frames: 0, draws: 0, applied: null, pending: false, autostart: false, summaryAt: 0,
-  colors: COLORS, perf: {},
+  colors: COLORS, perf: {}, onScreen: new Set(["network", "diag"]),
 };
+
+// while training, pictures scrolled out of view wait (they are drawn when they come back, and
+// whenever the run pauses or ends)
+const watcher = new IntersectionObserver((entries) => {
+  for (const e of entries) {
+    if (e.isIntersecting) { S.onScreen.add(e.target.dataset.watch); S.dirty = true; S.slowPending = true; }
+    else S.onScreen.delete(e.target.dataset.watch);
+  }
+});
 window.initlab = S;  // for curious learners (and tests): the page's state
 
 // ------------------------------------------------------------------ sending
@@ -308,18 +318,20 @@ function render() {
   timed("numbers", () => numbers(m, R, k));
   timed("cost", () => costChart(m, R));
   if (S.boundaryCanvases) S.boundaryCanvases.forEach((cv, i) => {
-    if (fresh(cv, S.boundaryVersion)) timed("boundary", () => drawBoundary(cv, S.boundary, i, R.grid, $("show-points").checked ? S.points : { train: { y: [] }, test: { y: [] } }, S.boundaryCanvases.length > 1));
+    if (fresh(cv, S.boundaryVersion)) timed("boundary", () => drawBoundary(cv, S.boundary, i, R.grid, $("show-points").checked ? S.points : NO_POINTS, S.boundaryCanvases.length > 1));
     cv.parentElement.classList.toggle("focused", R.compare && i === k);
   });
   // the slower pictures at most every SLOW_EVERY ms while running (always when paused or done):
   // a frame's budget goes to the cost and the numbers first, and no task grows long
   const now = performance.now(), settle = !m.running || m.done;
   const slow = settle || now - (S.slowAt || 0) >= SLOW_EVERY;
-  if (slow && m.diagram && m.diagram.weights.length === R.network.sizes.length - 1) {
+  if (slow && (settle || S.onScreen.has("network")) && m.diagram && m.diagram.weights.length === R.network.sizes.length - 1) {
     if (fresh($("network"), m.run + ":" + m.step + ":" + S.links)) timed("network", () => drawNetwork($("network"), m.diagram, R.network, S.links === "grads", $("network-note")));
   }
   if (fresh($("verdict"), S.verdictVersion + ":" + S.run)) S.modes = timed("verdict", () => drawVerdict(S.verdictFrame, R));
-  if (slow && fresh($("layers-panel"), S.diagVersion + ":" + k)) timed("layers", () => diagPanels(S.hists[k], S.modes ? S.modes[k] : null));
+  const D = S.hists[k];
+  $("diag").hidden = !(D && D.latest);
+  if (slow && (settle || S.onScreen.has("diag")) && fresh($("layers-panel"), S.diagVersion + ":" + k)) timed("layers", () => diagPanels(S.hists[k], S.modes ? S.modes[k] : null));
   if (slow) { S.slowAt = now; S.slowPending = false; } else S.slowPending = true;  // later
   if (now - S.summaryAt > SUMMARY_EVERY || m.done || !m.running) { S.summaryAt = now; summaries(m, R, k); }
 }
@@ -411,6 +423,8 @@ function fresh(node, version) {
 // ------------------------------------------------------------------ start
 
 function wire() {
+  $("network").dataset.watch = "network"; $("diag").dataset.watch = "diag";
+  watcher.observe($("network")); watcher.observe($("diag"));
   for (const b of document.querySelectorAll("[data-preset]")) b.addEventListener("click", () => applyPreset(b.dataset.preset));
   $("speed").addEventListener("change", () => { send(speedMessage()); schedule(); });
   $("btn-start").addEventListener("click", () => send({ type: S.frame && S.frame.running ? "pause" : "start" }));

@@ -34,6 +34,18 @@ export function drawBoundary(canvas, b, k, grid, points, small) {
     c.imageSmoothingEnabled = true;
     c.drawImage(off, 0, 0, w, h);
   }
+  if (points.train.y.length || points.test.y.length) c.drawImage(pointLayer(canvas, grid, points, small, w, h), 0, 0, w, h);
+}
+
+// the data points drawn once per data set and canvas size (they do not move while training)
+function pointLayer(canvas, grid, points, small, w, h) {
+  const dpr = window.devicePixelRatio || 1;
+  const key = [w, h, dpr, small].join(":");
+  if (canvas._points && canvas._points.key === key && canvas._points.data === points) return canvas._points.layer;
+  const layer = document.createElement("canvas");
+  layer.width = Math.round(w * dpr); layer.height = Math.round(h * dpr);
+  const c = layer.getContext("2d");
+  c.setTransform(dpr, 0, 0, dpr, 0, 0);
   const X = (x) => ((x - grid.x[0]) / (grid.x[1] - grid.x[0])) * w;
   const Y = (y) => h - ((y - grid.y[0]) / (grid.y[1] - grid.y[0])) * h;
   const rad = small ? 1.8 : 3;
@@ -49,6 +61,8 @@ export function drawBoundary(canvas, b, k, grid, points, small) {
       }
     }
   }
+  canvas._points = { key, data: points, layer };
+  return layer;
 }
 
 // ------------------------------------------------------------------ network diagram
