@@ -12,6 +12,7 @@ def test_schemes_table_lists_every_scheme(capsys):
     for name in S.available():
         assert name in out
     assert "0.08839" in out  # he_normal std sqrt(2/256)
+    assert "gain=1.41421, mode=fan_in" in out  # defaults, read from the definitions
 
 
 def test_schemes_json_numbers(capsys):
@@ -20,6 +21,8 @@ def test_schemes_json_numbers(capsys):
     assert records["xavier_uniform"]["bound"] == pytest.approx((6 / 400) ** 0.5)
     assert records["he_normal"]["std"] == pytest.approx((2 / 100) ** 0.5)
     assert "tanh" in records["xavier_normal"]["recommended_for"]
+    assert records["small"]["defaults"] == {"std": 0.01}
+    assert records["small"]["formula"] == "W ~ N(0, std^2)"
 
 
 def test_schemes_bad_fan_is_a_clear_error(capsys):

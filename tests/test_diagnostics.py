@@ -56,7 +56,7 @@ def test_statistics_match_direct_computation():
     assert sum(r1["a_hist"]) + sum(r1["a_hist_outside"]) == A1.size
     assert r1["distinct_units"] == 16 and r1["max_cosine"] < 1.0
     assert 1.0 < r1["effective_width"] <= 16
-    assert json.dumps(h.layer_stats())  # plain data
+    assert json.dumps(D.layer_stats(h))  # plain data
 
 
 def test_dead_units_and_symmetry_measures_on_constructed_layers():
@@ -82,7 +82,7 @@ def test_layer_stats_without_the_probe_is_a_clear_error():
     X, Y = _data()
     h = fit(init_network([2, 4, 1], seed=0), X, Y, steps=2)
     with pytest.raises(ValueError, match="LayerStats"):
-        h.layer_stats()
+        D.layer_stats(h)
 
 
 # ------------------------------------------------------------------ rules: trigger / not
@@ -249,7 +249,7 @@ def test_keep_first_last_and_per_member_bins():
     )
     probe = D.LayerStats(every=5, keep="first_last")
     h = fit(net, X, Y, lr=0.1, steps=30, probes=[probe])
-    assert sorted({r["step"] for r in h.layer_stats()}) == [0, 29]
+    assert sorted({r["step"] for r in D.layer_stats(h)}) == [0, 29]
     # bins are set per member: the zero-initialized member's do not constrain the other's
     e0, e1 = D.hist_edges(h, 0), D.hist_edges(h, 1)
     assert e0["a1"] != e1["a1"]
@@ -263,7 +263,7 @@ def test_keep_first_last_and_per_member_bins():
 
 def test_format_layer_stats_is_a_plain_table():
     h, _ = _train("xavier_normal", "tanh", steps=2)
-    rows = [r for r in h.layer_stats() if r["step"] == 0]
+    rows = [r for r in D.layer_stats(h) if r["step"] == 0]
     text = D.format_layer_stats(rows)
     lines = text.splitlines()
     assert lines[0].split()[:3] == ["layer", "units", "act"] and len(lines) == 2 + len(rows)

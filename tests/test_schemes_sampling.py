@@ -239,10 +239,18 @@ def test_constants():
     assert np.all(S.constant((2, 3), value=-0.25) == -0.25)
 
 
-def test_orthogonal_law_matches_conv_draws():
-    # the registry's law for a conv kernel uses the flattened matrix's larger side
-    fans = S.compute_fans((32, 16, 3, 3), "torch")
-    law = S.info("orthogonal").law(fans)
-    w = S.orthogonal((32, 16, 3, 3), 0, layout="torch")
-    assert law.std == pytest.approx(1 / math.sqrt(144))
-    assert w.std() == pytest.approx(law.std, rel=0.02)
+@pytest.mark.parametrize(
+    ("shape", "layout", "side"),
+    [
+        ((32, 16, 3, 3), "torch", 144),  # (32, 144) like torch.nn.init
+        ((16, 32, 3, 3), "torch_transpose", 288),  # (16, 288): the transposed kernel's rows
+        ((3, 3, 16, 32), "channels_last", 144),  # (144, 32) like Keras
+    ],
+)
+def test_orthogonal_law_matches_conv_draws(shape, layout, side):
+    # the law of an entry uses the flattened matrix's larger side, for every layout
+    law = S.info("orthogonal").law_at(shape, layout)
+    w = S.orthogonal(shape, 0, layout=layout)
+    assert law.std == pytest.approx(1 / math.sqrt(side))
+    # the entries' mean square is exactly gain^2 / max(r, c)
+    assert float((w**2).mean()) == pytest.approx(law.std**2, rel=1e-12)

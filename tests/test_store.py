@@ -153,7 +153,7 @@ def test_errors(tmp_path, trained):
     with pytest.raises(StoreError, match="schema version 999"):
         Store(newer)
     with Store(tmp_path / "ok.sqlite") as st:
-        with pytest.raises(StoreError, match="integer"):
+        with pytest.raises(StoreError, match="'abc' is not a whole number"):
             st.run("abc")
         with pytest.raises(StoreError, match="no study"):
             st.study(5)
@@ -170,3 +170,216 @@ def test_plain_json():
     x = {"a": np.float64("nan"), "b": [np.inf, -np.inf, np.int64(3)], "c": np.arange(2.0)}
     assert plain_json(x) == {"a": "nan", "b": ["inf", "-inf", 3], "c": [0.0, 1.0]}
     json.dumps(plain_json(x), allow_nan=False)
+
+
+# ------------------------------------------------------------- a store in a bad state
+
+
+def _stored(tmp_path, trained, name="s.sqlite"):
+    """A store file holding one study with one population of two runs."""
+    p = tmp_path / name
+    with Store(p) as st:
+        sid = st.begin_study({}, {})
+        _save(st, trained, sid)
+        st.finish_study(sid, "complete", 1.0)
+    return p
+
+
+def _one_line(message: str, path) -> None:
+    assert "\n" not in message and str(path) in message
+
+
+def test_huge_and_bad_ids_name_the_allowed_range_and_the_file(tmp_path, trained):
+    p = _stored(tmp_path, trained)
+    with Store(p) as st:
+        for call in (
+            lambda: st.run(9999999999999999999999),
+            lambda: st.run("9999999999999999999999"),
+            lambda: st.run(2**63),
+            lambda: st.study(10**30),
+            lambda: st.runs(study_id=2**64),
+            lambda: st.delete_run(-3),
+            lambda: st.export_run(1.5),
+            lambda: st.run(True),
+        ):
+            with pytest.raises(
+                StoreError, match="not a whole number from 1 to 9223372036854775807"
+            ):
+                call()
+        # the bound itself is a valid id, just not in this store
+        with pytest.raises(StoreError, match="no run with id 9223372036854775807"):
+            st.run(S.MAX_ID)
+        for bad in (0, -5, 10**23, 2**63, 1.0, True):
+            with pytest.raises(StoreError, match=r"limit must be a whole number from 1"):
+                st.runs(limit=bad)
+        assert len(st.runs(limit=1)) == 1 and st.count_runs() == 2
+
+
+def test_empty_meta_table_is_one_clear_line(tmp_path, trained):
+    p = _stored(tmp_path, trained)
+    con = sqlite3.connect(p)
+    con.execute("DELETE FROM meta")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="has no schema_version in its meta table") as e:
+        Store(p)
+    _one_line(str(e.value), p)
+
+
+def test_non_numeric_schema_version_is_one_clear_line(tmp_path, trained):
+    p = _stored(tmp_path, trained)
+    con = sqlite3.connect(p)
+    con.execute("UPDATE meta SET value = 'abc' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="schema_version 'abc', not a whole number") as e:
+        Store(p)
+    _one_line(str(e.value), p)
+
+
+def test_corrupted_pages_say_damaged_and_how_to_recover(tmp_path, trained):
+    p = _stored(tmp_path, trained)
+    raw = bytearray(p.read_bytes())
+    page = int.from_bytes(raw[16:18], "big")
+    assert len(raw) // page > 4
+    for start in range(page, len(raw), page):  # every page but the first (header, schema)
+        raw[start : start + 64] = b"\xff" * 64
+    p.write_bytes(bytes(raw))
+    with pytest.raises(StoreError, match="is damaged") as e:
+        with Store(p) as st:
+            st.runs()
+    msg = str(e.value)
+    _one_line(msg, p)
+    assert "initlab runs export ID" in msg and "--store NEW.sqlite" in msg
+
+
+def test_a_file_that_is_not_sqlite_says_to_start_a_new_store(tmp_path):
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(StoreError, match="not an initlab run store.*--store NEW.sqlite") as e:
+        Store(junk)
+    _one_line(str(e.value), junk)
+
+
+@pytest.fixture
+def read_only(tmp_path, trained):
+    """A store file this process cannot write: chmod 444, or for root (who writes any file
+    regardless of its mode) the immutable attribute."""
+    import os
+    import shutil
+    import subprocess
+
+    p = _stored(tmp_path, trained)
+    if os.geteuid() != 0:
+        p.chmod(0o444)
+        tmp_path.chmod(0o555)  # nor create a journal next to it
+        yield p
+        tmp_path.chmod(0o755)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(p)], capture_output=True).returncode:
+        pytest.skip("running as root without chattr +i: no file is read-only to this process")
+    try:
+        yield p
+    finally:
+        subprocess.run([chattr, "-i", str(p)], check=True)
+
+
+def test_read_only_store_reads_and_refuses_writes_in_one_line(read_only):
+    p = read_only
+    with Store(p) as st:
+        assert st.readonly
+        assert len(st.runs()) == 2 and st.study(1)["status"] == "complete"
+        for write in (
+            lambda: st.delete_run(1),
+            lambda: st.begin_study({}, {}),
+            lambda: st.finish_study(1, "failed"),
+        ):
+            with pytest.raises(StoreError, match="is read-only") as e:
+                write()
+            _one_line(str(e.value), p)
+    assert Store(p, create=False).runs()  # still intact
+
+
+def test_create_false_does_not_create(tmp_path):
+    p = tmp_path / "missing.sqlite"
+    with pytest.raises(StoreError, match="no run store at"):
+        Store(p, create=False)
+    assert not p.exists()
+
+
+def test_stale_running_study_of_a_dead_process_is_marked_interrupted(tmp_path):
+    """A study whose recorded process no longer exists is marked interrupted on the next open;
+    one whose process is alive (this one) stays running."""
+    import os
+    import subprocess
+    import sys
+
+    p = tmp_path / "s.sqlite"
+    with Store(p) as st:
+        mine = st.begin_study({}, {})
+        theirs = st.begin_study({}, {})
+        assert st.notes == []
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # a pid that existed and is gone (and reaped)
+    con = sqlite3.connect(p)
+    con.execute("UPDATE study_owners SET pid = ? WHERE study_id = ?", (child.pid, theirs))
+    con.commit()
+    con.close()
+    with Store(p) as st:
+        assert st.study(theirs)["status"] == "interrupted"
+        assert st.study(mine)["status"] == "running"
+        assert st.notes == [
+            f"study {theirs} was still marked running, but its process (pid {child.pid}) is "
+            "gone: marked interrupted"
+        ]
+    with Store(p) as st:
+        assert st.notes == []  # said once
+    assert os.getpid() != child.pid
+
+
+def test_a_reused_pid_does_not_keep_a_study_running(tmp_path):
+    """The pid is alive, but it is another process than the one recorded (another start
+    time): the study is stale."""
+    from initlab._process import process_started
+
+    if not process_started(1):
+        pytest.skip("process start times are read from /proc (Linux)")
+    import os
+
+    p = tmp_path / "s.sqlite"
+    with Store(p) as st:
+        sid = st.begin_study({}, {})
+    con = sqlite3.connect(p)
+    con.execute("UPDATE study_owners SET started = 'another-boot:1' WHERE study_id = ?", (sid,))
+    con.commit()
+    con.close()
+    with Store(p) as st:
+        assert st.study(sid)["status"] == "interrupted"
+        assert f"pid {os.getpid()}" in st.notes[0]
+
+
+def test_older_store_without_owner_table_gains_it(tmp_path):
+    p = tmp_path / "s.sqlite"
+    with Store(p) as st:
+        st.conn.execute("DROP TABLE study_owners")
+    with Store(p) as st:  # reopened: the table is added, and begin_study works
+        assert st.begin_study({}, {}) == 1
+        assert st.conn.execute("SELECT count(*) FROM study_owners").fetchone()[0] == 1
+
+
+def test_process_identity_tells_a_live_process_from_a_gone_or_reused_one():
+    import os
+    import subprocess
+    import sys
+
+    from initlab._process import process_alive, process_started
+
+    me = os.getpid()
+    assert process_alive(me, process_started(me))
+    assert process_alive(me, "")  # no start time recorded: the pid alone decides
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not process_alive(child.pid, "")
+    if process_started(me):  # Linux: the start time tells a reused pid
+        assert not process_alive(me, "another-boot:1")

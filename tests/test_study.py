@@ -61,7 +61,10 @@ def test_zero_trap_verdict(quick, act):
     assert r.verdict == _expected(parts) == HOLDS
     # the engine agrees: the final hidden weights are exactly the initial ones (zeros)
     assert all(np.all(w[k] == 0.0) for w in pop.net.weights[:-1])
-    assert r.numbers["cost_first"] == r.numbers["cost_final"] == pytest.approx(math.log(2))
+    # first and final cost are one value, computed on a batch and on the whole set: equal to
+    # the rounding of a mean of m terms (relative 1e-13 is far above m * eps for m < 1e3)
+    assert r.numbers["cost_first"] == pytest.approx(r.numbers["cost_final"], rel=1e-13)
+    assert r.numbers["cost_final"] == pytest.approx(math.log(2), rel=1e-13)
 
 
 def test_zero_sigmoid_balanced_is_a_stationary_point(quick):
@@ -70,10 +73,13 @@ def test_zero_sigmoid_balanced_is_a_stationary_point(quick):
     pop = ctx.population("train/sigmoid")
     k = pop.of("zeros")[0]
     rows = layer_stats(pop.history, k)
-    assert all(x["dW_norm"] == 0.0 and x["db_norm"] == 0.0 for x in rows)
     case = r.numbers["cases"]["main"]
-    assert case["all_gradients_exactly_zero"] and not case["hidden_gradients_nonzero"]
-    assert np.all(pop.cost(k) == pop.cost(k)[0])
+    m = int(sum(case["train class counts"]))
+    floor = m * np.finfo(np.float64).eps * 0.5  # the summation bound, stated independently
+    assert case["rounding_floor"] == pytest.approx(floor)
+    assert all(x["dW_norm"] <= floor and x["db_norm"] <= floor for x in rows)
+    assert case["all_gradients_zero"] and not case["hidden_gradients_nonzero"]
+    assert np.allclose(pop.cost(k), pop.cost(k)[0], rtol=1e-13, atol=0)
     # quick settings leave the imbalanced set out: gradients are zero, so it holds in part
     assert r.numbers["skipped"]
     assert r.verdict == _expected(
@@ -286,7 +292,9 @@ def test_interrupted_study_keeps_finished_runs(tmp_path):
 
     class Interrupt:
         name = "interrupt"
-        every = 5
+
+        def wants(self, step, last):
+            return step % 5 == 0
 
         def __call__(self, event):
             if event.step >= 10:

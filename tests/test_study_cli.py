@@ -82,6 +82,51 @@ def test_runs_list_show_export(done, capsys, tmp_path):
     assert float(rows[1].split(",")[1]) == run["cost"][0]
 
 
+def test_runs_list_says_how_many_it_hides(done, capsys):
+    _, store, _ = done
+    assert main(["runs", "list", "--limit", "0", "--store", str(store)]) == 0
+    everything = capsys.readouterr().out
+    n = len(everything.strip().splitlines()) - 2
+    assert "shown" not in everything and n > 2
+    assert main(["runs", "list", "--limit", "2", "--store", str(store)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 2 + 2 + 1
+    assert out[-1] == f"(2 of {n} runs shown, newest first; --limit 0 shows all)"
+    assert main(["runs", "list", "--limit", "2", "--json", "--store", str(store)]) == 0
+    res = capsys.readouterr()
+    assert len(json.loads(res.out)) == 2 and f"2 of {n} runs shown" in res.err
+    assert main(["runs", "list", "--limit", str(n), "--store", str(store)]) == 0
+    assert "shown" not in capsys.readouterr().out  # nothing hidden, nothing said
+
+
+@pytest.mark.parametrize("limit", ["-5", "1e23", "99999999999999999999", "two"])
+def test_runs_list_bad_limit_is_an_error(done, capsys, limit):
+    _, store, _ = done
+    with pytest.raises(SystemExit) as e:
+        main(["runs", "list", "--limit", limit, "--store", str(store)])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert (
+        f"--limit: must be a whole number from 0 (all rows) to 9223372036854775807, got {limit!r}"
+        in err
+    )
+
+
+def test_huge_run_and_study_ids_are_one_line_errors(done, capsys):
+    _, store, _ = done
+    for argv in (
+        ["runs", "show", "9999999999999999999999"],
+        ["runs", "show", "9999999999999999999999", "--study"],
+        ["runs", "export", "99999999999999999999999"],
+        ["runs", "list", "--study", "9999999999999999999999"],
+        ["runs", "delete", "9223372036854775808"],
+    ):
+        assert main([*argv, "--store", str(store)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "not a whole number from 1 to 9" in err
+        assert str(store) in err and "Traceback" not in err
+
+
 def test_rebuild_then_delete(done, capsys):
     d, store, out = done
     re_out = d / "rebuilt"
@@ -159,3 +204,132 @@ def test_list_experiments(capsys):
     assert main(["study", "--list"]) == 0
     out = capsys.readouterr().out
     assert "zero_relu" in out and "worked_example" in out and "measures:" in out
+
+
+def test_from_store_with_a_missing_store_is_an_error_and_creates_nothing(tmp_path, capsys):
+    missing = tmp_path / "missing.sqlite"
+    argv = ["study", "--from-store", "1", "--store", str(missing), "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    assert "no run store at" in capsys.readouterr().err
+    assert not missing.exists()
+
+
+def test_the_interrupt_message_names_the_study_this_process_started(tmp_path, capsys, monkeypatch):
+    """Another study begins on the same store while ours runs; Ctrl-C in ours names ours."""
+    import initlab.study as study_pkg
+    from initlab.store import Store
+
+    store = tmp_path / "s.sqlite"
+    real = study_pkg.run_study
+
+    class Interrupt:
+        name = "interrupt"
+
+        def wants(self, step, last):
+            return True
+
+        def __call__(self, event):
+            raise KeyboardInterrupt
+
+        def result(self):
+            return None
+
+    def other_study_then_ctrl_c(key):
+        with Store(store) as other:
+            other.begin_study({"other": True}, {})
+        return [Interrupt()]
+
+    def run_study(options, st, **kw):
+        return real(options, st, probe_factory=other_study_then_ctrl_c, **kw)
+
+    monkeypatch.setattr(study_pkg, "run_study", run_study)
+    argv = ["study", "--quick", "--only", "zero_relu", "--out", str(tmp_path / "o")]
+    assert main([*argv, "--store", str(store), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert "study 1 interrupted" in err and "--from-store 1" in err and "study 2" not in err
+    with Store(store) as st:
+        assert st.study(1)["status"] == "interrupted" and st.study(2)["status"] == "running"
+
+
+def _children(pid: int) -> set[int]:
+    """The pids of the live processes whose parent is ``pid`` (from /proc)."""
+    from pathlib import Path
+
+    out = set()
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                after = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(after[1]) == pid and after[0] not in "ZX":
+                out.add(int(d.name))
+    return out
+
+
+def _running(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] not in (
+            "Z",
+            "X",
+        )
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self"), reason="reads /proc (Linux)")
+def test_sigkill_leaves_no_child_behind_and_the_study_is_marked_interrupted(tmp_path, capsys):
+    """kill -9 a study while its two figure workers (and multiprocessing's resource tracker)
+    run: none of them outlives it by more than 5 s, and the next open of the store marks the
+    study interrupted and says so."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    pytest.importorskip("matplotlib")
+    from initlab.store import Store
+
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    store = tmp_path / "s.sqlite"
+    argv = ["study", "--quick", "--workers", "2", "--out", str(tmp_path / "o")]
+    p = subprocess.Popen(
+        [sys.executable, "-m", "initlab", *argv, "--store", str(store)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        kids: set[int] = set()
+        deadline = time.monotonic() + 120
+        while len(kids) < 3 and time.monotonic() < deadline:  # 2 workers + resource tracker
+            assert p.poll() is None, "the study ended before its workers started"
+            kids |= _children(p.pid)
+            time.sleep(0.05)
+        assert len(kids) >= 3, f"expected 2 workers and the resource tracker, found {kids}"
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+        killed = time.monotonic()
+        while any(_running(k) for k in kids) and time.monotonic() - killed < 5.0:
+            time.sleep(0.05)
+        left = [k for k in kids if _running(k)]
+        assert not left, f"children still running 5 s after the study was killed: {left}"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        for k in kids:
+            if _running(k):
+                os.kill(k, signal.SIGKILL)
+    assert p.returncode == -signal.SIGKILL
+    with Store(store) as st:
+        assert st.study(1)["status"] == "interrupted"
+        assert st.notes == [
+            f"study 1 was still marked running, but its process (pid {p.pid}) is gone: marked "
+            "interrupted"
+        ]

@@ -685,3 +685,20 @@ def test_wrapped_and_parametrized_models():
     assert s.names == ["2.weight", "2.bias"]
     assert s.untouched == (("0", "ParametrizedLinear with parametrized weights"),)
     assert all(torch.equal(b, p) for b, p in zip(before, wn[0].parameters(), strict=True))
+
+
+def test_compatibility_samplers_run_the_registered_rules():
+    """orthogonal_ and sparse_rows_ (kept for callers of the old adapter) run the one rule."""
+    from initlab.torch._sample import orthogonal_, sparse_rows_
+
+    w = torch.empty(30, 8, 3)
+    std = orthogonal_(w, 1.5, gen(4))
+    m = w.double().reshape(30, -1)
+    assert torch.allclose(m.T @ m, 2.25 * torch.eye(24, dtype=torch.float64), atol=1e-5)
+    assert std == pytest.approx(1.5 / math.sqrt(30))
+    ref = torch.empty(30, 8, 3)
+    tinit.orthogonal_(ref, gain=1.5, generator=gen(4))  # the same numbers as torch.nn.init
+    assert torch.allclose(w, ref, rtol=1e-5, atol=1e-6)
+    u = torch.empty(20, 40)
+    sparse_rows_(u, 0.25, 0.5, gen(1))
+    assert torch.all((u == 0).sum(dim=1) == 10)

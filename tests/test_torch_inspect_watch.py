@@ -68,7 +68,7 @@ def test_watch_agrees_with_the_engine_over_training(init, act, opt, lr):
     w.close()
     assert isinstance(hw, History) and hw.steps_run == 21 and hw.diverged_at == [None]
     np.testing.assert_allclose(hw.cost[0], h.cost[0], rtol=1e-10)
-    ours = {(r["step"], r["layer"]): r for r in hw.layer_stats()}
+    ours = {(r["step"], r["layer"]): r for r in D.layer_stats(hw)}
     theirs = {(r["step"], r["layer"]): r for r in D.layer_stats(h)}
     assert sorted(ours) == sorted(theirs) and {s for s, _ in ours} == {0, 10, 20}
     for key, a in ours.items():

@@ -369,7 +369,7 @@ def test_frames_carry_the_diagnostics_own_records_and_verdict():
     s.advance(40, force_stats=True)
     f = s.frame()
     result = run(RunConfig(**cfg, steps=40), probes=[D.LayerStats(every=39)])
-    rows = [r for r in result.history.layer_stats(0) if r["step"] == 39]
+    rows = [r for r in D.layer_stats(result.history, 0) if r["step"] == 39]
     assert f["diag"]["step"] == 39
     assert len(rows) == len(f["diag"]["layers"])
     hists = ("z_hist", "a_hist", "a_hist_outside", "z_range", "a_range")

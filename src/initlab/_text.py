@@ -1,16 +1,15 @@
-"""Plain-text helpers shared by the CLI and the printouts: tables and a progress bar."""
+"""Plain-text helpers shared by the CLI and the printouts: numbers and tables.  (The progress
+bar lives in :mod:`initlab._progress`; it is importable from here too.)"""
 
 from __future__ import annotations
 
 import math
-import sys
-import time
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, TextIO, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-__all__ = ["fmt", "format_table", "progress"]
+from initlab._progress import ProgressBar
 
-T = TypeVar("T")
+__all__ = ["ProgressBar", "fmt", "format_table"]
 
 
 def fmt(value: Any, digits: int = 4) -> str:
@@ -57,62 +56,3 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], digits: 
     out = [line(list(headers)), "  ".join("-" * w for w in widths)]
     out.extend(line(row) for row in cells)
     return "\n".join(out)
-
-
-def progress(
-    items: Sequence[T], label: str = "", stream: TextIO | None = None, enabled: bool = True
-) -> Iterator[T]:
-    """Yield ``items`` while drawing a one-line progress bar on ``stream`` (stderr by default).
-
-    The bar is redrawn in place on a terminal; when the stream is not a terminal it prints
-    one line at the end only, so logs stay readable."""
-    stream = stream or sys.stderr
-    n = len(items)
-    tty = enabled and hasattr(stream, "isatty") and stream.isatty()
-    start = time.perf_counter()
-    for k, item in enumerate(items):
-        if tty:
-            done = int(30 * k / max(n, 1))
-            stream.write(f"\r{label} [{'#' * done}{'.' * (30 - done)}] {k}/{n}")
-            stream.flush()
-        yield item
-    if enabled:
-        elapsed = time.perf_counter() - start
-        stream.write(("\r" if tty else "") + f"{label} [{'#' * 30}] {n}/{n} in {elapsed:.1f}s\n")
-        stream.flush()
-
-
-class ProgressBar:
-    """A callback-driven progress bar: ``update(done)`` redraws, ``close()`` ends the line.
-
-    On a terminal it redraws in place; otherwise it prints only the final line."""
-
-    def __init__(
-        self, total: int, label: str = "", stream: TextIO | None = None, enabled: bool = True
-    ) -> None:
-        self.total = max(int(total), 1)
-        self.label = label
-        self.stream = stream or sys.stderr
-        self.enabled = enabled
-        self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.start = time.perf_counter()
-        self.done = 0
-
-    def update(self, done: int, note: str = "") -> None:
-        self.done = min(int(done), self.total)
-        if self.tty:
-            filled = int(30 * self.done / self.total)
-            self.stream.write(
-                f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] "
-                f"{self.done}/{self.total} {note}".rstrip()
-                + " "
-            )
-            self.stream.flush()
-
-    def close(self, note: str = "") -> None:
-        if not self.enabled:
-            return
-        elapsed = time.perf_counter() - self.start
-        line = f"{self.label} [{'#' * 30}] {self.done}/{self.total} in {elapsed:.1f}s {note}"
-        self.stream.write(("\r" if self.tty else "") + line.rstrip() + "\n")
-        self.stream.flush()

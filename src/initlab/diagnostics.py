@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from initlab._text import fmt, format_table
-from initlab.train import History, StepEvent
+from initlab.train import History, Schedule, StepEvent
 
 __all__ = [
     "MODES",
@@ -268,9 +268,10 @@ class LayerStats:
         thresholds: Thresholds = THRESHOLDS,
         keep: str = "all",
     ) -> None:
-        from initlab._checks import check_choice, check_positive_int
+        from initlab._checks import check_choice
 
-        self.every = check_positive_int("every", every)
+        self.schedule = Schedule.every(every)
+        self.every = self.schedule.period
         self.keep = check_choice("keep", keep, ("all", "first_last"))
         self.members = None if members is None else list(members)
         self.histograms = histograms
@@ -302,6 +303,10 @@ class LayerStats:
                 lo, hi = m - half, m + half
             table[key] = np.linspace(lo, hi, HIST_BINS + 1).tolist()
         return np.asarray(table[key])
+
+    def wants(self, step: int, last: int) -> bool:
+        """The probe's schedule: step 0, every ``every`` steps and the last step of a run."""
+        return self.schedule.wants(step, last)
 
     def __call__(self, ev: StepEvent) -> None:
         net = ev.net

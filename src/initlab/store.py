@@ -19,7 +19,10 @@ What it holds (schema version :data:`SCHEMA_VERSION`)
   train/test evaluations, its per-layer statistics records (JSON), its verdict findings, and
   its final parameters (float64 bytes; shapes in JSON) so decision boundaries can be redrawn;
 * ``experiments``: one row per experiment of a study with its result (JSON: verdict,
-  criterion, key figure, tables, figure specs) and the runs it used (``experiment_runs``).
+  criterion, key figure, tables, figure specs) and the runs it used (``experiment_runs``);
+* ``study_owners``: the process running each study (pid, host, the process's start time), so
+  that a study left ``running`` by a killed process is marked ``interrupted`` the next time the
+  store is opened (see :attr:`Store.notes`).  Added to older version-1 files on first open.
 
 Floats are stored exactly: arrays as raw float64 bytes, and JSON written by Python (shortest
 repr, which round-trips; NaN and inf kept as the tokens ``NaN``/``Infinity``).  JSON handed to
@@ -31,21 +34,31 @@ Transactions
 Every write is one transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any
 exception, ``KeyboardInterrupt`` included): a population's runs are written together or not at
 all, and an interrupted study leaves the file readable with every completed run intact.
+
+Errors
+------
+Every problem with the file is one :class:`StoreError` naming the file and what is wrong: not
+found (``create=False``), a folder, not an SQLite file, not an initlab store, a missing or
+non-numeric schema version, read-only, busy, damaged (with how to recover what is readable).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
+import socket
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+
+from initlab._process import process_alive, process_started
 
 __all__ = [
     "DEFAULT_PATH",
@@ -63,6 +76,8 @@ SCHEMA_VERSION = 1
 ENV_VAR = "INITLAB_STORE"
 #: Default location, relative to the current directory.
 DEFAULT_PATH = Path("initlab-out") / "runs.sqlite"
+#: The largest id SQLite can hold (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -130,10 +145,67 @@ CREATE TABLE experiment_runs (
 );
 """
 
+#: Tables added to schema version 1 without changing it (older initlab versions ignore them);
+#: created on open when missing.
+_ADDED_TABLES = {
+    "study_owners": """CREATE TABLE IF NOT EXISTS study_owners (
+    study_id INTEGER PRIMARY KEY REFERENCES studies(id) ON DELETE CASCADE,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    started TEXT NOT NULL
+)""",
+}
+
 
 class StoreError(ValueError):
     """A store that cannot be used (wrong schema, missing study or run); a ValueError so the
     CLI prints it as an error."""
+
+
+def _explain(path: Path, exc: sqlite3.Error) -> StoreError:
+    """One clear line for an SQLite error on the store file ``path``."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    where = repr(str(path))
+    if name.startswith("SQLITE_READONLY") or "readonly" in str(exc):
+        return StoreError(
+            f"the run store {where} is read-only ({exc}); make the file and its folder "
+            "writable, or give another --store PATH"
+        )
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc):
+        return StoreError(
+            f"the run store {where} is busy: another process kept it locked ({exc}); try again "
+            "when it has finished"
+        )
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in str(exc):
+        return StoreError(
+            f"the run store {where} is damaged ({exc}); save each run that can still be read "
+            f"with `initlab runs export ID --store {path}`, then start a new store with "
+            "--store NEW.sqlite"
+        )
+    if name.startswith("SQLITE_CANTOPEN"):
+        return StoreError(
+            f"cannot open the run store {where} ({exc}); check that its folder exists and is "
+            "writable"
+        )
+    if name.startswith("SQLITE_FULL"):
+        return StoreError(f"the disk holding the run store {where} is full ({exc})")
+    return StoreError(f"the run store {where} cannot be used: {exc}")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _sqlite_errors(method: F) -> F:
+    """Turn any SQLite error raised by a :class:`Store` method into one :class:`StoreError`."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _explain(self.path, exc) from None
+
+    return wrapper  # type: ignore[return-value]
 
 
 def default_path() -> Path:
@@ -182,31 +254,55 @@ def _float(x: Any) -> float | None:
 
 
 class Store:
-    """A run store in the SQLite file ``path`` (created with its folder if missing).
+    """A run store in the SQLite file ``path`` (created with its folder if missing, unless
+    ``create=False``).
 
     Use as a context manager or call :meth:`close`.  Every write method is one transaction.
+    A file the user may not write is opened read-only (:attr:`readonly`): reading works,
+    writing is a :class:`StoreError`.  On opening, studies left ``running`` by a process that
+    no longer exists are marked ``interrupted``; :attr:`notes` says which.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
         p = Path(path) if path is not None else default_path()
+        self.path = p
+        self.notes: list[str] = []
         if p.exists() and p.is_dir():
             raise StoreError(f"store path {str(p)!r} is a folder; give a file, e.g. runs.sqlite")
-        p.parent.mkdir(parents=True, exist_ok=True)
-        self.path = p
+        if not p.exists():
+            if not create:
+                raise StoreError(
+                    f"no run store at {str(p)!r}; run `initlab study` first, or give --store "
+                    "PATH (or set INITLAB_STORE)"
+                )
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the folder of the run store {str(p)!r}: {exc.strerror}"
+                ) from None
+        self.readonly = p.exists() and not os.access(p, os.W_OK)
         try:
             self.conn = sqlite3.connect(str(p), isolation_level=None)
             self.conn.row_factory = sqlite3.Row
             self.conn.execute("PRAGMA foreign_keys = ON")
             self._init_schema()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{str(p)!r} is not an initlab run store: {exc}") from None
+            if not self.readonly:
+                self._add_tables()
+            self._mark_stale()
+        except sqlite3.Error as exc:
+            name = getattr(exc, "sqlite_errorname", "")
+            if name == "SQLITE_NOTADB":
+                raise StoreError(
+                    f"{str(p)!r} is not an initlab run store ({exc}); if it was one it is "
+                    "damaged beyond reading: start a new store with --store NEW.sqlite"
+                ) from None
+            raise _explain(p, exc) from None
 
     # ------------------------------------------------------------------ plumbing
 
     def _init_schema(self) -> None:
-        has_meta = self.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'"
-        ).fetchone()
+        has_meta = self._has_table("meta")
         if not has_meta:
             other = self.conn.execute(
                 "SELECT count(*) FROM sqlite_master WHERE type='table'"
@@ -219,9 +315,7 @@ class Store:
             from initlab import __version__
 
             with self.transaction():
-                if self.conn.execute(  # another process may have created it meanwhile
-                    "SELECT name FROM sqlite_master WHERE type='table' AND name='meta'"
-                ).fetchone():
+                if self._has_table("meta"):  # another process may have created it meanwhile
                     return self._init_schema()
                 # one statement at a time: executescript() would commit on its own
                 for stmt in _SCHEMA.strip().split(";"):
@@ -231,15 +325,67 @@ class Store:
                     "INSERT INTO meta VALUES ('schema_version', ?), ('created_by', ?)",
                     (str(SCHEMA_VERSION), f"initlab {__version__}"),
                 )
-        version = int(
-            self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+        row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        damaged = (
+            "it is damaged or not an initlab run store; start a new one with --store NEW.sqlite"
         )
+        if row is None:
+            raise StoreError(
+                f"{str(self.path)!r} has no schema_version in its meta table: {damaged}"
+            )
+        try:
+            version = int(row[0])
+        except (TypeError, ValueError):
+            raise StoreError(
+                f"{str(self.path)!r} has schema_version {row[0]!r}, not a whole number: {damaged}"
+            ) from None
         if version != SCHEMA_VERSION:
             raise StoreError(
                 f"{str(self.path)!r} has store schema version {version}; this initlab reads "
                 f"version {SCHEMA_VERSION} (use a new --store file)"
             )
         self.schema_version = version
+
+    def _has_table(self, name: str) -> bool:
+        return (
+            self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name=?", (name,)
+            ).fetchone()
+            is not None
+        )
+
+    def _add_tables(self) -> None:
+        missing = [t for t in _ADDED_TABLES if not self._has_table(t)]
+        if missing:
+            with self.transaction() as c:
+                for t in missing:
+                    c.execute(_ADDED_TABLES[t])
+
+    def _mark_stale(self) -> None:
+        """Mark ``interrupted`` every ``running`` study whose process (recorded on this host)
+        is gone, and say so in :attr:`notes`."""
+        if not self._has_table("study_owners"):
+            return
+        host = socket.gethostname()
+        rows = self.conn.execute(
+            "SELECT s.id, o.pid, o.started FROM studies s JOIN study_owners o "
+            "ON o.study_id = s.id WHERE s.status = 'running' AND o.host = ?",
+            (host,),
+        ).fetchall()
+        for sid, pid, started in rows:
+            if process_alive(int(pid), started):
+                continue
+            gone = f"study {sid} was still marked running, but its process (pid {pid}) is gone"
+            if self.readonly:
+                self.notes.append(f"{gone}; the store is read-only, so it stays marked running")
+                continue
+            with self.transaction() as c:
+                n = c.execute(
+                    "UPDATE studies SET status = 'interrupted' WHERE id = ? AND status = 'running'",
+                    (sid,),
+                ).rowcount
+            if n:
+                self.notes.append(f"{gone}: marked interrupted")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -264,18 +410,27 @@ class Store:
 
     # ------------------------------------------------------------------ studies
 
+    @_sqlite_errors
     def begin_study(self, options: Mapping[str, Any], settings: Mapping[str, Any]) -> int:
-        """Create a study row with status ``running``; returns its id."""
+        """Create a study row with status ``running``, owned by this process; returns its
+        id."""
         from initlab import __version__
 
+        pid = os.getpid()
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO studies (created, status, options, settings, version) "
                 "VALUES (?, 'running', ?, ?, ?)",
                 (_now(), _dumps(options), _dumps(settings), __version__),
             )
-            return int(cur.lastrowid)
+            sid = int(cur.lastrowid)
+            c.execute(
+                "INSERT INTO study_owners VALUES (?, ?, ?, ?)",
+                (sid, pid, socket.gethostname(), process_started(pid)),
+            )
+            return sid
 
+    @_sqlite_errors
     def finish_study(self, study_id: int, status: str, seconds: float | None = None) -> None:
         """Set a study's status (``complete``, ``interrupted`` or ``failed``) and its
         duration."""
@@ -289,6 +444,7 @@ class Store:
                 (status, seconds, int(study_id)),
             )
 
+    @_sqlite_errors
     def studies(self) -> list[dict[str, Any]]:
         """Every study, newest first, with its number of experiments and runs."""
         rows = self.conn.execute(
@@ -313,6 +469,7 @@ class Store:
             d["runs"] = r["n_runs"]
         return d
 
+    @_sqlite_errors
     def study(self, study_id: int | str) -> dict[str, Any]:
         """One study (``"latest"`` for the newest); StoreError if there is none."""
         if study_id == "latest":
@@ -327,6 +484,7 @@ class Store:
                 raise StoreError(self._missing("study", study_id))
         return self._study_row(r)
 
+    @_sqlite_errors
     def delete_study(self, study_id: int) -> int:
         """Delete a study with its experiments, populations and runs; returns the number of
         runs deleted."""
@@ -339,6 +497,7 @@ class Store:
 
     # ------------------------------------------------------------------ populations
 
+    @_sqlite_errors
     def save_population(
         self,
         study_id: int | None,
@@ -432,6 +591,7 @@ class Store:
                 ids.append(int(cur.lastrowid))
         return ids
 
+    @_sqlite_errors
     def batch(self, study_id: int, key: str) -> dict[str, Any]:
         """A stored population: the batch row and all its runs (full), in member order.
         StoreError if it is missing or if any of its runs was deleted."""
@@ -466,21 +626,46 @@ class Store:
     # ------------------------------------------------------------------ runs
 
     def _id(self, what: str, value: Any) -> int:
+        """``value`` as a stored id: a whole number from 1 to :data:`MAX_ID`."""
         try:
             v = int(value)
-        except (TypeError, ValueError):
-            raise StoreError(f"{what} id must be an integer, got {value!r}") from None
-        if v < 1:
-            raise StoreError(f"{what} id must be >= 1, got {value!r}")
+            ok = 1 <= v <= MAX_ID and not (isinstance(value, float) and v != value)
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+        if not ok or isinstance(value, bool):
+            see = "initlab runs list --studies" if what == "study" else "initlab runs list"
+            raise StoreError(
+                f"{what} id {value!r} is not a whole number from 1 to {MAX_ID}; `{see}` shows "
+                f"the ids in {str(self.path)!r}"
+            )
         return v
 
     def _missing(self, what: str, value: Any) -> str:
-        return f"no {what} with id {value} in {str(self.path)!r}; see `initlab runs list`" + (
-            " --studies" if what == "study" else ""
-        )
+        see = "initlab runs list --studies" if what == "study" else "initlab runs list"
+        return f"no {what} with id {value} in {str(self.path)!r}; see `{see}`"
 
+    @_sqlite_errors
+    @_sqlite_errors
+    def count_runs(self, study_id: int | None = None) -> int:
+        """How many runs the store holds (of one study, if given)."""
+        if study_id is None:
+            return int(self.conn.execute("SELECT count(*) FROM runs").fetchone()[0])
+        sid = self._id("study", study_id)
+        q = "SELECT count(*) FROM runs WHERE study_id = ?"
+        return int(self.conn.execute(q, (sid,)).fetchone()[0])
+
+    @_sqlite_errors
     def runs(self, study_id: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        """Summary rows of the runs (newest first), optionally of one study."""
+        """Summary rows of the runs (newest first), optionally of one study; at most ``limit``
+        rows (a whole number from 1 to :data:`MAX_ID`; None: all)."""
+        if limit is not None and (
+            isinstance(limit, bool)
+            or not isinstance(limit, int | np.integer)
+            or not 1 <= limit <= MAX_ID
+        ):
+            raise StoreError(
+                f"limit must be a whole number from 1 to {MAX_ID} (or None for all), got {limit!r}"
+            )
         q = (
             "SELECT r.id, r.study_id, r.member, r.scheme, r.seed, r.label, r.status, "
             "r.final_cost, r.train_accuracy, r.test_accuracy, r.diverged_at, r.verdict, "
@@ -532,6 +717,7 @@ class Store:
             "created": r["created"],
         }
 
+    @_sqlite_errors
     def run(self, run_id: int) -> dict[str, Any]:
         """One run in full (arrays as NumPy arrays), with its population's key and stats
         metadata (histogram edges); StoreError if there is none."""
@@ -559,6 +745,7 @@ class Store:
         ]
         return d
 
+    @_sqlite_errors
     def export_run(self, run_id: int) -> dict[str, Any]:
         """One run as standard-JSON-ready plain data (lists, non-finite numbers as strings)."""
         d = self.run(run_id)
@@ -567,6 +754,7 @@ class Store:
         d["schema_version"] = SCHEMA_VERSION
         return plain_json(d)
 
+    @_sqlite_errors
     def delete_run(self, run_id: int) -> None:
         """Delete one run (its population can then no longer be rebuilt)."""
         rid = self._id("run", run_id)
@@ -576,6 +764,7 @@ class Store:
 
     # ------------------------------------------------------------------ experiments
 
+    @_sqlite_errors
     def save_experiment(
         self,
         study_id: int,
@@ -606,6 +795,7 @@ class Store:
             )
         return eid
 
+    @_sqlite_errors
     def experiments(self, study_id: int) -> list[dict[str, Any]]:
         """The stored experiment results of a study, in the order they ran."""
         rows = self.conn.execute(

@@ -3,8 +3,10 @@
 :func:`fit` repeats, for each step: forward propagate a batch, compute the cost, backpropagate,
 ask the optimizer for the updates and apply them.  It records only the cost.  Everything else is
 observed by *probes*: callables invoked with a :class:`StepEvent` (the parameters before the
-update, the forward cache, the gradients, the update) at the steps they ask for; what they
-record ends up in :attr:`History.records`.
+update, the forward cache, the gradients, the update) at the steps they ask for -- the loop asks
+each probe ``probe.wants(step, last)`` and does not know what is being watched (a
+:class:`Schedule` answers that question for the usual cases); what they record ends up in
+:attr:`History.records`.
 
 For speed the loop keeps all parameters of the population in one contiguous buffer of shape
 ``(K, 1, P)`` (``W_l`` and ``b_l`` become views into it) and writes the gradients into a second
@@ -36,6 +38,7 @@ __all__ = [
     "Evaluate",
     "History",
     "Probe",
+    "Schedule",
     "StepEvent",
     "Trainer",
     "accuracy",
@@ -63,14 +66,71 @@ class StepEvent:
 
 
 class Probe(Protocol):
-    """A recorder: called at step 0, every ``every`` steps, and at the last step."""
+    """A recorder.  The loop asks ``wants(step, last)`` at every step (``last`` is the last
+    step of the current ``Trainer.run`` call) and calls the probe with a :class:`StepEvent`
+    when it answers True; ``result()`` is what ends up in ``History.records[name]``."""
 
     name: str
-    every: int
+
+    def wants(self, step: int, last: int) -> bool: ...
 
     def __call__(self, event: StepEvent) -> None: ...
 
     def result(self) -> Any: ...
+
+
+class Schedule:
+    """Which steps a probe looks at; a probe's ``wants`` can simply ask its schedule.
+
+    * ``Schedule.every(n)``: step 0, every n-th step (t % n == 0) and the last step of each
+      ``run`` call;
+    * ``Schedule.run_ends()``: step 0 and the last step of each ``run`` call;
+    * ``Schedule.on_demand()``: step 0, and the last step of the next ``run`` call after each
+      :meth:`request` (one record per request; the web page asks when a frame needs fresh
+      figures).
+    """
+
+    def __init__(self, period: int | None = None, on_demand: bool = False) -> None:
+        if period is not None:
+            period = check_positive_int("every", period)
+        self.period = period
+        self.demand = on_demand
+        self.pending = False
+
+    @classmethod
+    def every(cls, n: int) -> Schedule:
+        return cls(n)
+
+    @classmethod
+    def run_ends(cls) -> Schedule:
+        return cls()
+
+    @classmethod
+    def on_demand(cls) -> Schedule:
+        return cls(on_demand=True)
+
+    def request(self) -> None:
+        """Record at the last step of the next ``run`` call (on-demand schedules only)."""
+        if not self.demand:
+            raise ValueError("request() needs a Schedule.on_demand() schedule")
+        self.pending = True
+
+    def wants(self, step: int, last: int) -> bool:
+        """True if a probe on this schedule looks at ``step``; an on-demand schedule's
+        request is used up by the step it answers True for (step 0 uses none)."""
+        if step == 0:
+            return True
+        if self.demand:
+            if self.pending and step == last:
+                self.pending = False
+                return True
+            return False
+        return step == last or (self.period is not None and step % self.period == 0)
+
+    def __repr__(self) -> str:
+        if self.demand:
+            return "Schedule.on_demand()"
+        return "Schedule.run_ends()" if self.period is None else f"Schedule.every({self.period})"
 
 
 @dataclass
@@ -97,12 +157,6 @@ class History:
         """``"ok"`` or ``"diverged at step N"`` for member ``k``."""
         d = self.diverged_at[k]
         return "ok" if d is None else f"diverged at step {d}"
-
-    def layer_stats(self, member: int | None = None) -> list[dict[str, Any]]:
-        """Per-layer statistics recorded by the diagnostics probe, as plain records."""
-        from initlab.diagnostics import layer_stats
-
-        return layer_stats(self, member)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (NaN and inf become None / strings by the JSON writer's rules)."""
@@ -140,11 +194,15 @@ class Evaluate:
 
     def __init__(self, X: np.ndarray, Y: np.ndarray, every: int = 100, name: str = "test"):
         self.X, self.Y = X, Y
-        self.every = check_positive_int("every", every)
+        self.schedule = Schedule.every(every)
+        self.every = self.schedule.period
         self.name = name
         self._steps: list[int] = []
         self._cost: list[np.ndarray] = []
         self._acc: list[np.ndarray] = []
+
+    def wants(self, step: int, last: int) -> bool:
+        return self.schedule.wants(step, last)
 
     def __call__(self, event: StepEvent) -> None:
         r = evaluate(event.net, self.X, self.Y, event.loss)
@@ -158,10 +216,6 @@ class Evaluate:
             "cost": np.array(self._cost),
             "accuracy": np.array(self._acc),
         }
-
-
-def _due(probe: Probe, step: int, last: int) -> bool:
-    return step % probe.every == 0 or step == last
 
 
 class Trainer:
@@ -197,7 +251,11 @@ class Trainer:
         )
         self.steps_per_epoch = math.ceil(m / self.batch_size)
         for p in probes:
-            check_positive_int(f"probe {getattr(p, 'name', p)!r} every", p.every)
+            if not callable(getattr(p, "wants", None)):
+                raise TypeError(
+                    f"probe {getattr(p, 'name', p)!r} has no wants(step, last) method: a probe "
+                    "says which steps it looks at (e.g. with initlab.train.Schedule.every(n))"
+                )
         self.net = net
         self.probes = list(probes)
         self.seed = seed
@@ -278,7 +336,7 @@ class Trainer:
                     U[~active] = 0.0
                     all_active = bool(active.all())
                 if probes:
-                    due = [p for p in probes if _due(p, t, last)]
+                    due = [p for p in probes if p.wants(t, last)]
                     if due:
                         event = StepEvent(
                             t,

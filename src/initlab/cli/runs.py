@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = act.add_parser("list", help="list runs (newest first), or studies with --studies")
     ls.add_argument("--study", type=int, default=None, help="only the runs of this study")
     ls.add_argument("--studies", action="store_true", help="list the studies instead")
-    ls.add_argument("--limit", type=int, default=50, help="at most this many rows (0: all)")
+    ls.add_argument(
+        "--limit", type=_limit, default=50, help="at most this many rows (default 50; 0: all)"
+    )
     ls.add_argument("--json", action="store_true", help="print JSON")
     sh = act.add_parser("show", help="show one run (or one study with --study)")
     sh.add_argument("id", help="run id (study id with --study)")
@@ -40,18 +42,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run, parser=p)
 
 
-def _store(args: argparse.Namespace, must_exist: bool = True) -> Any:
-    from pathlib import Path
+def _limit(text: str) -> int:
+    """``--limit``: a whole number from 0 (all) to the largest id."""
+    from initlab.store import MAX_ID
 
-    from initlab.store import Store, StoreError, default_path
-
-    path = Path(args.store) if args.store else default_path()
-    if must_exist and not path.exists():
-        raise StoreError(
-            f"no run store at {str(path)!r}; run `initlab study` first, or give --store PATH "
-            "(or set INITLAB_STORE)"
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= MAX_ID:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 0 (all rows) to {MAX_ID}, got {text!r}"
         )
-    return Store(path)
+    return n
+
+
+def open_store(path: Any = None, *, create: bool = False) -> Any:
+    """The run store at ``path`` (default: ``$INITLAB_STORE`` or ./initlab-out/runs.sqlite);
+    an error if it does not exist, unless ``create``.  Prints the store's notes (studies it
+    found interrupted) on stderr."""
+    from initlab.store import Store
+
+    store = Store(path or None, create=create)
+    for note in store.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return store
+
+
+def _store(args: argparse.Namespace) -> Any:
+    return open_store(args.store)
+
+
+def _hidden(shown: int, total: int, what: str, to: Any) -> None:
+    """Say how many rows ``--limit`` left out."""
+    if total > shown:
+        print(f"({shown} of {total} {what} shown, newest first; --limit 0 shows all)", file=to)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -59,10 +84,13 @@ def _list(args: argparse.Namespace) -> int:
 
     with _store(args) as s:
         limit = None if args.limit == 0 else args.limit
+        out = sys.stderr if args.json else sys.stdout
         if args.studies:
-            rows = s.studies()[:limit]
+            every = s.studies()
+            rows = every[:limit]
             if args.json:
                 print(json.dumps(rows, indent=2))
+                _hidden(len(rows), len(every), "studies", out)
                 return 0
             print(
                 format_table(
@@ -93,12 +121,15 @@ def _list(args: argparse.Namespace) -> int:
                     ],
                 )
             )
+            _hidden(len(rows), len(every), "studies", out)
             return 0
         rows = s.runs(args.study, limit)
+        total = s.count_runs(args.study) if limit is not None and len(rows) == limit else len(rows)
         if args.json:
             from initlab.store import plain_json
 
             print(json.dumps(plain_json(rows), indent=2))
+            _hidden(len(rows), total, "runs", out)
             return 0
         if not rows:
             print("no runs" + (f" in study {args.study}" if args.study else ""))
@@ -132,6 +163,7 @@ def _list(args: argparse.Namespace) -> int:
                 ],
             )
         )
+        _hidden(len(rows), total, "runs", out)
     return 0
 
 

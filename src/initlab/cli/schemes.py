@@ -44,6 +44,7 @@ def rows(fan_in: int, fan_out: int, category: str | None = None) -> list[dict]:
                 "name": name,
                 "category": i.category,
                 "formula": i.formula,
+                "defaults": dict(i.defaults),
                 "mean": None if d is None else d.mean,
                 "std": None if d is None else d.std,
                 "bound": bound,
@@ -68,11 +69,17 @@ def run(args: argparse.Namespace) -> int:
             r["std"],
             r["bound"],
             ", ".join(r["recommended_for"]) or "-",
+            ", ".join(
+                f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in r["defaults"].items()
+            )
+            or "-",
             r["formula"],
         )
         for r in records
     ]
-    print(format_table(["scheme", "category", "std", "bound", "recommended for", "formula"], table))
+    headers = ["scheme", "category", "std", "bound", "recommended for", "defaults", "formula"]
+    print(format_table(headers, table))
     print(
         "\nThe seed's rule: Xavier for tanh and sigmoid, He for ReLU.  "
         "Use a name with --init, e.g. --init he_normal or --init random_normal:std=0.5."

@@ -54,6 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="rebuild the report of a stored study (an id or 'latest') without training",
     )
     p.add_argument("--json", action="store_true", help="print results.json to stdout")
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress bar (none is drawn off a terminal)"
+    )
     p.add_argument("--list", action="store_true", help="list the experiments and exit")
     p.add_argument(
         "--workers",
@@ -118,8 +121,9 @@ def _list() -> int:
 def run(args: argparse.Namespace) -> int:
     if args.list:
         return _list()
-    from initlab.store import Store, default_path
+    from initlab.store import default_path
     from initlab.study import StudyOptions, rebuild_study, run_study, write_outputs
+    from initlab.study.runner import StudyInterrupted
 
     if args.no_store and args.store:
         raise ValueError("give --store PATH or --no-store, not both")
@@ -135,13 +139,18 @@ def run(args: argparse.Namespace) -> int:
                 f"{', '.join('--' + f for f in fixed)}"
             )
     store_path = args.store or default_path()
-    store = None if args.no_store else Store(store_path)
+    store = None
+    if not args.no_store:
+        from initlab.cli.runs import open_store
+
+        # rebuilding reads a store that must exist; a new study creates one if needed
+        store = open_store(store_path, create=args.from_store is None)
     try:
         if args.from_store is not None:
             report = rebuild_study(
                 store,
                 args.from_store,
-                progress=not args.json,
+                progress=not (args.json or args.quiet),
                 workers=args.workers,
             )
         else:
@@ -149,13 +158,16 @@ def run(args: argparse.Namespace) -> int:
                 quick=args.quick, seeds=args.seeds, dataset=args.dataset, only=args.only
             )
             try:
-                report = run_study(options, store, progress=not args.json, workers=args.workers)
-            except KeyboardInterrupt:
-                if store is not None:
-                    sid = store.study("latest")["id"]
+                report = run_study(
+                    options, store, progress=not (args.json or args.quiet), workers=args.workers
+                )
+            except StudyInterrupted as exc:
+                if exc.study_id is not None:
+                    sid = exc.study_id  # this process's study, whatever else the store holds
                     print(
                         f"study {sid} interrupted: the runs finished so far are in {store_path};"
-                        f" rebuild what finished with: initlab study --from-store {sid}",
+                        f" rebuild what finished with: initlab study --from-store {sid} "
+                        f"--store {store_path}",
                         file=sys.stderr,
                     )
                 raise

@@ -140,17 +140,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write figures (PNG) to DIR (needs matplotlib: initlab[report])",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress bar (none is drawn off a terminal)"
+    )
     p.set_defaults(func=run)
 
 
 class _ProgressProbe:
+    """A probe that moves the progress bar about 100 times over the run."""
+
     name = "progress"
 
     def __init__(self, steps: int, quiet: bool) -> None:
-        from initlab._text import ProgressBar
+        from initlab._progress import ProgressBar
+        from initlab.train import Schedule
 
-        self.every = max(1, steps // 100)
         self.bar = ProgressBar(steps, "training", enabled=not quiet)
+        self.schedule = Schedule.every(max(1, steps // 100))
+
+    def wants(self, step: int, last: int) -> bool:
+        return self.bar.live and self.schedule.wants(step, last)
 
     def __call__(self, event: Any) -> None:
         self.bar.update(event.step + 1, f"cost {float(event.cost[0]):.4g}")
@@ -163,16 +172,16 @@ def run(args: argparse.Namespace) -> int:
     from initlab import config as C
 
     cfg = config_from_args(args)
-    progress = _ProgressProbe(cfg.steps, quiet=args.json)
-    probes: list[Any] = [progress]
     diag = None
+    probes: list[Any] = []
     if args.diagnose or args.plot:
         from initlab import diagnostics
 
         diag = diagnostics.LayerStats(every=max(1, cfg.steps // 20))
         probes.append(diag)
-    result = C.run(cfg, probes=probes)
-    progress.bar.close()
+    progress = _ProgressProbe(cfg.steps, quiet=args.json or args.quiet)
+    with progress.bar:
+        result = C.run(cfg, probes=[progress, *probes])
     s = result.summary()
     if args.json:
         out = {"config": cfg.to_dict(), "result": s}
@@ -180,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
             from initlab import diagnostics
 
             out["verdict"] = [v.to_dict() for v in diagnostics.verdict(result.history)]
-            out["layer_stats"] = result.history.layer_stats()
+            out["layer_stats"] = diagnostics.layer_stats(result.history)
         print(json.dumps(out, indent=2, default=str))
         return 0
     ds = result.dataset

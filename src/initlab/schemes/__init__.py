@@ -1,4 +1,6 @@
-"""Initialization schemes: pure functions ``(shape, rng, dtype) -> numpy array``.
+"""Initialization schemes: each one law (or structured rule) defined once, in
+:mod:`~initlab.schemes.library` and :mod:`~initlab.schemes.structured`, and the array functions
+``(shape, rng, dtype) -> numpy array`` generated from them (docs/schemes.md: adding a scheme).
 
 Quick tour::
 
@@ -16,23 +18,17 @@ from initlab.schemes.gains import GAIN_TABLE, calculate_gain, numeric_gain
 from initlab.schemes.library import (
     DISTRIBUTIONS,
     constant,
-    dirac,
     he_normal,
     he_uniform,
-    identity,
     keras_default,
     large,
     lecun_normal,
     lecun_uniform,
-    lsuv,
     ones,
-    orthogonal,
     random_normal,
     random_uniform,
-    scaled,
     small,
     small_uniform,
-    sparse,
     torch_default,
     torch_default_bias,
     truncated_normal,
@@ -52,8 +48,11 @@ from initlab.schemes.registry import (
     info,
     parse_scheme,
     recommend,
+    scheme,
 )
 from initlab.schemes.sampling import Distribution, truncated_normal_std
+from initlab.schemes.sources import NumpySource, Source
+from initlab.schemes.structured import dirac, identity, lsuv, orthogonal, scaled, sparse
 
 glorot_normal = xavier_normal
 glorot_uniform = xavier_uniform
@@ -68,10 +67,12 @@ __all__ = [
     "GAIN_TABLE",
     "LAYOUTS",
     "Axes",
+    "NumpySource",
     "Distribution",
     "Fans",
     "SchemeInfo",
     "SchemeSpec",
+    "Source",
     "available",
     "calculate_gain",
     "compute_fans",
@@ -102,6 +103,7 @@ __all__ = [
     "random_uniform",
     "recommend",
     "scaled",
+    "scheme",
     "small",
     "small_uniform",
     "sparse",
@@ -115,3 +117,14 @@ __all__ = [
     "xavier_uniform",
     "zeros",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Any registered scheme (or alias) is ``initlab.schemes.<name>``, including one added by a
+    single ``@scheme`` definition without touching this file."""
+    from initlab.schemes import registry
+
+    key = registry._ALIASES.get(name, name)
+    if key in registry._REGISTRY:
+        return registry._REGISTRY[key].fn
+    raise AttributeError(f"module 'initlab.schemes' has no attribute {name!r}")

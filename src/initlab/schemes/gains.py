@@ -46,7 +46,8 @@ GAIN_TABLE: dict[str, float | Callable[[float], float]] = {
     "sigmoid": 1.0,
     "tanh": 5.0 / 3.0,
     "relu": math.sqrt(2.0),
-    "leaky_relu": lambda a: math.sqrt(2.0 / (1.0 + a * a)),
+    # sqrt(2) / hypot(1, a) is sqrt(2 / (1 + a^2)) without overflowing a^2 for huge slopes
+    "leaky_relu": lambda a: math.sqrt(2.0) / math.hypot(1.0, a),
     "selu": 0.75,
 }
 

@@ -1,13 +1,29 @@
-"""The registry of scheme names: one table that the API, the CLI, the study, the web page and the
-PyTorch adapter all read.
+"""The registry of schemes: one table that the API, the CLI, the study, the web page and the
+PyTorch adapter all read, filled by the :func:`scheme` decorator where each scheme is defined.
 
-``get("he_normal")`` returns a :class:`SchemeSpec`, a callable ``(shape, rng, dtype, *, layout,
-fans) -> array`` that is also plain data (name and parameters), so it can be stored in a config
-and written to JSON.  ``parse_scheme("random_normal:std=0.5")`` reads the same thing from text.
+A scheme is one definition (see :mod:`initlab.schemes.library` and docs/schemes.md):
+
+* a **law** ``(fans, *, params) -> Distribution`` (or ``(*, params)`` for a scheme that ignores
+  the fans): what one entry is drawn from;
+* or, for a structured scheme, a **rule** ``(shape, source, *, params, layout, fans) -> array``
+  that builds the float64 values from a random ``source`` (see :mod:`initlab.schemes.sources`),
+  with an optional ``law=(shape, layout, fans, **params) -> Distribution`` for the moments of
+  its entries.
+
+The decorator reads everything else from the definition: the defaults from its signature, the
+summary from the first line of its docstring and the formula from its ``Formula:`` line.  It
+returns the array function ``(shape, rng, dtype, *, params, layout, fans) -> numpy array``, the
+public API, which samples the law with :func:`initlab.schemes.sampling.draw` (one sampler) or
+runs the rule with a NumPy source.  The torch adapter samples the same laws and runs the same
+rules with torch's generator.
+
+``get("he_normal")`` returns a :class:`SchemeSpec`, a callable that is also plain data (name and
+parameters); ``parse_scheme("random_normal:std=0.5")`` reads the same thing from text.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from collections.abc import Callable, Mapping
@@ -16,17 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from initlab._checks import check_choice
-from initlab.schemes import library as L
-from initlab.schemes.fans import Fans
+from initlab._checks import as_generator, check_choice, check_float_dtype, check_shape
+from initlab.schemes.fans import Fans, compute_fans
 from initlab.schemes.gains import calculate_gain
-from initlab.schemes.sampling import (
-    Distribution,
-    constant_distribution,
-    normal_distribution,
-    truncated_normal_distribution,
-    uniform_distribution,
-)
+from initlab.schemes.sampling import Distribution, draw
+from initlab.schemes.sources import NumpySource, Source
 
 __all__ = [
     "CATEGORIES",
@@ -38,291 +48,282 @@ __all__ = [
     "info",
     "parse_scheme",
     "recommend",
+    "scheme",
 ]
 
 CATEGORIES = ("failure", "plain", "variance_scaling", "library_default", "structured")
+_CALL = ("shape", "rng", "dtype", "layout", "fans")  # the array function's own arguments
+_RULE_ARGS = ("shape", "source", "layout", "fans")
 
 
 @dataclass(frozen=True)
 class SchemeInfo:
-    """What the registry knows about one scheme."""
+    """What the registry knows about one scheme, all of it read from its one definition."""
 
     name: str
-    fn: Callable[..., np.ndarray] = field(repr=False)
+    fn: Callable[..., np.ndarray] = field(repr=False)  # the public array function
     summary: str
     formula: str
     category: str
     recommended_for: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     data_dependent: bool = False
-    #: ``(fans, **params) -> Distribution`` of the entries, or None where no single law applies.
-    law: Callable[..., Distribution | None] | None = field(default=None, repr=False)
-    #: shape and keyword arguments for the trial call that validates parameters up front.
-    trial: tuple[tuple[int, ...], Mapping[str, Any]] = ((4, 4), {})
+    #: the law ``(fans?, **params) -> Distribution`` (elementwise schemes) or ``(shape, layout,
+    #: fans, **params) -> Distribution`` (structured schemes; None where no single law applies)
+    law: Callable[..., Distribution] | None = field(default=None, repr=False)
+    #: the structured rule ``(shape, source, *, layout, fans, **params) -> float64 array``
+    rule: Callable[..., np.ndarray] | None = field(default=None, repr=False)
+    uses_fans: bool = True
+    #: shape and layout of the trial call that validates a rule's parameters up front
+    trial: tuple[tuple[int, ...], Any] = ((4, 4), None)
+
+    @property
+    def definition(self) -> Callable[..., Any]:
+        """The function the scheme is defined by (its rule, else its law)."""
+        return self.rule if self.rule is not None else self.law  # type: ignore[return-value]
 
     @property
     def defaults(self) -> dict[str, Any]:
-        """The scheme's own parameters and their defaults (read from its signature)."""
-        sig = inspect.signature(self.fn)
-        return {
-            p.name: p.default
-            for p in sig.parameters.values()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in ("layout", "fans")
-        }
+        """The scheme's own parameters and their defaults (read from its definition)."""
+        return _defaults(self.definition)
+
+    def bind(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Every parameter of the scheme: ``params`` over the defaults (unknown names refused)."""
+        allowed = self.defaults
+        unknown = sorted(set(params) - set(allowed))
+        if unknown:
+            raise ValueError(
+                f"scheme {self.name!r} has no parameter {', '.join(map(repr, unknown))}; "
+                f"its parameters are: {', '.join(allowed) or 'none'}"
+            )
+        return {**allowed, **params}
+
+    def law_at(
+        self, shape: tuple[int, ...], layout: Any = None, fans: Any = None, **params: Any
+    ) -> Distribution | None:
+        """The law of one entry of a weight of ``shape`` (None where no single law applies)."""
+        p = self.bind(params)
+        if self.rule is not None:
+            d = None if self.law is None else self.law(shape, layout, fans, **p)
+        elif self.uses_fans:
+            d = self.law(compute_fans(shape, layout, fans), **p)  # type: ignore[misc]
+        else:
+            d = self.law(**p)  # type: ignore[misc]
+        return None if d is None else _checked(d, self.name, params)
+
+    def values(
+        self, shape: tuple[int, ...], source: Source, layout: Any = None, fans: Any = None, **params
+    ) -> np.ndarray:
+        """Float64 values of ``shape`` drawn from ``source``: the rule's, or the law sampled by
+        ``source.law``.  The one sampling path that both back ends run."""
+        if self.rule is not None:
+            if self.law is not None and math.prod(shape) > 0:  # refuses overflowing laws
+                self.law_at(shape, layout, fans, **params)
+            return self.rule(shape, source, layout=layout, fans=fans, **self.bind(params))
+        if math.prod(shape) == 0:  # needs no fans; the parameters are still checked
+            self.law_at((1, 1), None, (1, 1) if fans is None else fans, **params)
+            return np.zeros(shape)
+        d = self.law_at(shape, layout, fans, **params)
+        return source.law(d, shape)  # type: ignore[arg-type]
 
 
-_VS = L.variance_scaling_distribution
-_ORTHO_NOTE = "entries ~ gain / sqrt(max(fan_in, fan_out))"
+def _defaults(definition: Callable[..., Any]) -> dict[str, Any]:
+    return dict(_default_items(definition))
 
 
-def _orthogonal_law(f: Fans, gain: float = 1.0) -> Distribution:
-    # the matrix is fan_in x (fan_out / receptive field): e.g. (out, in * k * k) for a torch
-    # conv kernel, (k * k * in, out) for a channels-last one; entries have variance
-    # gain^2 / (its larger side)
-    rows, cols = f.fan_in, f.fan_out // max(f.receptive_field, 1)
-    return Distribution("orthogonal", 0.0, gain / math.sqrt(max(rows, cols)), -gain, gain)
-
-
-def _sparse_law(f: Fans, sparsity: float = 0.1, std: float = 0.01) -> Distribution:
-    kept = 1.0 - math.ceil(sparsity * f.fan_in) / f.fan_in
-    return Distribution("sparse", 0.0, std * math.sqrt(kept))
-
-
-def _scaled_law(f: Fans, base: str = "xavier_normal", factor: float = 10.0) -> Distribution | None:
-    d = distribution(base, f.fan_in, f.fan_out)
-    if d is None:
-        return None
-    lo, hi = sorted((factor * d.low, factor * d.high))
-    return Distribution(
-        d.kind, factor * d.mean, abs(factor) * d.std, lo, hi, factor * d.loc, abs(factor) * d.sigma
+@functools.cache
+def _default_items(definition: Callable[..., Any]) -> tuple[tuple[str, Any], ...]:
+    """The keyword-only parameters of a definition and their defaults, read once."""
+    return tuple(
+        (p.name, p.default)
+        for p in inspect.signature(definition).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in ("layout", "fans")
     )
 
 
-def _entries() -> list[SchemeInfo]:
-    sq = math.sqrt
-    return [
-        SchemeInfo(
-            "zeros",
-            L.zeros,
-            "all weights 0: no symmetry breaking, no learning",
-            "W = 0",
-            "failure",
-            law=lambda f: constant_distribution(0.0),
-        ),
-        SchemeInfo(
-            "ones",
-            L.ones,
-            "all weights 1: symmetric, and large for wide layers",
-            "W = 1",
-            "failure",
-            law=lambda f: constant_distribution(1.0),
-        ),
-        SchemeInfo(
-            "constant",
-            L.constant,
-            "all weights equal: symmetry never breaks",
-            "W = value",
-            "failure",
-            law=lambda f, value=0.5: constant_distribution(value),
-        ),
-        SchemeInfo(
-            "small",
-            L.small,
-            "the seed's small random values: vanishing signals",
-            "W ~ N(0, std^2), std = 0.01",
-            "failure",
-            law=lambda f, std=0.01: normal_distribution(std),
-        ),
-        SchemeInfo(
-            "small_uniform",
-            L.small_uniform,
-            "small uniform values (the seed's worked example)",
-            "W ~ U(-sqrt(3) std, sqrt(3) std), std = 0.01",
-            "failure",
-            law=lambda f, std=0.01: uniform_distribution(-sq(3) * std, sq(3) * std),
-        ),
-        SchemeInfo(
-            "large",
-            L.large,
-            "the seed's large random values: saturation / explosion",
-            "W ~ N(0, std^2), std = 10",
-            "failure",
-            law=lambda f, std=10.0: normal_distribution(std),
-        ),
-        SchemeInfo(
-            "scaled",
-            L.scaled,
-            "another scheme times a factor (e.g. Xavier x 10)",
-            "W = factor * W_base",
-            "failure",
-            law=_scaled_law,
-        ),
-        SchemeInfo(
-            "random_normal",
-            L.random_normal,
-            "normal with a fixed std",
-            "W ~ N(mean, std^2)",
-            "plain",
-            law=lambda f, std=1.0, mean=0.0: normal_distribution(std, mean),
-        ),
-        SchemeInfo(
-            "random_uniform",
-            L.random_uniform,
-            "uniform on fixed bounds",
-            "W ~ U[low, high)",
-            "plain",
-            law=lambda f, low=-0.05, high=0.05: uniform_distribution(low, high),
-        ),
-        SchemeInfo(
-            "truncated_normal",
-            L.truncated_normal,
-            "normal truncated at a, b std, variance-corrected",
-            "W ~ N(mean, sigma^2) on [mean + a sigma, mean + b sigma], sigma = std / s(a, b)",
-            "plain",
-            law=lambda f, std=1.0, mean=0.0, a=-2.0, b=2.0, correct_std=True: (
-                truncated_normal_distribution(std, mean, a, b, correct_std)
-            ),
-        ),
-        SchemeInfo(
-            "variance_scaling",
-            L.variance_scaling,
-            "the general mechanism: Var(W) = scale / fan",
-            "Var(W) = scale / fan(mode); normal, truncated normal or uniform",
-            "variance_scaling",
-            law=lambda f, scale=1.0, mode="fan_in", distribution="truncated_normal": _VS(
-                f, scale, mode, distribution
-            ),
-        ),
-        SchemeInfo(
-            "xavier_normal",
-            L.xavier_normal,
-            "Xavier/Glorot normal",
-            "W ~ N(0, gain^2 * 2 / (fan_in + fan_out))",
-            "variance_scaling",
-            ("tanh", "sigmoid", "linear", "softmax"),
-            ("glorot_normal",),
-            law=lambda f, gain=1.0: _VS(f, gain**2, "fan_avg", "normal"),
-        ),
-        SchemeInfo(
-            "xavier_uniform",
-            L.xavier_uniform,
-            "Xavier/Glorot uniform",
-            "W ~ U(-l, l), l = gain * sqrt(6 / (fan_in + fan_out))",
-            "variance_scaling",
-            ("tanh", "sigmoid", "linear", "softmax"),
-            ("glorot_uniform",),
-            law=lambda f, gain=1.0: _VS(f, gain**2, "fan_avg", "uniform"),
-        ),
-        SchemeInfo(
-            "he_normal",
-            L.he_normal,
-            "He/Kaiming normal",
-            "W ~ N(0, gain^2 / fan_in), gain = sqrt(2)",
-            "variance_scaling",
-            ("relu", "leaky_relu", "elu", "gelu", "silu", "mish", "softplus"),
-            ("kaiming_normal",),
-            law=lambda f, gain=L.SQRT2, mode="fan_in": _VS(f, gain**2, mode, "normal"),
-        ),
-        SchemeInfo(
-            "he_uniform",
-            L.he_uniform,
-            "He/Kaiming uniform",
-            "W ~ U(-l, l), l = gain * sqrt(3 / fan_in) = sqrt(6 / fan_in)",
-            "variance_scaling",
-            ("relu", "leaky_relu", "elu", "gelu", "silu", "mish", "softplus"),
-            ("kaiming_uniform",),
-            law=lambda f, gain=L.SQRT2, mode="fan_in": _VS(f, gain**2, mode, "uniform"),
-        ),
-        SchemeInfo(
-            "lecun_normal",
-            L.lecun_normal,
-            "LeCun normal",
-            "W ~ N(0, 1 / fan_in)",
-            "variance_scaling",
-            ("selu", "linear"),
-            law=lambda f: _VS(f, 1.0, "fan_in", "normal"),
-        ),
-        SchemeInfo(
-            "lecun_uniform",
-            L.lecun_uniform,
-            "LeCun uniform",
-            "W ~ U(-l, l), l = sqrt(3 / fan_in)",
-            "variance_scaling",
-            ("selu", "linear"),
-            law=lambda f: _VS(f, 1.0, "fan_in", "uniform"),
-        ),
-        SchemeInfo(
-            "torch_default",
-            L.torch_default,
-            "PyTorch's Linear/Conv default (kaiming_uniform, a = sqrt(5))",
-            "W ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))",
-            "library_default",
-            law=lambda f: uniform_distribution(-1 / sq(f.fan_in), 1 / sq(f.fan_in)),
-        ),
-        SchemeInfo(
-            "torch_default_bias",
-            L.torch_default_bias,
-            "PyTorch's Linear/Conv bias default (fan_in of the weight)",
-            "b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))",
-            "library_default",
-            law=lambda f: uniform_distribution(-1 / sq(f.fan_in), 1 / sq(f.fan_in)),
-        ),
-        SchemeInfo(
-            "keras_default",
-            L.keras_default,
-            "Keras's Dense/Conv default (Glorot uniform)",
-            "W ~ U(-l, l), l = sqrt(6 / (fan_in + fan_out))",
-            "library_default",
-            law=lambda f: _VS(f, 1.0, "fan_avg", "uniform"),
-        ),
-        SchemeInfo(
-            "orthogonal",
-            L.orthogonal,
-            "(semi-)orthogonal matrix times gain",
-            f"Q from QR of a Gaussian, sign-fixed; W = gain * Q; {_ORTHO_NOTE}",
-            "structured",
-            ("tanh", "linear"),
-            law=_orthogonal_law,
-        ),
-        SchemeInfo(
-            "identity",
-            L.identity,
-            "identity matrix times gain",
-            "W = gain * I",
-            "structured",
-            ("linear",),
-            ("eye",),
-        ),
-        SchemeInfo(
-            "dirac",
-            L.dirac,
-            "identity for convolution kernels",
-            "W[i, i, centre] = gain, else 0",
-            "structured",
-            trial=((4, 4, 3, 3), {"layout": "torch"}),
-        ),
-        SchemeInfo(
-            "sparse",
-            L.sparse,
-            "sparse normal: a fraction of each column set to 0",
-            "W ~ N(0, std^2), ceil(sparsity * rows) zeros per column",
-            "structured",
-            law=_sparse_law,
-        ),
-        SchemeInfo(
-            "lsuv",
-            L.lsuv,
-            "data-dependent: orthogonal, then unit output variance",
-            "orthogonal start; W <- W / std(layer output) until Var = 1",
-            "structured",
-            ("relu", "tanh", "leaky_relu", "elu", "gelu", "silu", "selu", "linear"),
-            data_dependent=True,
-        ),
-    ]
+def _checked(d: Distribution, name: str, params: Mapping[str, Any]) -> Distribution:
+    """Refuse a law whose moments or bounds overflow float64 (naming the parameters given)."""
+    numbers = [d.mean, d.std, d.variance]
+    if d.kind in ("uniform", "constant"):  # a truncated normal may have infinite bounds
+        numbers += [d.low, d.high]
+    if all(math.isfinite(v) for v in numbers):
+        return d
+    given = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "its defaults"
+    raise ValueError(
+        f"scheme {name!r} with {given}: the law's mean {d.mean:g}, std {d.std:g} (variance "
+        f"{d.variance:g}) or bounds [{d.low:g}, {d.high:g}] overflow float64 (largest "
+        f"{np.finfo(np.float64).max:g}); choose smaller values"
+    )
 
 
-_REGISTRY: dict[str, SchemeInfo] = {i.name: i for i in _entries()}
-_ALIASES: dict[str, str] = {a: i.name for i in _REGISTRY.values() for a in i.aliases}
+def _section(doc: str, name: str, key: str) -> str:
+    """The text after ``key`` in ``doc``, continued over the following lines up to a blank."""
+    lines = doc.splitlines()
+    for k, line in enumerate(lines):
+        if line.strip().startswith(key):
+            parts = [line.strip()[len(key) :].strip()]
+            for more in lines[k + 1 :]:
+                if not more.strip():
+                    break
+                parts.append(more.strip())
+            return " ".join(parts)
+    raise ValueError(f"scheme {name!r}: its docstring needs a line starting with {key!r}")
+
+
+# --------------------------------------------------------------------------- the array function
+
+_REGISTRY: dict[str, SchemeInfo] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def _format_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} PB"  # pragma: no cover
+
+
+def _physical_memory() -> int | None:
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - not POSIX
+        return None
+
+
+def check_memory(shape: tuple[int, ...], dtype: np.dtype) -> None:
+    """Refuse, before allocating, a shape whose float64 draw and cast copy exceed the memory."""
+    n = math.prod(shape)
+    need = n * (8 + np.dtype(dtype).itemsize)
+    have = _physical_memory()
+    if have is not None and need > have:
+        raise ValueError(
+            f"shape {shape} has {n:,} entries: sampling it in float64 and casting to "
+            f"{np.dtype(dtype)} needs {_format_bytes(need)}, more than this machine's "
+            f"{_format_bytes(have)} of memory; use a smaller shape"
+        )
+
+
+def _sample(
+    i: SchemeInfo, shape: Any, rng: Any, dtype: Any, layout: Any, fans: Any, params: Mapping
+) -> np.ndarray:
+    shape = check_shape(shape)
+    dt = check_float_dtype(dtype)
+    gen = as_generator(rng)
+    check_memory(shape, dt)
+    empty = math.prod(shape) == 0
+    if i.rule is None:
+        if empty:
+            return i.values(shape, NumpySource(gen), layout, fans, **params).astype(dt)
+        d = i.law_at(shape, layout, fans, **params)
+        return draw(d, shape, gen, dt)  # type: ignore[arg-type]
+    values = i.values(shape, NumpySource(gen), layout, fans, **params)
+    with np.errstate(over="ignore"):
+        out = np.asarray(values, dtype=np.float64).astype(dt)
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{i.name} values overflow {dt} (largest {np.finfo(dt).max:g})")
+    return out
+
+
+def _array_function(i: SchemeInfo, definition: Callable[..., Any]) -> Callable[..., np.ndarray]:
+    own = _defaults(definition)
+    hints = {k: v for k, v in definition.__annotations__.items() if k in own}
+
+    def fn(
+        shape: Any, rng: Any = None, dtype: Any = np.float64, *, layout: Any = None, **kw: Any
+    ) -> np.ndarray:
+        fans = kw.pop("fans", None)
+        unknown = sorted(set(kw) - set(own))
+        if unknown:
+            raise TypeError(
+                f"{i.name}() got an unexpected keyword argument {unknown[0]!r}; its parameters "
+                f"are: {', '.join(own) or 'none'} (and layout, fans)"
+            )
+        return _sample(_REGISTRY[i.name], shape, rng, dtype, layout, fans, kw)
+
+    P = inspect.Parameter
+    fn.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            P("shape", P.POSITIONAL_OR_KEYWORD, annotation="int | tuple[int, ...]"),
+            P("rng", P.POSITIONAL_OR_KEYWORD, default=None),
+            P("dtype", P.POSITIONAL_OR_KEYWORD, default=np.float64),
+            *(
+                P(k, P.KEYWORD_ONLY, default=v, annotation=hints.get(k, P.empty))
+                for k, v in own.items()
+            ),
+            P("layout", P.KEYWORD_ONLY, default=None),
+            P("fans", P.KEYWORD_ONLY, default=None),
+        ],
+        return_annotation="numpy.ndarray",
+    )
+    fn.__name__ = fn.__qualname__ = i.name
+    fn.__module__ = definition.__module__
+    fn.__doc__ = definition.__doc__
+    fn.__wrapped__ = definition  # type: ignore[attr-defined]
+    fn.info = i  # type: ignore[attr-defined]
+    return fn
+
+
+def scheme(
+    category: str,
+    *,
+    recommended: tuple[str, ...] = (),
+    aliases: tuple[str, ...] = (),
+    data_dependent: bool = False,
+    law: Callable[..., Distribution] | None = None,
+    trial: tuple[tuple[int, ...], Any] = ((4, 4), None),
+) -> Callable[[Callable[..., Any]], Callable[..., np.ndarray]]:
+    """Register the decorated law (or rule) as a scheme and return its array function.
+
+    The definition's first positional parameter says what it is: ``fans`` (a law of the fans),
+    none (a law that ignores the fans), or ``shape, source`` (a structured rule, with ``law``
+    giving the moments of its entries where a single law describes them).  ``trial`` is the
+    shape and layout a rule is tried on to validate parameters in :func:`get`."""
+    check_choice("category", category, CATEGORIES)
+
+    def register(definition: Callable[..., Any]) -> Callable[..., np.ndarray]:
+        name = definition.__name__
+        doc = inspect.getdoc(definition) or ""
+        positional = [
+            p.name
+            for p in inspect.signature(definition).parameters.values()
+            if p.kind
+            in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        ]
+        is_rule = positional[:2] == ["shape", "source"]
+        if not is_rule and positional not in ([], ["fans"]):
+            raise TypeError(
+                f"scheme {name!r}: a law takes (fans, *, params) or (*, params); a rule takes "
+                f"(shape, source, *, params, layout, fans); got ({', '.join(positional)})"
+            )
+        if name in _REGISTRY or name in _ALIASES:
+            raise ValueError(f"scheme {name!r} is registered twice")
+        i = SchemeInfo(
+            name=name,
+            fn=lambda *a, **k: None,  # replaced below
+            summary=doc.splitlines()[0].strip() if doc else "",
+            formula=_section(doc, name, "Formula:"),
+            category=category,
+            recommended_for=tuple(recommended),
+            aliases=tuple(aliases),
+            data_dependent=data_dependent,
+            law=law if is_rule else definition,
+            rule=definition if is_rule else None,
+            uses_fans=positional == ["fans"],
+            trial=trial,
+        )
+        fn = _array_function(i, definition)
+        object.__setattr__(i, "fn", fn)
+        _REGISTRY[name] = i
+        _ALIASES.update({a: name for a in aliases})
+        return fn
+
+    return register
+
+
+# --------------------------------------------------------------------------- lookups
 
 
 def available(category: str | None = None) -> list[str]:
@@ -391,15 +392,12 @@ def get(name: str | SchemeSpec, **params: Any) -> SchemeSpec:
             return get(name.name, **{**name.params, **params})
         return name
     i = info(name)
-    allowed = i.defaults
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ValueError(
-            f"scheme {i.name!r} has no parameter {', '.join(map(repr, unknown))}; "
-            f"its parameters are: {', '.join(allowed) or 'none'}"
-        )
-    shape, kwargs = i.trial
-    i.fn(shape, 0, np.float64, **kwargs, **params)  # validates every value up front
+    i.bind(params)
+    if i.rule is None:
+        i.law_at((4, 4), None, None, **params)  # validates every value up front
+    else:
+        shape, layout = i.trial
+        i.values(shape, NumpySource(np.random.default_rng(0)), layout, None, **params)
     return SchemeSpec(i.name, dict(params))
 
 
@@ -445,29 +443,28 @@ def parse_scheme(spec: str | SchemeSpec) -> SchemeSpec:
 
 
 def distribution(
-    name: str | SchemeSpec, fan_in: int, fan_out: int, **params: Any
+    name: str | SchemeSpec, fan_in: float, fan_out: float, **params: Any
 ) -> Distribution | None:
-    """The law of one entry of scheme ``name`` for a layer with these fans, or None for the
-    schemes no single law describes (identity, dirac, LSUV).  Used by ``initlab schemes`` and by
-    the theory module to read ``Var(W)`` without sampling."""
+    """The law of one entry of scheme ``name`` for a dense ``(fan_in, fan_out)`` layer, or None
+    for the schemes no single law describes (identity, dirac, LSUV).  Used by ``initlab
+    schemes`` and by the theory module to read ``Var(W)`` without sampling."""
     spec = get(name, **params)
-    i = spec.info
-    if i.law is None:
-        return None
-    return i.law(Fans(int(fan_in), int(fan_out)), **spec.params)
+    fans = Fans(fan_in, fan_out)
+    return spec.info.law_at((fan_in, fan_out), None, fans, **spec.params)
 
 
 def recommend(activation: str, param: float | None = None) -> list[SchemeSpec]:
     """Schemes recommended for ``activation``, best first, gain-corrected where it matters.
 
     The seed's rule: Xavier for tanh and sigmoid, He for ReLU.  For an activation the gain
-    table does not list (GELU, SiLU, ELU, softplus, Mish) the He schemes come with the numeric
-    gain ``1 / sqrt(E[g(z)^2])`` instead of sqrt(2)."""
+    table does not list (GELU, SiLU, ELU, softplus, Mish) the schemes with a ``gain`` from the
+    He family come with the numeric gain ``1 / sqrt(E[g(z)^2])`` instead of sqrt(2)."""
     out = []
     for i in _REGISTRY.values():
         if activation not in i.recommended_for:
             continue
-        if i.name in ("he_normal", "he_uniform") and (activation != "relu" or param is not None):
+        he_gain = i.defaults.get("gain") == math.sqrt(2.0)
+        if he_gain and (activation != "relu" or param is not None):
             gain = calculate_gain(activation, param)
             out.append(get(i.name, gain=round(gain, 12)))
         else:

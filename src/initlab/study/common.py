@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from initlab._text import fmt
+from initlab.schemes import recommend
 from initlab.study.populations import Population
 from initlab.study.result import FigureSpec, spread, spread_text
 from initlab.study.settings import Settings
@@ -26,11 +27,11 @@ __all__ = [
     "steps_table_row",
 ]
 
-#: The seed's recommendation per activation: Xavier for tanh and sigmoid, He for ReLU.
+#: The seed's recommendation per activation (Xavier for tanh and sigmoid, He for ReLU): the
+#: variance-scaling schemes the registry recommends for it, read from their definitions.
 RECOMMENDED = {
-    "tanh": ("xavier_normal", "xavier_uniform"),
-    "sigmoid": ("xavier_normal", "xavier_uniform"),
-    "relu": ("he_normal", "he_uniform"),
+    act: tuple(s.name for s in recommend(act) if s.info.category == "variance_scaling")
+    for act in ("tanh", "sigmoid", "relu")
 }
 
 

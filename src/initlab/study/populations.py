@@ -71,19 +71,6 @@ DEPTH_SCHEMES = (
 NARROW_SCHEMES = ("xavier_normal", "he_normal", "random_normal:std=1")
 NARROW_BIAS = "constant:value=0.1"
 
-#: Short descriptions for tables and legends.
-SCHEME_NOTES = {
-    "zeros": "W = 0",
-    "constant:value=0.5": "W = 0.5",
-    "small": "N(0, 0.01^2)",
-    "random_normal:std=1": "N(0, 1)",
-    "large": "N(0, 10^2)",
-    "xavier_normal": "N(0, 2/(fan_in+fan_out))",
-    "xavier_uniform": "U(+-sqrt(6/(fan_in+fan_out)))",
-    "he_normal": "N(0, 2/fan_in)",
-    "he_uniform": "U(+-sqrt(6/fan_in))",
-}
-
 
 @dataclass(frozen=True)
 class PopulationSpec:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from initlab._process import exit_with_parent
 from initlab.study.result import FigureSpec
 
 __all__ = ["FigureRenderer", "draw", "payload", "render_figure"]
@@ -123,7 +124,8 @@ def _spawn_safe() -> bool:
     return bool(path) and os.path.exists(str(path))
 
 
-def _worker_init() -> None:  # pragma: no cover - runs in the worker processes
+def _worker_init(parent: int) -> None:  # pragma: no cover - runs in the worker processes
+    exit_with_parent(parent)
     # Ctrl-C goes to the whole process group: the parent handles it and stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -153,6 +155,7 @@ class FigureRenderer:
                     max_workers=workers,
                     mp_context=mp.get_context("spawn"),
                     initializer=_worker_init,
+                    initargs=(os.getpid(),),
                 )
             except (OSError, ValueError, ImportError):  # pragma: no cover - restricted hosts
                 self.pool = None

@@ -24,7 +24,16 @@ from initlab.study.registry import EXPERIMENTS, check_names, names
 from initlab.study.result import ExperimentResult
 from initlab.study.settings import Settings, StudyOptions
 
-__all__ = ["StudyReport", "rebuild_study", "run_study", "write_outputs"]
+__all__ = ["StudyInterrupted", "StudyReport", "rebuild_study", "run_study", "write_outputs"]
+
+
+class StudyInterrupted(KeyboardInterrupt):
+    """The ``KeyboardInterrupt`` that stopped :func:`run_study`, with the id of the stored
+    study it interrupted (``study_id``; None without a store)."""
+
+    def __init__(self, study_id: int | None) -> None:
+        super().__init__(f"study {study_id} interrupted" if study_id is not None else "")
+        self.study_id = study_id
 
 
 @dataclass
@@ -129,7 +138,8 @@ def run_study(
     probes for the population ``key`` (used by tests).
 
     A ``KeyboardInterrupt`` marks the stored study ``interrupted`` (every population and
-    experiment finished so far stays in the store) and is raised again."""
+    experiment finished so far stays in the store) and is raised again as
+    :class:`StudyInterrupted`, which names the study."""
     with single_blas_thread():
         return _run_study(options, store, progress, stream, figures, probe_factory, workers)
 
@@ -143,7 +153,7 @@ def _run_study(
     probe_factory: Callable[[str], list[Any]] | None,
     workers: int | None,
 ) -> StudyReport:
-    from initlab._text import ProgressBar
+    from initlab._progress import ProgressBar
     from initlab.study.render import FigureRenderer
 
     options = options or StudyOptions()
@@ -181,11 +191,13 @@ def _run_study(
         if store is not None:
             store.finish_study(study_id, status, time.perf_counter() - t0)
         bar.close(status)
+        if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, StudyInterrupted):
+            raise StudyInterrupted(study_id) from exc
         raise
     total = time.perf_counter() - t0
     if store is not None:
         store.finish_study(study_id, "complete", total)
-    bar.close()
+    bar.close("")
     report.timing = {
         "total_s": round(total, 3),
         "training_s": round(ctx.train_seconds, 3),
@@ -220,7 +232,7 @@ def _rebuild_study(
     stream: TextIO | None,
     workers: int | None,
 ) -> StudyReport:
-    from initlab._text import ProgressBar
+    from initlab._progress import ProgressBar
     from initlab.store import StoreError
     from initlab.study.render import FigureRenderer
 
@@ -241,11 +253,13 @@ def _rebuild_study(
         _rebuild_all(stored, ctx, report, renderer, bar)
         if renderer is not None:
             _finish_figures(report, renderer)
-    except BaseException:
+    except BaseException as exc:
         if renderer is not None:
             renderer.close(cancel=True)
+        bar.close("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
         raise
-    bar.close()
+    bar.update(len(stored))
+    bar.close("")
     report.timing = {"total_s": round(time.perf_counter() - t0, 3), "rebuilt": True}
     return report
 

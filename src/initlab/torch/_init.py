@@ -9,13 +9,11 @@ a plain summary.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -34,7 +32,7 @@ from initlab.torch._layers import (
     recurrent_activation,
     sequential_activations,
 )
-from initlab.torch._sample import fill_, orthogonal_, sparse_rows_
+from initlab.torch._sample import fill_, writer
 
 __all__ = ["GAIN_SCHEMES", "InitSummary", "ParamInit", "initialize"]
 
@@ -266,73 +264,9 @@ def with_gain(spec: SchemeSpec, activation: Activation) -> tuple[SchemeSpec, flo
 def _writer(
     spec: SchemeSpec, w: Weight, shape: tuple[int, ...]
 ) -> tuple[Callable[[torch.Tensor, torch.Generator | None], None], float | None]:
-    """How to fill one chunk of shape ``shape`` with ``spec``, and the std of what it writes.
-
-    Everything that can be checked without writing (ranks, structured schemes' shapes, fans)
-    is checked here, so a bad choice fails before any parameter changes."""
-    name = spec.info.name
-    params = dict(spec.params)
-    if name == "orthogonal":
-        gain = float(params.get("gain", 1.0))
-        rows = shape[0]
-        std = gain / math.sqrt(max(rows, math.prod(shape) // rows))
-
-        def run_orthogonal(view: torch.Tensor, gen: torch.Generator | None) -> None:
-            orthogonal_(view, gain, gen)
-
-        return run_orthogonal, std
-    if name == "scaled":
-        base = schemes.parse_scheme(params.get("base", "xavier_normal"))
-        factor = float(params.get("factor", 10.0))
-        inner, base_std = _writer(base, w, shape)
-
-        def run_scaled(view: torch.Tensor, gen: torch.Generator | None) -> None:
-            inner(view, gen)
-            view.mul_(factor)
-            if not bool(torch.isfinite(view).all()):
-                raise ValueError(f"scaled values overflow {view.dtype} (factor={factor})")
-
-        return run_scaled, None if base_std is None else abs(factor) * base_std
-    if name in ("identity", "dirac"):
-        kwargs = dict(params)
-        if name == "dirac":
-            kwargs.setdefault("groups", w.groups)
-        array = spec.info.fn(shape, None, np.float64, layout=w.layout, **kwargs)
-        values = torch.from_numpy(array)
-
-        def run_fixed(view: torch.Tensor, gen: torch.Generator | None) -> None:
-            view.copy_(values)
-
-        return run_fixed, float(array.std())
-    if name == "sparse":
-        law = schemes.distribution(spec, w.fans.fan_in, w.fans.fan_out)
-        sparsity, std = float(params.get("sparsity", 0.1)), float(params.get("std", 0.01))
-        if w.layout == "torch_transpose" and w.groups != 1:
-            raise ValueError("sparse is not defined for a grouped ConvTranspose weight")
-
-        def run_sparse(view: torch.Tensor, gen: torch.Generator | None) -> None:
-            if w.layout == "torch_transpose":  # (in, out, *k): a unit is an output channel
-                units = torch.empty(
-                    (shape[1], math.prod(shape) // shape[1]), dtype=view.dtype, device=view.device
-                )
-                sparse_rows_(units, sparsity, std, gen)
-                view.copy_(units.view(shape[1], shape[0], *shape[2:]).transpose(0, 1))
-            else:
-                units = torch.empty(
-                    (shape[0], math.prod(shape) // shape[0]), dtype=view.dtype, device=view.device
-                )
-                sparse_rows_(units, sparsity, std, gen)
-                view.copy_(units.view(shape))
-
-        return run_sparse, law.std
-    law = schemes.distribution(spec, w.fans.fan_in, w.fans.fan_out)
-    if law is None or law.kind not in _ELEMENTWISE:  # pragma: no cover - every scheme is handled
-        raise ValueError(f"scheme {str(spec)!r} cannot be sampled elementwise")
-
-    def run_law(view: torch.Tensor, gen: torch.Generator | None) -> None:
-        fill_(view, law, gen)
-
-    return run_law, law.std
+    """How to fill one chunk of shape ``shape`` with ``spec``, and the std of what it writes:
+    the scheme's one definition in the registry, sampled with torch (:func:`writer`)."""
+    return writer(spec, w, shape)
 
 
 def _weight_steps(

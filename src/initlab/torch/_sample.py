@@ -14,22 +14,36 @@ samples it.  Rules (the same as the NumPy sampler's, see :mod:`initlab.schemes.s
 * a truncated normal is sampled by rejection in float32 (float64 for float64 tensors), with the
   bounds in standard deviations around ``loc`` (``torch.nn.init.trunc_normal_`` instead takes
   absolute bounds and uses the inverse CDF);
-* QR for orthogonal matrices runs in float32 (float64 for float64 tensors) and is cast back,
-  so bfloat16 and float16 weights work (``torch.nn.init.orthogonal_`` fails on them on CPU).
+* the structured schemes (orthogonal, sparse, identity, dirac, scaled) run the one rule of
+  :mod:`initlab.schemes.structured` with a :class:`TorchSource`: its random numbers come from
+  the torch generator, on the tensor's device, in float32 (float64 for float64 tensors); the
+  rule's float64 values are cast to the tensor's dtype, so bfloat16 and float16 weights work
+  (``torch.nn.init.orthogonal_`` fails on them on CPU).
 
 Callers hold ``torch.no_grad()``.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 import torch
 
-from initlab.schemes import Distribution
+from initlab import schemes
+from initlab.schemes import Distribution, NumpySource, SchemeSpec
 from initlab.schemes.sampling import rejection_plan
 
-__all__ = ["compute_dtype", "fill_", "orthogonal_", "sparse_rows_"]
+__all__ = [
+    "TorchSource",
+    "compute_dtype",
+    "copy_values_",
+    "fill_",
+    "orthogonal_",
+    "sparse_rows_",
+    "writer",
+]
 
 _MAX_ROUNDS = 1000
 
@@ -143,46 +157,101 @@ def fill_(tensor: torch.Tensor, dist: Distribution, generator: torch.Generator |
         )
 
 
-def orthogonal_(tensor: torch.Tensor, gain: float, generator: torch.Generator | None) -> float:
-    """Fill ``tensor`` (rank >= 2) with ``gain`` times a Haar-random (semi-)orthogonal matrix.
+class TorchSource:
+    """The :class:`initlab.schemes.Source` of the torch back end: the structured schemes' rules
+    (orthogonal, sparse, scaled, ...) draw through it with ``generator``, on ``device``, in
+    ``dtype`` (the compute dtype of the tensor, so a float32 orthogonal draw consumes the
+    generator exactly as ``torch.nn.init.orthogonal_`` does), and get float64 NumPy arrays."""
 
-    The tensor is flattened like ``torch.nn.init.orthogonal_``: ``r = shape[0]`` rows, ``c =
-    numel / r`` columns.  ``A ~ N(0, 1)`` of shape (r, c) in the compute dtype, transposed when
-    ``r < c``; ``Q, R = qr(A)``; ``Q <- Q * where(d == 0, 1, sign(d))``, ``d = diag(R)``;
-    transposed back; ``W = gain * Q``.  Returns the std of the entries,
-    ``gain / sqrt(max(r, c))`` (their mean square is exactly ``gain^2 / max(r, c)``).
-    """
-    if tensor.dim() < 2:
-        raise ValueError(f"orthogonal needs a weight of rank >= 2, got shape {tuple(tensor.shape)}")
-    rows = tensor.shape[0]
-    if tensor.numel() == 0:
-        return 0.0
-    cols = tensor.numel() // rows
-    cd = compute_dtype(tensor.dtype)
-    a = torch.empty((rows, cols), dtype=cd, device=tensor.device).normal_(
-        0.0, 1.0, generator=generator
-    )
-    if rows < cols:
-        a = a.t()
-    q, r = torch.linalg.qr(a)
-    d = torch.diagonal(r)
-    q = q * torch.where(d == 0, torch.ones_like(d), torch.sign(d))
-    if rows < cols:
-        q = q.t()
-    tensor.copy_((gain * q).reshape(tensor.shape))
-    return gain / math.sqrt(max(rows, cols))
+    def __init__(
+        self, generator: torch.Generator | None, device: torch.device, dtype: torch.dtype
+    ) -> None:
+        self.generator = generator
+        self.opts = {"device": device, "dtype": dtype}
+
+    @staticmethod
+    def _numpy(t: torch.Tensor) -> np.ndarray:
+        return t.detach().to("cpu", torch.float64).numpy()
+
+    def normal(self, shape: tuple[int, ...]) -> np.ndarray:
+        return self._numpy(torch.empty(shape, **self.opts).normal_(generator=self.generator))
+
+    def uniform(self, shape: tuple[int, ...]) -> np.ndarray:
+        return self._numpy(torch.rand(shape, generator=self.generator, **self.opts))
+
+    def law(self, dist: Distribution, shape: tuple[int, ...]) -> np.ndarray:
+        t = torch.empty(shape, device=self.opts["device"], dtype=torch.float64)
+        fill_(t, dist, self.generator)
+        return self._numpy(t)
+
+
+def copy_values_(tensor: torch.Tensor, values: np.ndarray, scheme: str) -> None:
+    """Write a rule's float64 ``values`` into ``tensor`` (cast to its dtype and device); a value
+    that overflows the dtype is an error, never an inf."""
+    with torch.no_grad():
+        tensor.copy_(torch.from_numpy(np.ascontiguousarray(values)).view(tensor.shape))
+    if not bool(torch.isfinite(tensor).all()):
+        raise ValueError(
+            f"{scheme} values overflow {tensor.dtype} (largest finite value "
+            f"{torch.finfo(tensor.dtype).max:g}); use a wider dtype or a smaller scale"
+        )
+
+
+def writer(
+    spec: SchemeSpec, w: Any, shape: tuple[int, ...]
+) -> tuple[Callable[[torch.Tensor, torch.Generator | None], None], float | None]:
+    """How to fill one chunk of shape ``shape`` of the weight ``w`` (its ``layout``, ``fans``
+    and ``groups``) with ``spec``, and the std of what it writes.
+
+    Everything comes from the scheme's one definition in the registry: an elementwise law is
+    sampled with torch's RNG (:func:`fill_`), a structured rule runs with a :class:`TorchSource`.
+    Everything that can be checked without writing (ranks, parameters, fans) is checked here,
+    so a bad choice fails before any parameter changes."""
+    info = spec.info
+    params = dict(spec.params)
+    if info.rule is None:
+        law = info.law_at(shape, w.layout, w.fans, **params)
+
+        def run_law(view: torch.Tensor, gen: torch.Generator | None) -> None:
+            fill_(view, law, gen)
+
+        return run_law, law.std
+    if "groups" in info.defaults and "groups" not in params:
+        params["groups"] = w.groups  # dirac: the module's groups
+    if info.name == "sparse" and w.layout == "torch_transpose" and w.groups != 1:
+        raise ValueError("sparse is not defined for a grouped ConvTranspose weight")
+    law = info.law_at(shape, w.layout, w.fans, **params)  # checks shapes and parameters
+    if law is None:  # deterministic rules (identity, dirac): computed and checked now
+        values = info.values(shape, NumpySource(np.random.default_rng(0)), w.layout, **params)
+
+        def run_fixed(view: torch.Tensor, gen: torch.Generator | None) -> None:
+            copy_values_(view, values, info.name)
+
+        return run_fixed, float(values.std())
+
+    def run_rule(view: torch.Tensor, gen: torch.Generator | None) -> None:
+        source = TorchSource(gen, view.device, compute_dtype(view.dtype))
+        copy_values_(view, info.values(shape, source, w.layout, w.fans, **params), info.name)
+
+    return run_rule, law.std
+
+
+def _run_rule(name: str, tensor: torch.Tensor, generator: torch.Generator | None, **params) -> None:
+    source = TorchSource(generator, tensor.device, compute_dtype(tensor.dtype))
+    values = schemes.info(name).values(tuple(tensor.shape), source, "torch", **params)
+    copy_values_(tensor, values, name)
+
+
+def orthogonal_(tensor: torch.Tensor, gain: float, generator: torch.Generator | None) -> float:
+    """Compatibility wrapper: the orthogonal rule on ``tensor`` in torch's layout (``shape[0]``
+    x the rest, like ``torch.nn.init.orthogonal_``); returns the std of its entries."""
+    _run_rule("orthogonal", tensor, generator, gain=gain)
+    return schemes.info("orthogonal").law_at(tuple(tensor.shape), "torch", gain=gain).std
 
 
 def sparse_rows_(
     units: torch.Tensor, sparsity: float, std: float, generator: torch.Generator | None
 ) -> None:
-    """initlab's sparse scheme on a ``(units, fan_in)`` matrix: ``W ~ N(0, std^2)``, then in every
-    row (one unit's incoming weights) ``ceil(sparsity * fan_in)`` entries chosen at random are
-    set to 0.  The positions come from ``argsort`` of uniform draws of the same generator."""
-    units.normal_(0.0, std, generator=generator)
-    rows, cols = units.shape
-    n_zero = math.ceil(sparsity * cols)
-    if n_zero and units.numel():
-        keys = torch.rand((rows, cols), generator=generator, device=units.device)
-        idx = keys.argsort(dim=1)[:, :n_zero]
-        units.scatter_(1, idx, 0.0)
+    """Compatibility wrapper: the sparse rule on a ``(units, fan_in)`` matrix (zeros in each
+    row, one unit's incoming weights)."""
+    _run_rule("sparse", units, generator, sparsity=sparsity, std=std)

@@ -23,7 +23,7 @@ import numpy as np
 
 from initlab.config import LIMITS, Prepared, RunConfig, init_population, make_trainer, prepare
 from initlab.network import Network, predict
-from initlab.train import StepEvent, Trainer, evaluate
+from initlab.train import Schedule, StepEvent, Trainer, evaluate
 from initlab.web.protocol import (
     MAX_CELLS,
     MAX_STEPS_PER_FRAME,
@@ -77,16 +77,19 @@ def _grad_edges() -> list[float]:
 class _LatestGrads:
     """A probe that keeps a copy of the most recent weight gradients it was shown.
 
-    Its ``every`` is huge, so the Trainer calls it at step 0 and at the last step of every
-    ``run(n)`` call: exactly the step a frame shows.  It copies (the training loop reuses its
-    gradient buffer from step to step)."""
+    It looks at step 0 and at the last step of every ``run(n)`` call
+    (:meth:`Schedule.run_ends`): exactly the step a frame shows.  It copies (the training loop
+    reuses its gradient buffer from step to step)."""
 
     name = "web_latest"
-    every = 10**12
 
     def __init__(self) -> None:
+        self.schedule = Schedule.run_ends()
         self.step: int | None = None
         self.dW: list[np.ndarray] | None = None
+
+    def wants(self, step: int, last: int) -> bool:
+        return self.schedule.wants(step, last)
 
     def __call__(self, event: StepEvent) -> None:
         self.step = event.step
@@ -100,34 +103,35 @@ class _LiveStats:
     """The diagnostics' :class:`~initlab.diagnostics.LayerStats` probe, called when the page
     wants fresh figures rather than on a fixed step grid.
 
-    Its ``every`` is huge, so the Trainer calls it at step 0 and at the last step of each
-    ``run(n)``; it passes the call on to LayerStats at step 0 and whenever ``want`` is set (the
-    session sets it when a frame is due for new statistics).  It keeps LayerStats' records of
-    the first step and of the latest step only: that is what the page shows and what
-    :func:`initlab.diagnostics.verdict` reads (the first record for the initial scale of
-    signals, the latest for symmetry, weight change and dead units), and it keeps a long run's
-    memory bounded."""
+    Its schedule is :meth:`Schedule.on_demand`: it records at step 0, and at the last step of
+    a ``run(n)`` after :meth:`request` (the session requests when a frame is due for new
+    statistics).  It keeps LayerStats' records of the first step and of the latest step only:
+    that is what the page shows and what :func:`initlab.diagnostics.verdict` reads (the first
+    record for the initial scale of signals, the latest for symmetry, weight change and dead
+    units), and it keeps a long run's memory bounded."""
 
     name = "layer_stats"
-    every = 10**12
 
     def __init__(self) -> None:
         from initlab.diagnostics import LayerStats
 
-        self.inner = LayerStats(every=1, keep="first_last")
-        self.want = True
+        self.inner = LayerStats(keep="first_last")  # called by this probe only, on its schedule
+        self.schedule = Schedule.on_demand()
         self.first_step: int | None = None
         self.latest_step: int | None = None
         self.first_edges: dict[int, dict[str, list[float]]] = {}
         self.seconds = 0.0
 
+    def request(self) -> None:
+        """Record at the last step of the next ``run(n)``."""
+        self.schedule.request()
+
+    def wants(self, step: int, last: int) -> bool:
+        return self.schedule.wants(step, last)
+
     def __call__(self, event: StepEvent) -> None:
-        if self.first_step is None:  # step 0: always, and a pending want stays pending
+        if self.first_step is None:
             self.first_step = event.step
-        elif self.want:
-            self.want = False
-        else:
-            return
         t0 = time.perf_counter()
         # fresh bins for every record: the page's histograms follow the data as it moves
         # (a spread shrinking from 1e-2 to 1e-7 stays visible); each row carries its range
@@ -365,8 +369,8 @@ class Session:
                 n = max(1, int(budget / self._sec_per_step))
         n = min(n, remaining)
         t0 = time.perf_counter()
-        if self._stats is not None:
-            self._stats.want = force_stats or t0 >= self._stats_next
+        if self._stats is not None and (force_stats or t0 >= self._stats_next):
+            self._stats.request()
         before = t.step
         t.run(n)
         ran = t.step - before
