@@ -456,3 +456,43 @@ def test_accessibility_contrast_sizes_and_text_alternatives(page):
         }).map((e) => e.tagName + '.' + e.className + ': ' + e.textContent.slice(0, 30))"""
     )
     assert small == []
+
+
+def test_the_previous_run_is_kept_for_a_new_lr_never_sets_the_scale_and_goes_with_the_scheme(
+    page,
+):
+    # ReLU with large weights and lr 0.3 blows up (the cost passes 1e100) before its units die
+    page.select_option("#activation", "relu")
+    wait_js(page, "() => !window.initlab.pending && window.initlab.ready.activation === 'relu'")
+    page.click("[data-preset=large]")
+    wait_value(page, "#step", lambda v: v != "" and int(v) >= 30)
+    page.click("#btn-start")
+    wait_js(page, "() => !window.initlab.frame.running")
+    worst = page.evaluate("Math.max(...window.initlab.history[0].train.map((p) => p[1] ?? 0))")
+    assert worst > 1e50
+    page.fill("#lr", "1e-9")  # only the learning rate: the same initial weights
+    wait_js(page, "() => !window.initlab.pending && window.initlab.ready.configs[0].lr === 1e-9")
+    page.click("#btn-step")
+    wait_value(page, "#step", lambda v: v == "1")
+    time.sleep(0.3)
+    assert page.evaluate("window.initlab.ghost.label") == "previous run (lr 0.3)"
+    top = page.evaluate("window.initlab.costScale.y1")
+    now = page.evaluate("Math.max(...window.initlab.history[0].train.map((p) => p[1]))")
+    assert top < 1.2 * now < worst  # the axis is set by this run; the old curve is cut off
+    page.select_option("#init", "xavier_normal")  # another scheme: the old curve goes
+    wait_js(
+        page,
+        "() => !window.initlab.pending && window.initlab.ready.configs[0].init === 'xavier_normal'",
+    )
+    page.click("#btn-step")
+    wait_js(page, "() => window.initlab.ghost === null")
+
+
+def test_copy_link_gives_the_address_of_this_configuration(page):
+    page.fill("#seed", "3")
+    wait_js(page, "() => !window.initlab.pending && window.initlab.ready.configs[0].seed === 3")
+    page.click("#btn-link")
+    wait_js(page, "() => document.getElementById('link-status').textContent !== ''")
+    text = page.inner_text("#link-status")
+    assert text == "link copied" or ("seed=3" in text and text.startswith("copy this link"))
+    assert "seed=3" in page.url

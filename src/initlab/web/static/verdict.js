@@ -5,26 +5,52 @@ import { $, el, fmt, setText } from "./util.js";
 
 const BAD = ["diverged", "symmetric", "no_learning", "exploding", "exploded", "stalled"];
 
-// One member's verdict in the two-part shape.  The verdicts issue sends `sentence`, `at_init`
-// and `in_training` next to the findings; until a server sends them, the findings are split by
-// the step of their evidence (step 0: at the start) and the first finding's message leads.
-export function parts(frame, k) {
-  const findings = (frame.verdict && frame.verdict[k]) || [];
-  const pick = (key) => {
+// One member's verdict in the two-part shape.  The verdicts issue's two-part verdict
+// (initlab.diagnostics' Verdict.to_dict(): {sentence, status, at_init: {findings, figures},
+// in_training: {findings, outcome: {phrase}, notes}}) is read from the frame where the server
+// puts it, next to the findings; until a server sends it, the findings are split by the step
+// of their evidence (step 0: at the start) and the first finding's message leads.
+const TWO_PART_KEYS = ["verdicts", "verdict_parts", "judgement", "verdict_summary"];
+
+function twoPart(frame, k) {
+  const own = frame.verdict && frame.verdict[k];
+  if (own && !Array.isArray(own) && typeof own === "object" && own.sentence) return own;
+  for (const key of TWO_PART_KEYS) {
     const v = frame[key];
-    return Array.isArray(v) ? v[k] : v && typeof v === "object" ? v[k] ?? v[String(k)] : undefined;
-  };
-  const own = findings.find((f) => f && typeof f === "object" && f.sentence) || null;
-  const sentence = pick("sentence") ?? pick("verdict_sentence") ?? (own && own.sentence);
-  let atInit = pick("at_init"), inTraining = pick("in_training");
-  if (!Array.isArray(atInit) || !Array.isArray(inTraining)) {
+    const x = Array.isArray(v) ? v[k] : v && typeof v === "object" ? v[k] ?? v[String(k)] : null;
+    if (x && typeof x === "object" && x.sentence) return x;
+  }
+  if (Array.isArray(frame.sentence) && typeof frame.sentence[k] === "string") {
+    return { sentence: frame.sentence[k], at_init: frame.at_init && frame.at_init[k], in_training: frame.in_training && frame.in_training[k] };
+  }
+  return null;
+}
+
+const list = (part) => (Array.isArray(part) ? part : part && Array.isArray(part.findings) ? part.findings : null);
+
+export function parts(frame, k) {
+  const v = frame.verdict && frame.verdict[k];
+  const two = twoPart(frame, k);
+  const findings = Array.isArray(v) ? v : two && Array.isArray(two.findings) ? two.findings : [];
+  let atInit = two && list(two.at_init), inTraining = two && list(two.in_training);
+  if (!atInit || !inTraining) {
     atInit = findings.filter((f) => f.step === 0);
     inTraining = findings.filter((f) => f.step !== 0);
   }
+  const extraInit = [], extraTraining = [];
+  const fig = two && two.at_init && two.at_init.figures;
+  if (fig && (fig.backward_factor != null || fig.forward_factor != null)) {
+    extraInit.push(`per layer at the start: gradient |dZ| ×${fmt(fig.backward_factor, 3)} toward the input, activations ×${fmt(fig.forward_factor, 3)} (well-scaled: ×1)` +
+      (fig.predicted_backward_factor != null ? `; the mean-field prediction is ×${fmt(fig.predicted_backward_factor, 3)}` : ""));
+  }
+  const tr = two && two.in_training;
+  if (tr && tr.outcome && tr.outcome.phrase) extraTraining.push(tr.outcome.phrase);
+  if (tr && Array.isArray(tr.notes)) extraTraining.push(...tr.notes.map((n) => "note: " + n));
+  const modes = new Set(findings.map((f) => f.mode));
+  for (const f of [...atInit, ...inTraining]) modes.add(f.mode);
   return {
-    sentence: sentence || (findings.length ? findings[0].message : ""),
-    atInit, inTraining, findings,
-    modes: new Set(findings.map((f) => f.mode)),
+    sentence: (two && two.sentence) || (findings.length ? findings[0].message : ""),
+    atInit: [...extraInit, ...atInit], inTraining: [...extraTraining, ...inTraining], findings, modes,
   };
 }
 
@@ -84,7 +110,7 @@ export function drawVerdict(frame, ready) {
       const li = el("li", { class: "member-verdict" }, el("span", { class: "member", text: label + ": " }),
         el("span", { class: "tags", text: [...p.modes].map((m) => m.replace("_", " ")).join(", ") }), " — " + p.sentence);
       const sub = el("ul", {});
-      for (const f of p.atInit) sub.append(item(f, "at the start"));
+      for (const f of p.atInit) if (typeof f !== "string") sub.append(item(f, "at the start"));
       for (const f of p.inTraining) sub.append(item(f, "in training"));
       li.append(sub); ul.append(li);
     });
