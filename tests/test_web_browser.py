@@ -302,6 +302,8 @@ def test_compare_all_four_keeps_each_schemes_history(page):
     labels = [m["label"] for m in page.evaluate("window.initlab.ready.members")]
     assert labels == ["zeros", "small", "he_normal", "large"]
     assert page.is_checked("#cost-log")  # log scale by default in compare mode
+    # the greyed scheme box names the compared schemes, not the scheme it held before
+    assert page.inner_text("#init-formula").startswith("comparing zeros, small, he_normal, large")
     page.select_option("#speed", "20")
     wait_value(page, "#step", lambda v: v != "" and int(v) >= 200)
     page.click("#btn-start")

@@ -4,7 +4,7 @@
 // layer cards), verdict, state (the address and the presets), controls (the form).
 
 import { lineChart } from "./charts.js";
-import { buildControls, readRequest, setControls, syncLayers } from "./controls.js";
+import { buildControls, describeScheme, readRequest, setControls, syncLayers } from "./controls.js";
 import { drawBoundary, drawLayers, drawNetwork } from "./draw.js";
 import { PRESETS, PRESET_NET, PRESET_SPEED, decodeState, encodeState } from "./state.js";
 import { $, COLORS, DASHES, GHOST, INK, PALETTE, el, f32, fmt, option, pct, setText, setVal } from "./util.js";
@@ -175,7 +175,13 @@ function onReady(m) {
   m.members.forEach((mem, k) => focus.append(option(String(k), mem.label)));
   S.focus = m.focus; focus.value = String(m.focus);
   $("focus-box").hidden = !m.compare;
+  // in compare mode the scheme box names the compared schemes, not the one it held before
   $("init").disabled = m.compare;
+  $("init-params").hidden = m.compare;
+  if (m.compare) {
+    setText($("init-formula"), "comparing " + m.members.map((x) => x.label).join(", ") + " (tick them under \"Compare\")");
+    setText($("init-summary"), "");
+  } else describeScheme(S);
   S.dirty = true;
 }
 

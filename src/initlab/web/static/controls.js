@@ -105,7 +105,7 @@ function buildSchemeParams(S, schedule) {
   }
 }
 
-function describeScheme(S) {
+export function describeScheme(S) {
   const s = scheme(S, $("init").value);
   $("init-formula").textContent = s ? s.formula : "";
   $("init-summary").textContent = s ? s.summary + (s.recommended_for.length ? " · recommended for " + s.recommended_for.join(", ") : "") : "";
