@@ -287,6 +287,14 @@ def test_each_preset_shows_its_story(page, preset, expected, moves):
     else:
         # flat at ln 2: the curve is a line a few pixels thick
         assert span < 0.05, span
+    if preset == "small":
+        # the bins follow the data: each hidden layer's range of Z is printed and narrower
+        # than the one before (std(Z) shrinks by std_w * sqrt(fan_in) = 0.01 * 4 = 0.04 per
+        # layer, as tanh is linear near 0; asserting a factor 2 leaves a wide margin)
+        rows = page.evaluate("window.initlab.hists[0].latest.layers")
+        widths = [r["z_range"][1] - r["z_range"][0] for r in rows if r["hidden"]]
+        assert all(b < 0.5 * a for a, b in zip(widths, widths[1:], strict=False)), widths
+        assert "…" in page.inner_text("#layer-4 .z-cap-now")
     if preset == "zeros":
         assert spread <= 2, spread  # one colour: the output is the same everywhere
     if preset == "appropriate":
