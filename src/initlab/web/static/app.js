@@ -231,7 +231,10 @@ function boundaryPanels(m) {
     const fig = el("figure", { class: "boundary" }, cv, cap);
     if (m.compare) {
       fig.style.cursor = "pointer"; fig.title = mem.summary + " — click for its details";
+      fig.tabIndex = 0; fig.setAttribute("role", "button");
+      fig.setAttribute("aria-label", "show the details of " + mem.label);
       fig.addEventListener("click", () => setFocus(k));
+      fig.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); setFocus(k); } });
     }
     box.append(fig);
     return cv;
