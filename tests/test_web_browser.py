@@ -378,6 +378,15 @@ def test_the_phone_layout_puts_start_cost_and_boundary_in_the_first_screen(page)
     shot(page, "web-phone-error")
     page.fill("#lr", "0.01")
     page.wait_for_selector("#errors[hidden]", state="attached")
+    # compare all four: every boundary still in the first screen, under the cost
+    page.evaluate("window.scrollTo(0, 0)")
+    page.click("[data-preset=all]")
+    wait_js(page, "() => !window.initlab.pending && window.initlab.ready.compare")
+    time.sleep(0.3)
+    for sel in ("#btn-start", "#cost-chart", "#boundaries figure:last-child canvas"):
+        box = page.locator(sel).first.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 844, (sel, box)
+    shot(page, "web-phone-compare")
     page.set_viewport_size({"width": 1400, "height": 1500})
 
 

@@ -223,6 +223,7 @@ function legends(m) {
 
 function boundaryPanels(m) {
   const box = $("boundaries"); box.textContent = "";
+  document.querySelector(".panels.first").classList.toggle("compare", m.compare);
   box.classList.toggle("single", m.members.length === 1);
   S.boundaryCanvases = m.members.map((mem, k) => {
     const cv = el("canvas", { "data-member": k, role: "img", "aria-label": "decision boundary" + (m.compare ? " of " + mem.label : "") });
