@@ -196,9 +196,7 @@ export function drawLayers(box, D, modes) {
       : "");
     const zr = r.z_range;
     setText(node.querySelector(".z-cap-now"), "pre-activations Z now" + (zr ? ": " + range(zr) : ""));
-    const out = r.a_hist_outside || [0, 0];
-    setText(node.querySelector(".z-note"), `activations A: mean ${fmt(r.a_mean, 3)}, std ${fmt(r.a_std, 3)}, exact zeros ${pct(r.a_zero)}` +
-      (out[0] + out[1] ? ` · outside the bins: ${out[0]} below, ${out[1]} above` : ""));
+    setText(node.querySelector(".z-note"), `activations A = g(Z): mean ${fmt(r.a_mean, 3)}, std ${fmt(r.a_std, 3)}, exact zeros ${pct(r.a_zero)}`);
     setText(node.querySelector(".z-cap-time"), "Z over time" + (spans[i] ? ": " + range(spans[i]) : ""));
     setText(node.querySelector(".g-note"), `‖dW‖ ${fmt(r.dW_norm, 3)} · update:data ${fmt(r.update_data, 3)}` +
       (r.dZ_hist && r.dZ_hist.zeros ? ` · ${r.dZ_hist.zeros} gradients exactly 0` : ""));
