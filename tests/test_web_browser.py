@@ -515,3 +515,17 @@ def test_copy_link_gives_the_address_of_this_configuration(page):
     text = page.inner_text("#link-status")
     assert text == "link copied" or ("seed=3" in text and text.startswith("copy this link"))
     assert "seed=3" in page.url
+
+
+def test_a_link_with_a_bad_value_names_it(browser_context, url):
+    page = browser_context.new_page()
+    try:
+        page.goto(url + "#dataset=circles&lr=abc&speed=77")
+        page.wait_for_selector("#errors:not([hidden])")
+        text = page.inner_text("#errors")
+        assert "lr" in text and "abc" in text and "Traceback" not in text
+        invalid = page.evaluate("[...document.querySelectorAll('.invalid')].map((e) => e.id)")
+        assert invalid == ["lr"]
+        assert "speed=77 is not offered" in page.inner_text("#link-status")
+    finally:
+        page.close()

@@ -110,8 +110,8 @@ function connect() {
   ws.onopen = () => {
     $("conn").dataset.state = "open"; $("conn").textContent = "connected";
     clearTimeout(S.sendTimer);
-    sendConfig();           // the configuration first: a speed before it has nothing to apply to
-    send(speedMessage());
+    S.speedSent = false;
+    sendConfig();  // the configuration first; the speed once it applied (onReady)
   };
   ws.onclose = () => {
     $("conn").dataset.state = "closed"; $("conn").textContent = "disconnected — reload the page";
@@ -159,6 +159,7 @@ function clearError() {
 
 function onReady(m) {
   clearError();
+  if (!S.speedSent) { S.speedSent = true; send(speedMessage()); }
   const old = S.ready;
   S.pending = false;
   S.applied = S.sent || S.applied;
@@ -458,6 +459,7 @@ fetch("/api/options").then((r) => r.json()).then((opts) => {
   const fromUrl = decodeState(location.hash);
   if (Object.keys(fromUrl.config).length || fromUrl.compare) setControls(S, { ...fromUrl.config, compare: fromUrl.compare ?? null });
   if (fromUrl.speed && [...$("speed").options].some((o) => o.value === fromUrl.speed)) $("speed").value = fromUrl.speed;
+  else if (fromUrl.speed) setText($("link-status"), `the link's speed=${fromUrl.speed} is not offered (one of ${[...$("speed").options].map((o) => o.value).join(", ")}); using ${$("speed").value} steps per frame`);
   if (fromUrl.log !== undefined) { $("cost-log").checked = fromUrl.log; S.logFromUrl = true; }
   syncLayers(S);
   wire();
