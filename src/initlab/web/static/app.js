@@ -125,12 +125,19 @@ function connect() {
   };
 }
 
-// the control of a RunConfig field (`hidden` with an index: that layer's box only)
-function controlFor(field) {
-  const [name, index] = String(field).split(/[.[\]]/).filter((x) => x !== "");
-  if (name === "hidden" && index !== undefined && $("units-" + index)) return $("units-" + index);
-  if (name === "activation" && !$("act-param-box").hidden && index !== undefined) return $("act-param");
-  return document.querySelector(`[data-field="${name}"]`);
+// the controls of a RunConfig field.  For `hidden` (a list), the boxes of the rejected value
+// that differ from the running configuration, i.e. the ones just changed (all of them when
+// there is no running one); an index in the field (`hidden[1]`) names one box directly.
+function controlsFor(m) {
+  const [name, index] = String(m.field).split(/[.[\]]/).filter((x) => x !== "");
+  if (name === "hidden" && index !== undefined && $("units-" + index)) return [$("units-" + index)];
+  if (name === "hidden" && Array.isArray(m.value) && S.ready) {
+    const running = S.ready.configs[0].hidden;
+    const changed = m.value.map((v, i) => (String(v) !== String(running[i]) ? $("units-" + i) : null)).filter(Boolean);
+    if (changed.length) return changed;
+  }
+  const box = document.querySelector(`[data-field="${name}"]`);
+  return box ? [box] : [];
 }
 
 function showError(m) {
@@ -140,12 +147,14 @@ function showError(m) {
   box.hidden = false;
   const f = m.field ? String(m.field) : null;
   const base = f ? f.split(/[.[]/)[0] : null;
-  const idx = f && base === "hidden" ? f.match(/\d+/) : null;
-  const where = idx ? `L${Number(idx[0]) + 1} (${f}): ` : f && !m.message.startsWith(base) ? f + ": " : "";
+  const targets = f ? controlsFor(m) : [];
+  // the boxes are labelled L1, L2, ...: say which box is hidden[i] of the message
+  const layers = targets.filter((t) => /^units-\d+$/.test(t.id)).map((t) => Number(t.id.slice(6)));
+  const where = layers.length ? layers.map((i) => `L${i + 1} (hidden[${i}])`).join(", ") + ": "
+    : f && !m.message.startsWith(base) ? f + ": " : "";
   box.textContent = where + m.message + (S.applied ? "\nThe run in progress is kept." : "");
   for (const e of document.querySelectorAll(".invalid")) e.classList.remove("invalid");
-  const target = f ? controlFor(f) : null;
-  if (target) target.classList.add("invalid");
+  for (const target of targets) target.classList.add("invalid");
   const r = box.getBoundingClientRect();
   if (r.top < 0 || r.bottom > window.innerHeight) box.scrollIntoView({ block: "center" });
 }
