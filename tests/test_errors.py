@@ -201,3 +201,23 @@ def test_the_json_convention_is_strict_and_round_trips():
     assert back["c"] == [0.0, 1.0] and back["d"] == [1, None, True]
     assert _json.loads('{"x": NaN}')["x"] != _json.loads('{"x": NaN}')["x"]  # old files read
     assert _json.dumps({"k": 1.0}, indent=2) == json.dumps({"k": 1.0}, indent=2)
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "value"),
+    [
+        (("hee_normal",), "weight_init", "hee_normal"),
+        (("he_normal", "zeroes"), "bias_init", "zeroes"),
+        (("",), "weight_init", ""),
+        (("he_normal:0.5,x",), "weight_init", "he_normal:0.5,x"),
+    ],
+)
+def test_init_network_scheme_errors_carry_their_field(args, field, value):
+    from initlab._checks import ParameterError
+    from initlab.network import init_network
+
+    with pytest.raises(ParameterError) as e:
+        init_network([2, 3, 1], "relu", "sigmoid", *args)
+    assert (e.value.field, e.value.value) == (field, value)
+    assert field in str(e.value) or "scheme" in str(e.value)
+    assert e.value.allowed
