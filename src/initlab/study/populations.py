@@ -13,7 +13,13 @@ Keys (``ACT`` is relu, tanh or sigmoid):
   per-layer scale with depth (:data:`DEPTH_SCHEMES`);
 * ``shallow/relu``: one hidden layer, small vs He (claim 6);
 * ``narrow/ACT``: one unit per hidden layer, Xavier (claim 4's "single unit per layer");
-* ``imbalanced/sigmoid``: zeros vs Xavier on an imbalanced data set (claim 3).
+* ``imbalanced/sigmoid``: zeros vs Xavier on an imbalanced data set (claim 3);
+* ``sweep/ACT@LR``: the trained comparison at another learning rate ``LR`` (one of
+  ``Settings.sweep_lrs``), for the random schemes of :data:`SWEEP_SCHEMES` (claim 8).
+
+Populations whose criteria look at the first steps (``train/sigmoid`` and
+``imbalanced/sigmoid``, claim 3) record every step up to ``Settings.early_steps``.  Per-layer
+histograms are recorded for the first seed of each scheme only (the figures draw that seed).
 """
 
 from __future__ import annotations
@@ -71,6 +77,53 @@ DEPTH_SCHEMES = (
 NARROW_SCHEMES = ("xavier_normal", "he_normal", "random_normal:std=1")
 NARROW_BIAS = "constant:value=0.1"
 
+#: Claim 8's learning-rate sweep: the random schemes (normal forms; claim 9 measures that the
+#: uniform forms behave the same; zeros and constants never break symmetry at any rate).
+SWEEP_SCHEMES = ("small", "random_normal:std=1", "large", "xavier_normal", "he_normal")
+
+#: Populations recorded at every step of the first ``Settings.early_steps`` steps.
+EARLY = ("train/sigmoid", "imbalanced/sigmoid")
+
+
+class StudyStats:
+    """The study's ``LayerStats`` probe: one record schedule for every member
+    (:class:`initlab.train.Schedule`), histograms for the members in ``hist_members`` only.
+
+    It is two :class:`initlab.diagnostics.LayerStats` probes (with and without histograms)
+    whose records are merged under the one name ``layer_stats``; the loop asks its
+    ``schedule``."""
+
+    name = "layer_stats"
+
+    def __init__(
+        self, schedule: Any, members: int, hist_members: Sequence[int], symmetry: bool
+    ) -> None:
+        from initlab.diagnostics import LayerStats
+
+        self.schedule = schedule
+        hist = sorted(set(hist_members))
+        rest = [k for k in range(members) if k not in set(hist)]
+        self.parts = []
+        if rest:
+            self.parts.append(LayerStats(members=rest, histograms=False, symmetry=symmetry))
+        if hist:
+            self.parts.append(LayerStats(members=hist, histograms=True, symmetry=symmetry))
+
+    def wants(self, step: int, last: int) -> bool:
+        return self.schedule.wants(step, last)
+
+    def __call__(self, event: Any) -> None:
+        for p in self.parts:
+            p(event)
+
+    def result(self) -> dict[str, Any]:
+        results = [p.result() for p in self.parts]
+        out = dict(results[-1])
+        rows = [r for res in results for r in res["records"]]
+        rows.sort(key=lambda r: (r["step"], r["layer"], r["member"]))
+        out["records"] = rows
+        return out
+
 
 @dataclass(frozen=True)
 class PopulationSpec:
@@ -85,6 +138,7 @@ class PopulationSpec:
     histograms: bool
     symmetry: bool
     eval_every: int
+    early: int = 0
 
     def configs(self) -> list[RunConfig]:
         return [self.base.replace(init=s, seed=seed) for s, seed in self.members]
@@ -99,12 +153,22 @@ class PopulationSpec:
             "histograms": self.histograms,
             "symmetry": self.symmetry,
             "eval_every": self.eval_every,
+            "early": self.early,
         }
 
-    def probes(self) -> list[Any]:
-        from initlab.diagnostics import LayerStats
+    def schedule(self) -> Any:
+        from initlab.train import Schedule
 
-        return [LayerStats(every=self.every, histograms=self.histograms, symmetry=self.symmetry)]
+        if self.early:
+            return Schedule.dense_then_every(self.early, self.every)
+        return Schedule.every(self.every)
+
+    def probes(self) -> list[Any]:
+        first: dict[str, int] = {}
+        for k, (s, _) in enumerate(self.members):
+            first.setdefault(s, k)
+        hist = list(first.values()) if self.histograms else []
+        return [StudyStats(self.schedule(), len(self.members), hist, self.symmetry)]
 
     def setup(self) -> dict[str, Any]:
         """The setup as plain data, for reports."""
@@ -140,6 +204,7 @@ def _members(schemes: Sequence[str], seeds: Sequence[int]) -> tuple[tuple[str, i
 def population_spec(key: str, s: Settings) -> PopulationSpec:
     """The population ``key`` under settings ``s`` (see the module docstring for the keys)."""
     kind, _, act = key.partition("/")
+    act, _, lr_text = act.partition("@")
     if act not in ACTIVATIONS:
         raise ValueError(f"unknown population {key!r}")
     base = RunConfig(
@@ -151,6 +216,7 @@ def population_spec(key: str, s: Settings) -> PopulationSpec:
         steps=s.steps,
     )
     every = s.every
+    early = s.early_steps if key in EARLY else 0
     if kind == "train":
         return PopulationSpec(
             key,
@@ -160,6 +226,21 @@ def population_spec(key: str, s: Settings) -> PopulationSpec:
             every,
             s.histograms,
             True,
+            s.eval_every,
+            early,
+        )
+    if kind == "sweep" and lr_text:
+        lr = float(lr_text)
+        if lr not in s.sweep_lrs:
+            raise ValueError(f"unknown population {key!r}: lr {lr_text} is not swept")
+        return PopulationSpec(
+            key,
+            f"random schemes, {act}, trained at lr {lr_text}",
+            base.replace(lr=lr),
+            _members(SWEEP_SCHEMES, s.sweep_seeds),
+            s.steps,
+            False,
+            False,
             s.eval_every,
         )
     if kind == "depth":
@@ -205,6 +286,7 @@ def population_spec(key: str, s: Settings) -> PopulationSpec:
             False,
             True,
             s.eval_every,
+            early,
         )
     raise ValueError(f"unknown population {key!r}")
 

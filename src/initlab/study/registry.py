@@ -50,6 +50,10 @@ class Experiment:
     def run(self, ctx: Any) -> Any:
         ctx.begin_experiment()
         result = self.fn(ctx, self)
+        from initlab.study.result import QUICK_UNDECIDED, UNDECIDED
+
+        if ctx.settings.quick and result.verdict == UNDECIDED:
+            result.verdict = QUICK_UNDECIDED
         result.run_ids = ctx.run_ids()
         limit = ctx.settings.figures_per_experiment
         if limit is not None:

@@ -18,6 +18,8 @@ __all__ = [
     "HOLDS",
     "NOT_HOLDS",
     "PART",
+    "QUICK_UNDECIDED",
+    "UNDECIDED",
     "VERDICTS",
     "ExperimentResult",
     "FigureSpec",
@@ -30,7 +32,12 @@ __all__ = [
 HOLDS = "holds"
 NOT_HOLDS = "does not hold"
 PART = "holds in part"
-VERDICTS = (HOLDS, PART, NOT_HOLDS)
+#: A part of the criterion could not be decided (a confidence interval too wide for the
+#: smallest effect that matters, a target not reached while the cost still falls).
+UNDECIDED = "undecided"
+#: The same, at ``--quick`` settings: the full study decides (quick never contradicts it).
+QUICK_UNDECIDED = "undecided at quick settings"
+VERDICTS = (HOLDS, PART, NOT_HOLDS, UNDECIDED, QUICK_UNDECIDED)
 
 
 @dataclass
@@ -145,8 +152,11 @@ class ExperimentResult:
         )
 
 
-def decide(parts: Sequence[bool]) -> str:
-    """``holds`` if every part holds, ``does not hold`` if none does, else ``holds in part``."""
+def decide(parts: Sequence[bool | None]) -> str:
+    """``undecided`` if a part is undecided (None); else ``holds`` if every part holds,
+    ``does not hold`` if none does, ``holds in part`` otherwise."""
+    if any(p is None for p in parts):
+        return UNDECIDED
     if all(parts):
         return HOLDS
     if not any(parts):
