@@ -43,6 +43,8 @@ __all__ = [
     "compare",
     "share",
     "t_quantile",
+    "typical",
+    "typical3",
 ]
 
 CONFIDENCE = 0.95
@@ -287,6 +289,27 @@ class Share:
 
     def to_dict(self) -> dict[str, Any]:
         return {"k": self.k, "n": self.n, "lower": self.lower}
+
+
+def typical(flags: Sequence[bool]) -> bool | None:
+    """Do most seeds show it?  True when the 95 % lower bound on the rate (:func:`share`) is
+    above one half, False when the lower bound on the rate of the opposite is, None (undecided)
+    otherwise: 15 of 20 seeds decide, 3 of 5 do not."""
+    if share(flags).lower > 0.5:
+        return True
+    if share([not f for f in flags]).lower > 0.5:
+        return False
+    return None
+
+
+def typical3(flags: Sequence[bool | None]) -> bool | None:
+    """:func:`typical` when some flags are undecided (None): True only if the seeds that show
+    it already decide, False only if the seeds that do not already decide."""
+    if typical([f is True for f in flags]) is True:
+        return True
+    if typical([f is not False for f in flags]) is False:
+        return False
+    return None
 
 
 def _binom_tail(k: int, n: int, p: float) -> float:
