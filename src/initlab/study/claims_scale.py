@@ -64,6 +64,33 @@ WEIGHT_Z = 5.0
 KURTOSIS = {"normal": 3.0, "uniform": 1.8}
 
 
+def _tri(x: bool | None, yes: str, no: str, unsure: str) -> str:
+    return yes if x else no if x is False else unsure
+
+
+def _slow_word(x: bool | None) -> str:
+    return "slower" if x else "not detectably slower" if x is False else "maybe slower"
+
+
+def share_text(d: dict[str, Any]) -> str:
+    """A stored :class:`initlab.study.stats.Share` as text."""
+    from initlab.study.stats import Share
+
+    return Share(d["k"], d["n"], d["lower"]).text()
+
+
+def comparison_text(d: Any) -> str:
+    """A stored (or live) :class:`initlab.study.stats.Comparison` as text."""
+    from initlab.study.stats import Comparison
+
+    if d is None:
+        return "no comparison"
+    if isinstance(d, Comparison):
+        return d.text()
+    fields = {k: v for k, v in d.items() if k != "half_width"}
+    return Comparison(**fields).text()
+
+
 def _t() -> Any:
     """The diagnostics' thresholds (one table for every rule)."""
     from initlab.diagnostics import THRESHOLDS
@@ -279,6 +306,20 @@ def small_vanishing(ctx: Any, exp: Experiment) -> Any:
             "holds if all parts hold, does not hold if none, holds in part otherwise"
         ),
         key_figure="; ".join(keys),
+        finding=(
+            "Small weights (std 0.01) vanish with depth: "
+            + "; ".join(
+                f"{act}: 'vanishing' in {r['vanishing_seeds']['k']}/{r['vanishing_seeds']['n']}"
+                f" seeds, training {_slow_word(r['slow'])} than {r['reference_scheme']}"
+                for act, r in res.items()
+            )
+            + "."
+        ),
+        tests=[
+            f"{act}: vanishing in {share_text(r['vanishing_seeds'])}; steps small / "
+            f"{r['reference_scheme']}: {comparison_text(r['small_over_reference_steps'])}"
+            for act, r in res.items()
+        ],
         observations=[
             "Small weights shrink the signal by about std * sqrt(fan_in) * (slope of the "
             "activation at 0) per layer, forward and backward; for sigmoid the mean of A stays "
@@ -399,6 +440,17 @@ def small_relu(ctx: Any, exp: Experiment) -> Any:
             "undecided, not a failure. holds if all parts hold, undecided if a part is"
         ),
         key_figure=key,
+        finding=(
+            f"With small weights and one hidden ReLU layer training is {_slow_word(trains_slowly)}"
+            f" than He (x{sci(slow_cmp.ratio)} the steps); with three hidden layers small "
+            f"weights {_tri(trains_deeper, 'train', 'do not train', 'may train')}; ReLU's "
+            f"gradient shrinks {_tri(less, 'less', 'more', 'about as much')} per layer than "
+            "tanh's and sigmoid's."
+        ),
+        tests=[
+            f"one hidden layer, steps small / He: {slow_cmp.text()}",
+            *(f"dZ factor per layer ReLU / {a}: {c.text()}" for a, c in vs.items()),
+        ],
         observations=[
             "ReLU passes half of a small signal (slope 1 for z > 0, 0 below), tanh all of it "
             "(slope 1 at 0), sigmoid a quarter (slope 1/4): with the same small weights ReLU "
@@ -589,6 +641,31 @@ def large_tanh_sigmoid(ctx: Any, exp: Experiment) -> Any:
             "hold, does not hold if none, holds in part otherwise"
         ),
         key_figure="; ".join(keys),
+        finding=(
+            "Large weights explode the gradient at initialization in "
+            + ", ".join(
+                f"{n} ({r['exploding_seeds']['k']}/{r['exploding_seeds']['n']})"
+                for n, r in res.items()
+                if r["exploding"]
+            )
+            + "; training is unstable (cost rising) in "
+            + (
+                ", ".join(
+                    f"{n} ({r['unstable_seeds']['k']}/{r['unstable_seeds']['n']})"
+                    for n, r in res.items()
+                    if r["unstable"]
+                )
+                or "none of the cases"
+            )
+            + ", and no run diverged."
+            if not any(r["diverged_at"] is not None for v in res.values() for r in v["training"])
+            else "."
+        ),
+        tests=[
+            f"{n}: exploding in {share_text(r['exploding_seeds'])}; unstable in "
+            f"{share_text(r['unstable_seeds'])}"
+            for n, r in res.items()
+        ],
         observations=[
             "Large weights push tanh and sigmoid units into saturation (|tanh| > 0.97, sigmoid "
             "outside [0.03, 0.97]), where the slope is nearly 0.  Whether dZ still grows toward "
@@ -637,8 +714,9 @@ def large_tanh_sigmoid(ctx: Any, exp: Experiment) -> Any:
 
 def _sweep_steps(ctx: Any, act: str) -> dict[float, dict[str, list[int | None]]]:
     """Steps to the target per learning rate of the sweep and scheme of
-    :data:`SWEEP_SCHEMES`, one entry per sweep seed (in seed order); the study's own rate is
-    read from the trained comparison."""
+    :data:`SWEEP_SCHEMES`, one entry per sweep seed (in seed order), within the sweep's
+    ``sweep_steps`` (None: not reached by then); the study's own rate is read from the trained
+    comparison, cut to the same horizon."""
     s = ctx.settings
     out: dict[float, dict[str, list[int | None]]] = {}
     for lr in s.sweep_lrs:
@@ -649,7 +727,11 @@ def _sweep_steps(ctx: Any, act: str) -> dict[float, dict[str, list[int | None]]]
         row: dict[str, list[int | None]] = {}
         for sc in SWEEP_SCHEMES:
             by_seed = {pop.seed_of(k): pop.steps_to_target(k, s) for k in pop.of(sc)}
-            row[sc] = [by_seed[seed] for seed in s.sweep_seeds]
+            # one horizon for every rate: the study's own runs are longer than the sweep's
+            row[sc] = [
+                None if by_seed[seed] is None or by_seed[seed] >= s.sweep_steps else by_seed[seed]
+                for seed in s.sweep_seeds
+            ]
         out[lr] = row
     return out
 
@@ -660,13 +742,13 @@ def _best_lr(at_lr: dict[float, dict[str, list[int | None]]], scheme: str) -> fl
 
 
 def _fastest(
-    steps: dict[str, list[int | None]], rec: str, settings: Any
+    steps: dict[str, list[int | None]], rec: str, settings: Any, horizon: int
 ) -> tuple[bool | None, dict[str, Any]]:
     """Is ``rec`` as fast as every other scheme?  Per other scheme, the paired comparison of
     steps rec / other: False if one is detectably faster (ratio above 1), None if one is
     undecided, else True."""
     cmps = {
-        sc: compare_steps(steps[rec], v, settings, STEPS_DELTA)
+        sc: compare_steps(steps[rec], v, settings, STEPS_DELTA, horizon)
         for sc, v in steps.items()
         if sc != rec
     }
@@ -710,8 +792,10 @@ def _sweep_table(
             f"{rec} / scheme, best lrs",
         ],
         rows,
-        f"{len(settings.sweep_seeds)} seeds per cell; '-': never reached in "
-        f"{settings.steps} steps; ratios: paired t on per-seed log ratios of steps, 95% CI",
+        f"{len(settings.sweep_seeds)} seeds per cell; medians within {settings.sweep_steps} "
+        f"steps ('-': not reached by then); at lr {fmt(settings.lr)} the study's own "
+        f"{settings.steps} steps are used; ratios: paired t on per-seed log ratios of steps, "
+        "95% CI",
     )
 
 
@@ -767,11 +851,15 @@ def xavier_he(ctx: Any, exp: Experiment) -> Any:
         stable_rec = None if None in rec_stable else all(rec_stable)
         at_lr = _sweep_steps(ctx, act)
         best = {sc: _best_lr(at_lr, sc) for sc in SWEEP_SCHEMES}
-        main = {sc: at_lr[s.lr][sc] for sc in SWEEP_SCHEMES}
+        main = {
+            sc: [by_seed.get(seed) for seed in s.sweep_seeds]
+            for sc in SWEEP_SCHEMES
+            for by_seed in [{tr.seed_of(k): tr.steps_to_target(k, s) for k in tr.of(sc)}]
+        }
         tuned = {sc: at_lr[best[sc]][sc] for sc in SWEEP_SCHEMES}
         rec0 = rec[0]
-        fast_main, cmp_main = _fastest(main, rec0, s)
-        fast_tuned, cmp_tuned = _fastest(tuned, rec0, s)
+        fast_main, cmp_main = _fastest(main, rec0, s, s.steps)
+        fast_tuned, cmp_tuned = _fastest(tuned, rec0, s, s.sweep_steps)
         parts += [stable_rec, fast_tuned]
         medians = {
             sc: median_steps([tr.steps_to_target(k, s) for k in tr.of(sc)]) for sc in tr.schemes()
@@ -863,6 +951,12 @@ def xavier_he(ctx: Any, exp: Experiment) -> Any:
             "parts hold, does not hold if none, holds in part otherwise"
         ),
         key_figure="; ".join(keys),
+        finding="At each scheme's best learning rate: " + "; ".join(keys) + ".",
+        tests=[
+            f"{act}, {r['recommended'][0]} / {sc} at the best rates: {comparison_text(c)}"
+            for act, r in res.items()
+            for sc, c in r["comparisons_at_best_lr"].items()
+        ],
         observations=[
             "With sigmoid, Xavier keeps the forward variance but the gradient still shrinks by "
             "about 4x per layer (sigmoid's slope is at most 1/4); the seed itself adds 'avoid "
@@ -1103,6 +1197,21 @@ def normal_vs_uniform(ctx: Any, exp: Experiment) -> Any:
             "if a part is"
         ),
         key_figure=key,
+        finding=(
+            "Normal and uniform forms behave the same: "
+            + (
+                f"no difference detected in the per-layer factor of Var(Z) in any of the "
+                f"{n_pairs} activation/scheme pairs (95% CI within +-{pct(widest)})"
+                if len(same_f) == n_pairs and widest is not None
+                else f"no difference detected in {len(same_f)} of {n_pairs} pairs"
+            )
+            + "."
+        ),
+        tests=[
+            f"{name}, {'Var(Z) factor' if w == 'variance_factor' else 'steps to target'} "
+            f"normal / uniform: {comparison_text(c)}"
+            for name, w, c in comps
+        ],
         observations=[
             "U(-a, a) has variance a^2/3, so a = sqrt(3) sigma gives the normal form's variance: "
             "sqrt(6/(fan_in+fan_out)) for Xavier, sqrt(6/fan_in) for He.",

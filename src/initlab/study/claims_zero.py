@@ -150,6 +150,15 @@ def _zero_trap(ctx: Any, exp: Experiment, act: str) -> Any:
             "none of the three; holds in part otherwise"
         ),
         key_figure=key,
+        finding=(
+            f"With zero weights and {act}, every hidden activation and hidden gradient is "
+            f"exactly 0 and the hidden weights never move: the cost stays at {fmt(c1, 5)} "
+            f"(the recommended {ref_scheme} reaches {fmt(ref_final['mean'], 3)})."
+        ),
+        tests=[
+            "exact: the zero network is deterministic (one run, no seed enters it); every "
+            f"record of {len(steps)} steps is checked"
+        ],
         observations=obs,
         tables=tables,
         figures=figs,
@@ -287,6 +296,21 @@ def _grad_at(r: dict[str, Any], step: int) -> float | None:
         if e["step"] == step:
             return e["hidden_dW_norm"]
     return None
+
+
+def _sigmoid_finding(res: dict[str, Any]) -> str:
+    parts = []
+    for r in res.values():
+        if r["all_gradients_zero"]:
+            parts.append(f"on balanced {r['data set']} every gradient is 0 (a stationary point)")
+        else:
+            parts.append(
+                f"on imbalanced {r['data set']} the hidden gradients are "
+                f"{sci(_grad_at(r, 1))} at step 1, yet every hidden layer stays one unit "
+                f"(symmetry) and the cost settles at {fmt(r['cost_final'], 5)}, the entropy of "
+                "the base rate: the network predicts the class prior"
+            )
+    return "Zeros with sigmoid: " + "; ".join(parts) + "."
 
 
 def _units(n: int) -> str:
@@ -446,6 +470,12 @@ def zero_sigmoid(ctx: Any, exp: Experiment) -> Any:
             "imbalanced case"
         ),
         key_figure=key,
+        finding=_sigmoid_finding(res),
+        tests=[
+            "exact: the zero network is deterministic (one run per data set); the records at "
+            f"every one of the first {ctx.settings.early_steps} steps and then every "
+            f"{ctx.settings.every} steps are checked"
+        ],
         observations=obs,
         tables=tables,
         figures=figs,
@@ -560,6 +590,22 @@ def constant(ctx: Any, exp: Experiment) -> Any:
             "hold if none, holds in part otherwise"
         ),
         key_figure=key,
+        finding=(
+            "A constant 0.5 keeps every hidden layer one distinct unit with "
+            + ", ".join(a for a, r in res.items() if r["symmetric_at_every_record"])
+            + "; the network ends "
+            + (
+                "no better than the best one-unit network"
+                if all(r["no_better_than_one_unit"] for r in res.values())
+                else "better than one unit per layer with "
+                + ", ".join(a for a, r in res.items() if not r["no_better_than_one_unit"])
+            )
+            + "."
+        ),
+        tests=[
+            "exact: the constant network is deterministic (one run); it is compared with the "
+            f"best of every seed ({len(s.seeds)}) of three one-unit-per-layer networks"
+        ],
         observations=[
             "A layer whose units are identical computes what one unit computes: the network "
             "is, in effect, one unit wide, however wide it is built.",

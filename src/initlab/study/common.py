@@ -117,13 +117,19 @@ def reached(pop: Population, k: int, settings: Settings) -> bool | None:
 
 
 def compare_steps(
-    a: Sequence[int | None], b: Sequence[int | None], settings: Settings, delta: float = 0.2
+    a: Sequence[int | None],
+    b: Sequence[int | None],
+    settings: Settings,
+    delta: float = 0.2,
+    horizon: int | None = None,
 ) -> Any:
     """:func:`initlab.study.stats.compare` of steps to the target, paired by seed, a target
-    never reached counting as more than the steps run."""
+    never reached counting as more than the steps run (``horizon``, default
+    ``settings.steps``)."""
     from initlab.study.stats import compare
 
-    return compare(a, b, delta=delta, paired=True, censor_at=settings.steps + 1)
+    h = settings.steps if horizon is None else horizon
+    return compare(a, b, delta=delta, paired=True, censor_at=h + 1)
 
 
 def steps_table_row(

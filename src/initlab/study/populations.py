@@ -15,11 +15,14 @@ Keys (``ACT`` is relu, tanh or sigmoid):
 * ``narrow/ACT``: one unit per hidden layer, Xavier (claim 4's "single unit per layer");
 * ``imbalanced/sigmoid``: zeros vs Xavier on an imbalanced data set (claim 3);
 * ``sweep/ACT@LR``: the trained comparison at another learning rate ``LR`` (one of
-  ``Settings.sweep_lrs``), for the random schemes of :data:`SWEEP_SCHEMES` (claim 8).
+  ``Settings.sweep_lrs``), for the random schemes of :data:`SWEEP_SCHEMES` (claim 8), over
+  ``Settings.sweep_steps`` steps.
 
-Populations whose criteria look at the first steps (``train/sigmoid`` and
-``imbalanced/sigmoid``, claim 3) record every step up to ``Settings.early_steps``.  Per-layer
-histograms are recorded for the first seed of each scheme only (the figures draw that seed).
+Every member is recorded every ``Settings.every`` steps.  The first seed of each scheme (the one
+the figures draw; the only member of a deterministic scheme) is *watched*: its records add the
+histograms and the symmetry measures, and in the populations whose criteria look at the first
+steps (``train/sigmoid`` and ``imbalanced/sigmoid``: claim 3) it is recorded at every step up to
+``Settings.early_steps``.
 """
 
 from __future__ import annotations
@@ -86,38 +89,49 @@ EARLY = ("train/sigmoid", "imbalanced/sigmoid")
 
 
 class StudyStats:
-    """The study's ``LayerStats`` probe: one record schedule for every member
-    (:class:`initlab.train.Schedule`), histograms for the members in ``hist_members`` only.
+    """The study's ``LayerStats`` probe: most members are recorded on a plain schedule; the
+    *watched* members (the first seed of each scheme, which the figures draw, and so every
+    deterministic member) also get histograms, symmetry measures and, where a criterion looks
+    at the first steps, every early step.
 
-    It is two :class:`initlab.diagnostics.LayerStats` probes (with and without histograms)
-    whose records are merged under the one name ``layer_stats``; the loop asks its
-    ``schedule``."""
+    It is two :class:`initlab.diagnostics.LayerStats` probes whose records are merged under
+    the one name ``layer_stats``; each answers to its own :class:`initlab.train.Schedule`."""
 
     name = "layer_stats"
 
     def __init__(
-        self, schedule: Any, members: int, hist_members: Sequence[int], symmetry: bool
+        self,
+        schedules: tuple[Any, Any],
+        members: int,
+        watched: Sequence[int],
+        histograms: bool,
+        symmetry: bool,
     ) -> None:
         from initlab.diagnostics import LayerStats
 
-        self.schedule = schedule
-        hist = sorted(set(hist_members))
-        rest = [k for k in range(members) if k not in set(hist)]
-        self.parts = []
+        seen = sorted(set(watched))
+        rest = [k for k in range(members) if k not in set(seen)]
+        self.parts: list[tuple[Any, Any]] = []
         if rest:
-            self.parts.append(LayerStats(members=rest, histograms=False, symmetry=symmetry))
-        if hist:
-            self.parts.append(LayerStats(members=hist, histograms=True, symmetry=symmetry))
+            self.parts.append(
+                (schedules[0], LayerStats(members=rest, histograms=False, symmetry=False))
+            )
+        if seen:
+            self.parts.append(
+                (schedules[1], LayerStats(members=seen, histograms=histograms, symmetry=symmetry))
+            )
+        self._now: list[Any] = []
 
     def wants(self, step: int, last: int) -> bool:
-        return self.schedule.wants(step, last)
+        self._now = [probe for schedule, probe in self.parts if schedule.wants(step, last)]
+        return bool(self._now)
 
     def __call__(self, event: Any) -> None:
-        for p in self.parts:
-            p(event)
+        for probe in self._now:
+            probe(event)
 
     def result(self) -> dict[str, Any]:
-        results = [p.result() for p in self.parts]
+        results = [probe.result() for _, probe in self.parts]
         out = dict(results[-1])
         rows = [r for res in results for r in res["records"]]
         rows.sort(key=lambda r: (r["step"], r["layer"], r["member"]))
@@ -156,19 +170,33 @@ class PopulationSpec:
             "early": self.early,
         }
 
-    def schedule(self) -> Any:
+    def schedules(self) -> tuple[Any, Any]:
+        """The schedule of every member, and that of the watched ones (see
+        :class:`StudyStats`)."""
         from initlab.train import Schedule
 
+        plain = Schedule.every(self.every)
         if self.early:
-            return Schedule.dense_then_every(self.early, self.every)
-        return Schedule.every(self.every)
+            return plain, Schedule.dense_then_every(self.early, self.every)
+        return plain, Schedule.every(self.every)
 
-    def probes(self) -> list[Any]:
+    def watched(self) -> list[int]:
+        """The first member of each scheme (its first seed)."""
         first: dict[str, int] = {}
         for k, (s, _) in enumerate(self.members):
             first.setdefault(s, k)
-        hist = list(first.values()) if self.histograms else []
-        return [StudyStats(self.schedule(), len(self.members), hist, self.symmetry)]
+        return list(first.values())
+
+    def probes(self) -> list[Any]:
+        return [
+            StudyStats(
+                self.schedules(),
+                len(self.members),
+                self.watched(),
+                self.histograms,
+                self.symmetry,
+            )
+        ]
 
     def setup(self) -> dict[str, Any]:
         """The setup as plain data, for reports."""
@@ -236,9 +264,9 @@ def population_spec(key: str, s: Settings) -> PopulationSpec:
         return PopulationSpec(
             key,
             f"random schemes, {act}, trained at lr {lr_text}",
-            base.replace(lr=lr),
+            base.replace(lr=lr, steps=s.sweep_steps),
             _members(SWEEP_SCHEMES, s.sweep_seeds),
-            s.steps,
+            s.sweep_steps,
             False,
             False,
             s.eval_every,
@@ -303,6 +331,7 @@ class Population:
     run_ids: list[int | None]
     seconds: float
     _rows: dict[int, dict[int, list[dict[str, Any]]]] = field(default_factory=dict, repr=False)
+    _findings: dict[tuple[int, int | None], list[Any]] = field(default_factory=dict, repr=False)
 
     @property
     def key(self) -> str:
@@ -382,11 +411,17 @@ class Population:
         return steps_to_cost(self.cost(k), self.target(settings))
 
     def findings(self, k: int, reference: int | None = None) -> list[Any]:
+        """The diagnostics' findings on member ``k`` (against member ``reference``), computed
+        once."""
         from initlab.diagnostics import verdict
 
-        if reference is None:
-            return verdict(self.history, k)
-        return verdict(self.history, k, reference=self.history, reference_member=reference)
+        if (k, reference) not in self._findings:
+            if reference is None:
+                found = verdict(self.history, k)
+            else:
+                found = verdict(self.history, k, reference=self.history, reference_member=reference)
+            self._findings[(k, reference)] = found
+        return self._findings[(k, reference)]
 
     def modes(self, k: int, reference: int | None = None) -> list[str]:
         return [f.mode for f in self.findings(k, reference)]

@@ -81,6 +81,7 @@ class Experiment:
             s["layer sizes"] = pop.layer_sizes()
             setup.append(s)
         setup.extend(fields.pop("extra_setup", []))
+        fields.setdefault("seeds", list(ctx.settings.seeds))
         return ExperimentResult(
             name=self.name,
             number=self.number,

@@ -90,7 +90,10 @@ class ExperimentResult:
     ``verdict`` is one of :data:`VERDICTS`, decided by ``criterion`` (stated in words) on the
     measurements; ``key_figure`` is one sentence with the deciding numbers; ``observations``
     are further sentences; ``tables`` hold the numbers; ``figures`` the figure specs;
-    ``numbers`` the raw measurements the verdict used; ``run_ids`` the stored runs."""
+    ``numbers`` the raw measurements the verdict used; ``run_ids`` the stored runs;
+    ``finding``: the key finding in one plain sentence (the report's summary; the key figure
+    when empty); ``tests``: the stated tests behind the verdict, one sentence each (test,
+    seeds, 95 % interval, smallest effect that matters); ``seeds``: the seeds per scheme."""
 
     name: str
     number: str
@@ -105,6 +108,9 @@ class ExperimentResult:
     figures: list[FigureSpec] = field(default_factory=list)
     numbers: dict[str, Any] = field(default_factory=dict)
     run_ids: list[int] = field(default_factory=list)
+    finding: str = ""
+    tests: list[str] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -130,6 +136,9 @@ class ExperimentResult:
                 "figures": [f.to_dict() for f in self.figures],
                 "numbers": self.numbers,
                 "run_ids": self.run_ids,
+                "finding": self.finding or self.key_figure,
+                "tests": self.tests,
+                "seeds": self.seeds,
             }
         )
 
@@ -149,6 +158,9 @@ class ExperimentResult:
             figures=[FigureSpec.from_dict(f) for f in d.get("figures", [])],
             numbers=dict(d.get("numbers", {})),
             run_ids=list(d.get("run_ids", [])),
+            finding=d.get("finding", ""),
+            tests=list(d.get("tests", [])),
+            seeds=list(d.get("seeds", [])),
         )
 
 

@@ -41,6 +41,8 @@ class Settings:
       are recorded at every step up to this one, then every ``every`` steps;
     * ``sweep_lrs``: the learning rates of claim 8's sensitivity sweep (each scheme is judged
       at its best one as well as at ``lr``); ``sweep_seeds``: the seeds of the sweep;
+      ``sweep_steps``: its steps (half the study's: a run not at the target by then counts as
+      "more than sweep_steps", which the tests treat as a lower bound);
     * ``target_fraction``: the target cost of "steps to target" is ``target_fraction * ln C``
       (C classes), i.e. halfway from the cost of a uninformed prediction to 0;
     * ``dpi``, ``histograms``: figure resolution; whether to draw the histogram figures;
@@ -64,6 +66,7 @@ class Settings:
     early_steps: int
     sweep_lrs: tuple[float, ...]
     sweep_seeds: tuple[int, ...]
+    sweep_steps: int
     target_fraction: float
     dpi: int
     histograms: bool
@@ -182,6 +185,7 @@ class StudyOptions:
                 early_steps=20,
                 sweep_lrs=SWEEP_LRS,
                 sweep_seeds=seeds,
+                sweep_steps=60,
                 target_fraction=0.5,
                 dpi=60,
                 histograms=False,
@@ -204,6 +208,7 @@ class StudyOptions:
             early_steps=20,
             sweep_lrs=SWEEP_LRS,
             sweep_seeds=seeds,
+            sweep_steps=150,
             target_fraction=0.5,
             dpi=80,
             histograms=True,
