@@ -30,7 +30,7 @@ blockquote { margin: .6em 0; padding: .5em 1em; background: #f5f7fa; border-left
              font-style: italic; }
 table { border-collapse: collapse; margin: .5em 0 1em; font-size: .86em; max-width: 100%; }
 th, td { border: 1px solid #d8dde6; padding: 3px 7px; vertical-align: top;
-         overflow-wrap: anywhere; }
+         overflow-wrap: break-word; }
 th { background: #eef1f6; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .caption { font-weight: 600; margin: .8em 0 .2em; }

@@ -37,6 +37,7 @@ from initlab.study.stats import (
     above,
     as_part,
     compare,
+    more_often,
     share,
     typical,
     typical3,
@@ -54,11 +55,15 @@ UNSTABLE_RISE_FRACTION = 0.1
 #: LOSS_FACTOR; "keeps it" when the factor is within [LOSS_FACTOR, 1 / LOSS_FACTOR].
 LOSS_FACTOR = 0.8
 
-#: Claim 9: the smallest effects that matter between the normal and the uniform form: 5 % in
-#: the per-layer factor of Var(Z) (the factor compounds over depth: 5 % per layer is x1.6 over
-#: ten layers), 20 % in the steps to the target; the drawn weights match the formula within
-#: WEIGHT_Z standard errors of a sample standard deviation.
-FACTOR_DELTA = 0.05
+#: Claim 9: the smallest effects that matter between the normal and the uniform form: 10 % in
+#: the per-layer factor of Var(Z) -- a tenth of the Xavier-He gap for ReLU (x2 per layer);
+#: below it the finite-width seed-to-seed spread (sd 7 % per seed for ReLU at width 64)
+#: swamps any effect 20 seeds could resolve -- and 30 % in the steps to the target (their
+#: seed-to-seed sd is about 35 %).  The drawn weights match the formula within WEIGHT_Z
+#: standard errors of a sample standard deviation.
+FACTOR_DELTA = 0.10
+FORM_STEPS_DELTA = 0.3
+#: Claim 8: one scheme is faster than another when it needs 20 % fewer steps.
 STEPS_DELTA = 0.2
 WEIGHT_Z = 5.0
 KURTOSIS = {"normal": 3.0, "uniform": 1.8}
@@ -210,6 +215,10 @@ def small_vanishing(ctx: Any, exp: Experiment) -> Any:
             else None
         )
         slow = above(cmp, _slow_factor()) if cmp is not None else None
+        # stalled: the target is not reached and the cost has levelled off, in most seeds
+        stalled = typical([reached(tr, k, s) is False for k in tr.of("small")])
+        if slow is None and stalled:
+            slow = True
         parts += [vanishing, slow]
         res[act] = {
             "vanishing_in_every_seed": vanishing,
@@ -221,6 +230,7 @@ def small_vanishing(ctx: Any, exp: Experiment) -> Any:
             "dZ_factor_per_layer_toward_input": grad_factor,
             "reference_scheme": ref,
             "steps": paired,
+            "stalled": stalled,
             "vanishing_seeds": share(["vanishing" in m for m in modes]).to_dict(),
             "small_over_reference_steps": None if cmp is None else cmp.to_dict(),
             "slow": slow,
@@ -302,7 +312,9 @@ def small_vanishing(ctx: Any, exp: Experiment) -> Any:
             "weights is slow or stalled: the ratio of its steps to the target over those of the "
             "fastest other scheme (paired t on per-seed log ratios, same seeds, a target never "
             "reached counting as more than the steps run) has a 95% CI above "
-            f"{fmt(_t().slow_factor)}. A part whose interval straddles the bound is undecided. "
+            f"{fmt(_t().slow_factor)}, or most seeds stall (never reach the target, the cost "
+            f"levelled off: it fell by less than {pct(STILL_FALLING)} over the last tenth of "
+            "the steps). A part whose interval straddles the bound is undecided. "
             "holds if all parts hold, does not hold if none, holds in part otherwise"
         ),
         key_figure="; ".join(keys),
@@ -310,7 +322,12 @@ def small_vanishing(ctx: Any, exp: Experiment) -> Any:
             "Small weights (std 0.01) vanish with depth: "
             + "; ".join(
                 f"{act}: 'vanishing' in {r['vanishing_seeds']['k']}/{r['vanishing_seeds']['n']}"
-                f" seeds, training {_slow_word(r['slow'])} than {r['reference_scheme']}"
+                " seeds, training "
+                + (
+                    f"{_slow_word(r['slow'])} than {r['reference_scheme']}"
+                    if r["reference_scheme"]
+                    else "never reaching the target (nor does any other scheme)"
+                )
                 for act, r in res.items()
             )
             + "."
@@ -514,7 +531,10 @@ def large_tanh_sigmoid(ctx: Any, exp: Experiment) -> Any:
             ks = deep.of(sc)
             modes = [deep.modes(k) for k in ks]
             exploding_share = share(["exploding" in m for m in modes])
-            exploding = typical(["exploding" in m for m in modes])
+            ref_modes = [deep.modes(k) for k in deep.of("xavier_normal")]
+            exploding = more_often(
+                ["exploding" in m for m in modes], ["exploding" in m for m in ref_modes]
+            )
             sat = layer_means(deep, ks, "saturated")
             dz = layer_means(deep, ks, "dZ_rms")
             # layer 1's fan-in is the input dimension (2 for circles), not the hidden width: its
@@ -546,7 +566,11 @@ def large_tanh_sigmoid(ctx: Any, exp: Experiment) -> Any:
                 r["diverged_at"] is not None or r["rise_fraction"] > UNSTABLE_RISE_FRACTION
                 for r in runs
             ]
-            unstable = typical(unstable_flags)
+            ref_unstable = [
+                tr.history.diverged_at[j] is not None or f > UNSTABLE_RISE_FRACTION
+                for j, f in zip(tr.of("xavier_normal"), ref_rises, strict=True)
+            ]
+            unstable = more_often(unstable_flags, ref_unstable)
             parts += [exploding, unstable]
             counts: dict[str, int] = {}
             for ms in modes:
@@ -635,10 +659,12 @@ def large_tanh_sigmoid(ctx: Any, exp: Experiment) -> Any:
             "'exploding' in the deep network at step 0 (the norm of dZ growing by more than "
             f"x{fmt(_t().grad_factor)} per hidden layer toward the input, activations growing, "
             "or overflow); (b) unstable training: the training diverges (NaN/inf) or its cost "
-            f"rises at more than {pct(UNSTABLE_RISE_FRACTION)} of the steps. A part holds when "
-            "most seeds show it (one-sided 95% Clopper-Pearson lower bound on the rate above "
-            "50%), fails when most seeds do not, and is undecided otherwise. holds if all parts "
-            "hold, does not hold if none, holds in part otherwise"
+            f"rises at more than {pct(UNSTABLE_RISE_FRACTION)} of the steps. 'Can lead to': a "
+            "part holds when large weights show it detectably more often than Xavier (same "
+            "seeds; one-sided Fisher exact test, p < 0.05), fails when most seeds do not show "
+            "it (one-sided 95% Clopper-Pearson lower bound on the rate of the opposite above "
+            "50%), and is undecided otherwise. holds if all parts hold, does not hold if none, "
+            "holds in part otherwise"
         ),
         key_figure="; ".join(keys),
         finding=(
@@ -757,6 +783,26 @@ def _fastest(
     if any(c.outcome == UNDECIDED for c in cmps.values()):
         return None, cmps
     return True, cmps
+
+
+def _xavier_he_finding(res: dict[str, Any]) -> str:
+    bits = []
+    for act, r in res.items():
+        rec = r["recommended"][0].split("_")[0].capitalize()
+        stable = _tri(r["stable_at_init"], "keeps", "does not keep", "may keep")
+        fast = _tri(
+            r["fastest_at_best_lr"], "is as fast as any other", "is beaten", "is not separable"
+        )
+        beaten = [
+            sc
+            for sc, c in r["comparisons_at_best_lr"].items()
+            if c["outcome"] == DIFFER and c["ratio"] > 1
+        ]
+        bits.append(
+            f"{act}: {rec} {stable} the variance with depth and, at each scheme's best rate, "
+            f"{fast}" + (f" (by {', '.join(beaten)})" if beaten else "")
+        )
+    return "; ".join(bits) + "."
 
 
 def _sweep_table(
@@ -951,7 +997,7 @@ def xavier_he(ctx: Any, exp: Experiment) -> Any:
             "parts hold, does not hold if none, holds in part otherwise"
         ),
         key_figure="; ".join(keys),
-        finding="At each scheme's best learning rate: " + "; ".join(keys) + ".",
+        finding=_xavier_he_finding(res),
         tests=[
             f"{act}, {r['recommended'][0]} / {sc} at the best rates: {comparison_text(c)}"
             for act, r in res.items()
@@ -993,14 +1039,16 @@ def xavier_relu_deep(ctx: Any, exp: Experiment) -> Any:
         pred = predicted_variance(deep, sc)
         pf = per_layer_factor(pred) if pred else None
         if sc.startswith("xavier"):
-            ok = all(f is not None and f < LOSS_FACTOR for f in factors)
+            flags = [f is not None and f < LOSS_FACTOR for f in factors]
         else:
-            ok = all(f is not None and LOSS_FACTOR <= f <= 1 / LOSS_FACTOR for f in factors)
+            flags = [f is not None and LOSS_FACTOR <= f <= 1 / LOSS_FACTOR for f in factors]
+        ok = typical(flags)
         res[sc] = {
             "factor_per_layer": factors,
             "last_over_first": total,
             "predicted_factor_per_layer": pf,
             "as_claimed": ok,
+            "as_claimed_seeds": share(flags).to_dict(),
         }
         rows.append(
             [
@@ -1013,6 +1061,14 @@ def xavier_relu_deep(ctx: Any, exp: Experiment) -> Any:
             ]
         )
     parts = [res[sc]["as_claimed"] for sc in schemes]
+    xn, hn = res["xavier_normal"], res["he_normal"]
+    finding = (
+        f"With ReLU, Xavier keeps x{sci(spread(xn['factor_per_layer'])['mean'])} of the "
+        f"variance per layer (theory {sci(xn['predicted_factor_per_layer'])}), He "
+        f"x{sci(spread(hn['factor_per_layer'])['mean'])} (theory "
+        f"{sci(hn['predicted_factor_per_layer'])}): Xavier loses variance with depth, He does not."
+    )
+    tests = [f"{sc}: as claimed in {share_text(res[sc]['as_claimed_seeds'])}" for sc in schemes]
     var = _depth_series(deep, schemes, "z_std", square=True)
     pred = _predicted(deep, schemes)
     n = len(var["he_normal"])
@@ -1028,12 +1084,16 @@ def xavier_relu_deep(ctx: Any, exp: Experiment) -> Any:
         ctx,
         verdict=decide(parts),
         criterion=(
-            "per scheme and form, in every seed: Xavier 'loses variance layer by layer' when "
+            "per scheme and form, judged per seed: Xavier 'loses variance layer by layer' when "
             f"the per-layer factor of Var(Z) from the first to the last hidden layer is below "
-            f"{LOSS_FACTOR}; He 'does not' when it lies in [{LOSS_FACTOR}, {fmt(1 / LOSS_FACTOR)}]."
-            " holds if all four hold, does not hold if none, holds in part otherwise"
+            f"{LOSS_FACTOR}; He 'does not' when it lies in [{LOSS_FACTOR}, {fmt(1 / LOSS_FACTOR)}]"
+            "; a scheme is as claimed when most seeds are (one-sided 95% Clopper-Pearson lower "
+            "bound on the rate above 50%), not as claimed when most are not, undecided "
+            "otherwise. holds if all four hold, does not hold if none, holds in part otherwise"
         ),
         key_figure=key,
+        finding=finding,
+        tests=tests,
         observations=[
             "ReLU zeroes half of a symmetric input, so E[relu(z)^2] = Var(z)/2: a layer keeps "
             "the variance only if fan_in Var(W) = 2 (He). Xavier gives fan_in Var(W) = 1 for "
@@ -1132,7 +1192,7 @@ def normal_vs_uniform(ctx: Any, exp: Experiment) -> Any:
             cf = compare(fn, fu, delta=FACTOR_DELTA, paired=True)
             sn = [tr.steps_to_target(k, s) for k in tr.of(n_)]
             su = [tr.steps_to_target(tr.paired(k, u_), s) for k in tr.of(n_)]
-            cs = compare(sn, su, delta=STEPS_DELTA, paired=True, censor_at=s.steps + 1)
+            cs = compare(sn, su, delta=FORM_STEPS_DELTA, paired=True, censor_at=s.steps + 1)
             parts += [as_part(cf, SAME), as_part(cs, SAME)]
             res["by_activation"][f"{act} {fam}"] = {
                 "variance_factor_normal": fn,
@@ -1190,7 +1250,7 @@ def normal_vs_uniform(ctx: Any, exp: Experiment) -> Any:
             "(c) the per-layer factor of Var(Z) at initialization (deep network) and (d) the "
             "steps to the target cost show no difference between the forms: a paired t "
             "interval (95%) on the per-seed log ratio normal/uniform (the same seeds) lies "
-            f"within +-{pct(FACTOR_DELTA)} for (c) and +-{pct(STEPS_DELTA)} for (d), the "
+            f"within +-{pct(FACTOR_DELTA)} for (c) and +-{pct(FORM_STEPS_DELTA)} for (d), the "
             "smallest effects that matter; an interval that excludes no difference and an "
             "estimate beyond them is a difference; anything else is undecided (a target never "
             "reached counts as more than the steps run). holds if every part holds, undecided "
@@ -1245,7 +1305,7 @@ def normal_vs_uniform(ctx: Any, exp: Experiment) -> Any:
                 rows_behave,
                 "mean +- sd (range) over seeds; normal / uniform: paired t on log ratios, 95% "
                 f"CI; smallest effects that matter {pct(FACTOR_DELTA)} (factor) and "
-                f"{pct(STEPS_DELTA)} (steps)",
+                f"{pct(FORM_STEPS_DELTA)} (steps)",
             ),
         ],
         figures=[
