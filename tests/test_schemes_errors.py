@@ -65,6 +65,12 @@ FUZZ = settings(max_examples=40, deadline=None, derandomize=True)
 FUZZ_SEEN = {"examples": 0, "refused": 0}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _fuzz_report():
+    yield
+    print(f"\nschemes fuzz: {FUZZ_SEEN['examples']} calls, {FUZZ_SEEN['refused']} refused")
+
+
 def _fuzz_call(name, params, shape):
     FUZZ_SEEN["examples"] += 1
     layout = "torch" if len(shape) == 4 else None

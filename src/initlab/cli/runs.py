@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = act.add_parser("list", help="list runs (newest first), or studies with --studies")
     ls.add_argument("--study", type=int, default=None, help="only the runs of this study")
     ls.add_argument("--studies", action="store_true", help="list the studies instead")
+    ls.add_argument("--sweeps", action="store_true", help="list the sweeps (initlab sweep)")
     ls.add_argument(
         "--limit", type=_limit, default=50, help="at most this many rows (default 50; 0: all)"
     )
@@ -85,6 +86,16 @@ def _list(args: argparse.Namespace) -> int:
     with _store(args) as s:
         limit = None if args.limit == 0 else args.limit
         out = sys.stderr if args.json else sys.stdout
+        if args.sweeps or args.studies:
+            from initlab.cli.sweep import format_sweeps
+            from initlab.sweep import list_sweeps
+
+            all_sweeps = list_sweeps(s)
+            sweeps = all_sweeps[:limit]
+            if args.sweeps:
+                print(json.dumps(sweeps, indent=2) if args.json else format_sweeps(sweeps))
+                _hidden(len(sweeps), len(all_sweeps), "sweeps", out)
+                return 0
         if args.studies:
             every = s.studies()
             rows = every[:limit]
@@ -122,6 +133,9 @@ def _list(args: argparse.Namespace) -> int:
                 )
             )
             _hidden(len(rows), len(every), "studies", out)
+            if sweeps:
+                print(f"\nsweeps\n{format_sweeps(sweeps)}")
+                _hidden(len(sweeps), len(all_sweeps), "sweeps", out)
             return 0
         rows = s.runs(args.study, limit)
         total = s.count_runs(args.study) if limit is not None and len(rows) == limit else len(rows)

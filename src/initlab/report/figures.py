@@ -23,6 +23,8 @@ __all__ = [
     "gradient_histograms",
     "save_png",
     "scale_by_depth",
+    "sweep_heatmap",
+    "sweep_lines",
     "update_ratio_curves",
     "write_run_figures",
 ]
@@ -322,3 +324,69 @@ def write_run_figures(result: Any, directory: str | Path, member: int = 0) -> li
             )
         )
     return paths
+
+
+def sweep_heatmap(grid: dict[str, Any], title: str = "", log: bool = False) -> Any:
+    """A heatmap of one summary over two swept axes, from
+    :meth:`initlab.sweep.SweepResults.grid`: numbers are coloured (log scale with ``log``) and
+    written in each cell; a verdict grid colours each failure mode; empty cells are grey."""
+    plt = _plt()
+    value, xl, yl = grid["value"], grid["x_labels"], grid["y_labels"]
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * len(xl) + 2.2), max(3.0, 0.4 * len(yl) + 1.6)))
+    ax.set_facecolor("#d9d9d9")
+    if value.dtype == object:
+        modes = sorted({v for v in value.ravel() if v is not None})
+        codes = np.array([[np.nan if v is None else modes.index(v) for v in row] for row in value])
+        cmap = plt.get_cmap("tab10", max(len(modes), 1))
+        ax.imshow(codes, cmap=cmap, vmin=-0.5, vmax=max(len(modes), 1) - 0.5, aspect="auto")
+        handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(i)) for i in range(len(modes))]
+        ax.legend(handles, modes, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    else:
+        from matplotlib.colors import LogNorm
+
+        finite = value[np.isfinite(value)]
+        norm = LogNorm() if log and finite.size and finite.min() > 0 else None
+        im = ax.imshow(np.ma.masked_invalid(value), cmap="viridis", norm=norm, aspect="auto")
+        fig.colorbar(im, ax=ax, label=grid["metric"])
+        if len(xl) * len(yl) <= 150:
+            for (i, j), v in np.ndenumerate(value):
+                if np.isfinite(v):
+                    ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=6, color="w")
+    ax.set_xticks(range(len(xl)), xl, rotation=45 if len(xl) > 8 else 0, fontsize=7)
+    ax.set_yticks(range(len(yl)), yl, fontsize=7)
+    ax.set_xlabel(grid.get("x_title", grid["x_axis"]), fontsize=8)
+    ax.set_ylabel(grid.get("y_title", grid["y_axis"]), fontsize=8)
+    ax.set_title(title or f"{grid['metric']} by {grid['x_axis']} and {grid['y_axis']}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def sweep_lines(band: dict[str, Any], title: str = "", log: bool = False) -> Any:
+    """One line per group of a summary along a swept axis with its confidence band over the
+    seeds, from :meth:`initlab.sweep.SweepResults.band`."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    xs = np.arange(len(band["x_labels"]))
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in band["x"])
+    if numeric:
+        xs = np.asarray(band["x"], dtype=float)
+    for label, line in band["lines"].items():
+        drawn = ax.plot(xs, line["mean"], marker="o", ms=3, lw=1.4, label=label)[0]
+        ax.fill_between(xs, line["low"], line["high"], color=drawn.get_color(), alpha=0.2, lw=0)
+    if not numeric:
+        ax.set_xticks(xs, band["x_labels"], rotation=45 if len(xs) > 8 else 0, fontsize=7)
+    elif xs.size and xs.min() > 0 and xs.max() >= 100 * xs.min():
+        ax.set_xscale("log")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(band.get("x_title", band["x_axis"]), fontsize=8)
+    ax.set_ylabel(band["metric"])
+    ax.set_title(
+        title or f"{band['metric']}: mean and {band['level']:.0%} band over {band['over']}",
+        fontsize=10,
+    )
+    ax.grid(alpha=0.3, which="both")
+    if len(band["lines"]) > 1:
+        ax.legend(fontsize=7, title=band.get("legend_title") or None, title_fontsize=7)
+    fig.tight_layout()
+    return fig
