@@ -269,7 +269,7 @@ def population_spec(key: str, s: Settings) -> PopulationSpec:
             s.sweep_steps,
             False,
             False,
-            s.eval_every,
+            s.sweep_steps,  # only the training cost per step is read
         )
     if kind == "depth":
         return PopulationSpec(
