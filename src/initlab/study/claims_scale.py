@@ -44,6 +44,8 @@ from initlab.study.stats import (
 )
 
 ACTS = ("relu", "tanh", "sigmoid")
+#: The random scheme left out of claim 8's sweep (see SWEEP_SCHEMES), compared at lr 0.5.
+UNSWEPT = "large"
 LARGE = ("random_normal:std=1", "large")
 
 #: Claim 7: a run is "unstable" when it diverges, or when its training cost rises at more than
@@ -751,7 +753,7 @@ def _sweep_steps(ctx: Any, act: str) -> dict[float, dict[str, list[int | None]]]
         else:
             pop = ctx.population(f"sweep/{act}@{lr:g}")
         row: dict[str, list[int | None]] = {}
-        for sc in SWEEP_SCHEMES:
+        for sc in SWEEP_SCHEMES + ((UNSWEPT,) if lr == s.lr else ()):
             by_seed = {pop.seed_of(k): pop.steps_to_target(k, s) for k in pop.of(sc)}
             # one horizon for every rate: the study's own runs are longer than the sweep's
             row[sc] = [
@@ -763,8 +765,10 @@ def _sweep_steps(ctx: Any, act: str) -> dict[float, dict[str, list[int | None]]]
 
 
 def _best_lr(at_lr: dict[float, dict[str, list[int | None]]], scheme: str) -> float:
-    """The learning rate with the lowest median steps for ``scheme`` (ties: the smaller)."""
-    return min(at_lr, key=lambda lr: (median_steps(at_lr[lr][scheme]), lr))
+    """The learning rate with the lowest median steps for ``scheme`` (ties: the smaller); the
+    only rate it ran at for a scheme left out of the sweep."""
+    rates = [lr for lr in at_lr if scheme in at_lr[lr]]
+    return min(rates, key=lambda lr: (median_steps(at_lr[lr][scheme]), lr))
 
 
 def _fastest(
@@ -817,12 +821,12 @@ def _sweep_table(
     """Per scheme: median steps at every rate of the sweep, the best rate, and the comparison
     with the recommended scheme at the study's rate and at the best rates."""
     rows = []
-    for sc in SWEEP_SCHEMES:
-        meds = [median_steps(at_lr[lr][sc]) for lr in at_lr]
+    for sc in best:
+        meds = [median_steps(at_lr[lr][sc]) if sc in at_lr[lr] else None for lr in at_lr]
         rows.append(
             [
                 sc,
-                *[None if math.isinf(m) else m for m in meds],
+                *["not swept" if m is None else "-" if math.isinf(m) else m for m in meds],
                 best[sc],
                 "-" if sc == rec else cmp_main[sc].short(),
                 "-" if sc == rec else cmp_tuned[sc].short(),
@@ -896,13 +900,14 @@ def xavier_he(ctx: Any, exp: Experiment) -> Any:
             )
         stable_rec = None if None in rec_stable else all(rec_stable)
         at_lr = _sweep_steps(ctx, act)
-        best = {sc: _best_lr(at_lr, sc) for sc in SWEEP_SCHEMES}
+        compared = (*SWEEP_SCHEMES, UNSWEPT)
+        best = {sc: _best_lr(at_lr, sc) for sc in compared}
         main = {
             sc: [by_seed.get(seed) for seed in s.sweep_seeds]
-            for sc in SWEEP_SCHEMES
+            for sc in compared
             for by_seed in [{tr.seed_of(k): tr.steps_to_target(k, s) for k in tr.of(sc)}]
         }
-        tuned = {sc: at_lr[best[sc]][sc] for sc in SWEEP_SCHEMES}
+        tuned = {sc: at_lr[best[sc]][sc] for sc in compared}
         rec0 = rec[0]
         fast_main, cmp_main = _fastest(main, rec0, s, s.steps)
         fast_tuned, cmp_tuned = _fastest(tuned, rec0, s, s.sweep_steps)

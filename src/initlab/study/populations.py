@@ -81,8 +81,10 @@ NARROW_SCHEMES = ("xavier_normal", "he_normal", "random_normal:std=1")
 NARROW_BIAS = "constant:value=0.1"
 
 #: Claim 8's learning-rate sweep: the random schemes (normal forms; claim 9 measures that the
-#: uniform forms behave the same; zeros and constants never break symmetry at any rate).
-SWEEP_SCHEMES = ("small", "random_normal:std=1", "large", "xavier_normal", "he_normal")
+#: uniform forms behave the same; zeros and constants never break symmetry at any rate), except
+#: N(0, 10^2): it saturates tanh and sigmoid and explodes ReLU, and reached the target at none
+#: of the five rates in any seed when it was swept (it is compared at the study's rate).
+SWEEP_SCHEMES = ("small", "random_normal:std=1", "xavier_normal", "he_normal")
 
 #: Populations recorded at every step of the first ``Settings.early_steps`` steps.
 EARLY = ("train/sigmoid", "imbalanced/sigmoid")
