@@ -33,6 +33,9 @@ th, td { border: 1px solid #d8dde6; padding: 3px 7px; vertical-align: top;
          overflow-wrap: break-word; }
 th { background: #eef1f6; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.wide { font-size: .76em; }
+table.wide td.num { white-space: normal; }
+table.wide th { overflow-wrap: anywhere; }
 .caption { font-weight: 600; margin: .8em 0 .2em; }
 .note { color: #5b6577; font-size: .85em; margin-top: -.6em; }
 .verdict { display: inline-block; padding: 1px 9px; border-radius: 10px; font-weight: 600;
@@ -60,16 +63,17 @@ def _cell(v: Any) -> tuple[str, bool]:
     if isinstance(v, bool) or v is None:
         return fmt(v), False
     if isinstance(v, int | float):
-        return fmt(v, 6), True
+        return fmt(v, 4), True
     if isinstance(v, list) and all(isinstance(x, str | int | float) for x in v):
-        return ", ".join(x if isinstance(x, str) else fmt(x, 6) for x in v), False
+        return ", ".join(x if isinstance(x, str) else fmt(x, 4) for x in v), False
     if isinstance(v, list | dict):
         return json.dumps(v), False
     return str(v), False
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    out = ["<table><thead><tr>"]
+    # many columns: smaller type, and numbers may wrap, so the table fits the page
+    out = ['<table class="wide"><thead><tr>' if len(headers) > 8 else "<table><thead><tr>"]
     out += [f"<th>{_e(h)}</th>" for h in headers]
     out.append("</tr></thead><tbody>")
     for row in rows:

@@ -146,9 +146,14 @@ def _predicted(deep: Population, schemes: tuple[str, ...]) -> dict[str, list[flo
 
 
 def _depth_table(
-    deep: Population, schemes: tuple[str, ...], title: str, predicted: dict[str, list[float]]
+    deep: Population,
+    schemes: tuple[str, ...],
+    title: str,
+    predicted: dict[str, list[float]],
+    gradients: bool = True,
 ) -> Table:
-    """Per hidden layer: the mean over seeds of Var(Z) (and its prediction) and RMS of dZ."""
+    """Per hidden layer: the mean over seeds of Var(Z) (and its prediction) and, with
+    ``gradients``, the RMS of dZ."""
     var = _depth_series(deep, schemes, "z_std", square=True)
     dz = _depth_series(deep, schemes, "dZ_rms")
     n = len(next(iter(var.values())))
@@ -157,7 +162,8 @@ def _depth_table(
         headers += [f"Var(Z) {s}"]
         if s in predicted:
             headers += ["predicted"]
-        headers += [f"RMS dZ {s}"]
+        if gradients:
+            headers += [f"RMS dZ {s}"]
     rows = []
     for i in range(n):
         row: list[Any] = [i + 1]
@@ -165,7 +171,8 @@ def _depth_table(
             row.append(var[s][i])
             if s in predicted:
                 row.append(predicted[s][i])
-            row.append(dz[s][i])
+            if gradients:
+                row.append(dz[s][i])
         rows.append(row)
     note = "step 0, mean over seeds; predicted: mean-field theory (initlab.theory)"
     if not predicted:
@@ -1117,7 +1124,7 @@ def xavier_relu_deep(ctx: Any, exp: Experiment) -> Any:
                 ],
                 rows,
             ),
-            _depth_table(deep, schemes, "per-layer scale at step 0", pred),
+            _depth_table(deep, schemes, "Var(Z) per layer at step 0", pred, gradients=False),
         ],
         figures=[
             fig_depth(
