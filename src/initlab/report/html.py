@@ -127,7 +127,11 @@ def _experiment(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
         + "</ul></details>"
     )
     if e.get("observations"):
-        out.append("<ul>" + "".join(f"<li>{_e(o)}</li>" for o in e["observations"]) + "</ul>")
+        out.append(
+            "<p><b>Observations.</b></p><ul>"
+            + "".join(f"<li>{_e(o)}</li>" for o in e["observations"])
+            + "</ul>"
+        )
     out.append("<h3>Setup</h3>" + _setup(e.get("setup", [])))
     figs = [f for f in e.get("figures", []) if f"{e['name']}/{f['name']}" in images]
     if figs:
