@@ -143,6 +143,11 @@ def _experiment(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
                 f"<figcaption>{_e(f['caption'])}</figcaption></figure>"
             )
         out.append("</div>")
+    if e.get("diagnoses"):
+        rows = e["diagnoses"]
+        headers = list(dict.fromkeys(k for r in rows for k in r))
+        out.append('<p class="caption">the diagnostics\' verdict on the runs shown</p>')
+        out.append(_table(headers, [[r.get(h, "") for h in headers] for r in rows]))
     if e.get("tables"):
         out.append("<h3>Numbers</h3>")
         for t in e["tables"]:

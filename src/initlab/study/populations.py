@@ -425,6 +425,23 @@ class Population:
             self._findings[(k, reference)] = found
         return self._findings[(k, reference)]
 
+    def diagnosis(self, k: int) -> dict[str, Any]:
+        """The diagnostics' verdict on member ``k`` in plain data: the two-part verdict (one
+        sentence, findings at initialization and in training) where
+        :func:`initlab.diagnostics.judge` exists, else the failure modes found."""
+        from initlab import diagnostics
+
+        judge = getattr(diagnostics, "judge", None)
+        if judge is None:
+            return {"run": self.label(k), "verdict": ", ".join(self.modes(k))}
+        v = judge(self.history, k)
+        return {
+            "run": self.label(k),
+            "verdict": v.sentence,
+            "at initialization": ", ".join(f.mode for f in v.at_init) or "-",
+            "in training": ", ".join(f.mode for f in v.in_training) or "-",
+        }
+
     def modes(self, k: int, reference: int | None = None) -> list[str]:
         return [f.mode for f in self.findings(k, reference)]
 

@@ -54,6 +54,7 @@ class Experiment:
 
         if ctx.settings.quick and result.verdict == UNDECIDED:
             result.verdict = QUICK_UNDECIDED
+        result.diagnoses = diagnoses(ctx, result.figures)
         result.run_ids = ctx.run_ids()
         limit = ctx.settings.figures_per_experiment
         if limit is not None:
@@ -90,6 +91,21 @@ class Experiment:
             setup=setup,
             **fields,
         )
+
+
+def diagnoses(ctx: Any, figures: Any) -> list[dict[str, Any]]:
+    """The diagnostics' verdict on every run the figures show (see
+    :meth:`initlab.study.populations.Population.diagnosis`), each once, in figure order."""
+    seen: list[tuple[str, int]] = []
+    for f in figures:
+        if f.kind == "cost_curves":
+            seen += [(key, int(k)) for key, k, _ in f.params["curves"]]
+        elif "population" in f.params and "member" in f.params:
+            seen.append((f.params["population"], int(f.params["member"])))
+    out = []
+    for key, k in dict.fromkeys(seen):
+        out.append({"population": key, **ctx.population(key).diagnosis(k)})
+    return out
 
 
 EXPERIMENTS: dict[str, Experiment] = {}

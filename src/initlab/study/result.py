@@ -93,7 +93,8 @@ class ExperimentResult:
     ``numbers`` the raw measurements the verdict used; ``run_ids`` the stored runs;
     ``finding``: the key finding in one plain sentence (the report's summary; the key figure
     when empty); ``tests``: the stated tests behind the verdict, one sentence each (test,
-    seeds, 95 % interval, smallest effect that matters); ``seeds``: the seeds per scheme."""
+    seeds, 95 % interval, smallest effect that matters); ``seeds``: the seeds per scheme;
+    ``diagnoses``: the diagnostics' verdict on every run its figures show."""
 
     name: str
     number: str
@@ -111,6 +112,7 @@ class ExperimentResult:
     finding: str = ""
     tests: list[str] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
+    diagnoses: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -139,6 +141,7 @@ class ExperimentResult:
                 "finding": self.finding or self.key_figure,
                 "tests": self.tests,
                 "seeds": self.seeds,
+                "diagnoses": self.diagnoses,
             }
         )
 
@@ -161,6 +164,7 @@ class ExperimentResult:
             finding=d.get("finding", ""),
             tests=list(d.get("tests", [])),
             seeds=list(d.get("seeds", [])),
+            diagnoses=list(d.get("diagnoses", [])),
         )
 
 
