@@ -205,7 +205,7 @@ class StudyOptions:
             lr=0.5,
             steps=300,
             every=60,
-            eval_every=20,
+            eval_every=50,
             early_steps=20,
             sweep_lrs=SWEEP_LRS,
             sweep_seeds=seeds,
