@@ -31,7 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from initlab._checks import check_finite_real, check_float_dtype, check_positive_int
+from initlab._checks import (
+    ParameterError,
+    ParameterTypeError,
+    check_finite_real,
+    check_float_dtype,
+    check_positive_int,
+)
 from initlab.activations import Activation, parse_activation
 from initlab.losses import Loss, get_loss
 from initlab.schemes import SchemeSpec, parse_scheme
@@ -297,12 +303,29 @@ def init_network(
     )
     lsuv_members = [i for i, s in enumerate(w_specs) if s.info.data_dependent]
     if lsuv_members:
+        allowed = f"a 2-D array of real inputs of shape (m, {net.sizes[0]}) with m >= 1"
         if data is None:
-            raise ValueError(
+            raise ParameterError(
+                "data",
+                None,
+                allowed,
                 "weight_init 'lsuv' is data-dependent: pass data=<a batch of inputs> to "
-                "init_network so each layer can be rescaled to unit output variance"
+                "init_network so each layer can be rescaled to unit output variance",
             )
-        lsuv_rescale(net, data, members=lsuv_members)
+        arr = np.asarray(data)
+        if np.iscomplexobj(arr) or arr.dtype.kind not in "biuf":
+            raise ParameterTypeError(
+                "data", data, allowed, f"data must hold real numbers, got dtype {arr.dtype}"
+            )
+        if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] != net.sizes[0]:
+            raise ParameterError(
+                "data",
+                data,
+                allowed,
+                f"data for 'lsuv' must have shape (m, {net.sizes[0]}) with m >= 1 (one row per "
+                f"example, one column per input of the network), got shape {arr.shape}",
+            )
+        lsuv_rescale(net, arr, members=lsuv_members)
     return net
 
 

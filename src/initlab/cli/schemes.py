@@ -4,10 +4,10 @@ and what it is recommended for."""
 from __future__ import annotations
 
 import argparse
-import json
 import math
 
 from initlab import schemes as S
+from initlab._json import dumps
 from initlab._text import format_table
 
 ORDER = 50
@@ -58,7 +58,7 @@ def rows(fan_in: int, fan_out: int, category: str | None = None) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     records = rows(args.fan_in, args.fan_out, args.category)
     if args.json:
-        print(json.dumps(records, indent=2))
+        print(dumps(records, indent=2))
         return 0
     print(f"Initialization schemes for a layer with fan_in={args.fan_in}, fan_out={args.fan_out}")
     print("(std and bound of one weight; '-' where no single law applies)\n")

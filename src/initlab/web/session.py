@@ -190,11 +190,14 @@ def _build(request: Request, previous: _Built | None) -> tuple[_Built, bool]:
     try:
         prepared = prepare(list(configs))
     except (ValueError, TypeError) as exc:
-        raise WebError(str(exc)) from None
+        raise WebError.of(exc) from None
     ds, sizes = prepared.dataset, prepared.sizes
     if ds.n_features != 2:
         raise WebError(
-            f"dataset={c0.dataset!r} has {ds.n_features} features; the page needs 2", "dataset"
+            f"dataset={c0.dataset!r} has {ds.n_features} features; the page needs 2",
+            "dataset",
+            c0.dataset,
+            "a data set with 2 features",
         )
     K = len(configs)
     rows = max(ds.n_train, ds.n_test, 1)
@@ -209,9 +212,9 @@ def _build(request: Request, previous: _Built | None) -> tuple[_Built, bool]:
     else:
         try:
             initial = init_population(prepared)
-        except (ValueError, TypeError) as exc:
-            field = "compare" if request.compare else "init"
-            raise WebError(f"cannot build the network: {exc}", field) from None
+        except (ValueError, TypeError, ArithmeticError, MemoryError) as exc:
+            field = "compare" if request.compare else "init"  # the schemes draw the weights
+            raise WebError.of(exc, "cannot build the network: ", field) from None
     return _Built(request, prepared, initial, key), reused
 
 
@@ -310,13 +313,18 @@ class Session:
                 f"steps_per_frame must be between 1 and {MAX_STEPS_PER_FRAME}, got "
                 f"{steps_per_frame!r}",
                 "speed",
+                steps_per_frame,
+                f"1 to {MAX_STEPS_PER_FRAME}, or null",
             )
         self.steps_per_frame = steps_per_frame
 
     def set_focus(self, member: int) -> None:
         if not 0 <= member < self.population:
             raise WebError(
-                f"member must be between 0 and {self.population - 1}, got {member!r}", "member"
+                f"member must be between 0 and {self.population - 1}, got {member!r}",
+                "member",
+                member,
+                f"0 to {self.population - 1}",
             )
         self.focus = member
 

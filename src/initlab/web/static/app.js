@@ -369,6 +369,10 @@
     if (S.ws && S.ws.readyState === WebSocket.OPEN) S.ws.send(JSON.stringify(msg));
   }
 
+  // initlab's one JSON convention: non-finite numbers travel as "nan", "inf", "-inf"
+  const NONFINITE = new Map([["nan", NaN], ["inf", Infinity], ["-inf", -Infinity]]);
+  const revive = (k, v) => (typeof v === "string" && NONFINITE.has(v) ? NONFINITE.get(v) : v);
+
   function connect() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(proto + "//" + location.host + "/ws");
@@ -385,7 +389,7 @@
     };
     ws.onmessage = (ev) => {
       let m;
-      try { m = JSON.parse(ev.data); } catch (e) { showError({ message: "unreadable message from the server" }); return; }
+      try { m = JSON.parse(ev.data, revive); } catch (e) { showError({ message: "unreadable message from the server" }); return; }
       if (m.type === "ready") onReady(m);
       else if (m.type === "frame") onFrame(m);
       else if (m.type === "error") showError(m);
