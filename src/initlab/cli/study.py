@@ -9,6 +9,7 @@ figure, writes ``report.html`` (one self-contained file), ``report.md`` (with ``
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import textwrap
@@ -187,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
             )
     from initlab.cli import writable_dir
 
-    writable_dir("--out", args.out)  # refused now, not after the whole study
+    writable_dir("--out", args.out or "initlab-out")  # refused now, not after the whole study
     store_path = args.store or default_path()
     store = None
     if not args.no_store:
