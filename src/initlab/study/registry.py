@@ -160,7 +160,13 @@ def _claim_order(number: str) -> tuple[int, str]:
 def _load() -> None:
     """Import the experiment modules (they register themselves), then order the registry by
     claim number."""
-    from initlab.study import claims_scale, claims_zero, worked  # noqa: F401
+    from initlab.study import (  # noqa: F401
+        claims_forms,
+        claims_recommended,
+        claims_scale,
+        claims_zero,
+        worked,
+    )
 
     ordered = sorted(EXPERIMENTS.values(), key=lambda e: _claim_order(e.number))
     if list(EXPERIMENTS) != [e.name for e in ordered]:
