@@ -56,7 +56,12 @@ def test_train_diagnose_plot_and_json(tmp_path, capsys):
         ]
     )
     out = capsys.readouterr().out
-    assert code == 0 and "verdict: vanishing" in out and "per-layer statistics" in out
+    assert (
+        code == 0
+        and "verdict: Training worked" in out
+        and "although gradients shrank" in out
+        and "per-layer statistics" in out
+    )
     for name in ("cost", "activations", "gradients", "update_ratio", "decision_boundary"):
         data = (tmp_path / f"{name}.png").read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000
@@ -67,6 +72,7 @@ def test_train_diagnose_plot_and_json(tmp_path, capsys):
     assert code == 0
     assert {v["mode"] for v in doc["verdict"]} >= {"symmetric", "no_learning"}
     assert doc["layer_stats"][0]["layer"] == 1
+    assert doc["verdict_summary"]["sentence"].startswith("Never learned")
 
 
 @pytest.mark.parametrize(

@@ -201,3 +201,44 @@ def test_the_json_convention_is_strict_and_round_trips():
     assert back["c"] == [0.0, 1.0] and back["d"] == [1, None, True]
     assert _json.loads('{"x": NaN}')["x"] != _json.loads('{"x": NaN}')["x"]  # old files read
     assert _json.dumps({"k": 1.0}, indent=2) == json.dumps({"k": 1.0}, indent=2)
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "value"),
+    [
+        (("hee_normal",), "weight_init", "hee_normal"),
+        (("he_normal", "zeroes"), "bias_init", "zeroes"),
+        (("",), "weight_init", ""),
+        (("he_normal:0.5,x",), "weight_init", "he_normal:0.5,x"),
+    ],
+)
+def test_init_network_scheme_errors_carry_their_field(args, field, value):
+    from initlab._checks import ParameterError
+    from initlab.network import init_network
+
+    with pytest.raises(ParameterError) as e:
+        init_network([2, 3, 1], "relu", "sigmoid", *args)
+    assert (e.value.field, e.value.value) == (field, value)
+    assert field in str(e.value) or "scheme" in str(e.value)
+    assert e.value.allowed
+
+
+def test_data_lr_and_population_errors_carry_their_field():
+    from initlab import config
+    from initlab.optim import get_optimizer
+
+    net = init_network([2, 3, 1], "relu", "sigmoid", "he_normal", seed=0)
+    X, Y = np.zeros((4, 2)), np.zeros((4, 1))
+    cases = [
+        (lambda: fit(net, np.zeros((4, 3)), Y, steps=1), "X"),
+        (lambda: fit(net, X, np.zeros((4, 2)), steps=1), "Y"),
+        (lambda: fit(net, np.full((4, 2), np.nan), Y, steps=1), "X"),
+        (lambda: get_optimizer("gd", np.array([[0.1]])), "lr"),
+        (lambda: get_optimizer("gd", np.array([0.1, -1.0])), "lr"),
+        (lambda: config.prepare([RunConfig(), RunConfig(steps=7)]), "steps"),
+    ]
+    for call, field in cases:
+        with pytest.raises(ParameterError) as e:
+            call()
+        assert e.value.field == field, (field, str(e.value))
+        assert e.value.allowed

@@ -18,7 +18,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 from torch.nn import init as tinit  # noqa: E402
 
-from initlab.torch import GAIN_SCHEMES, initialize  # noqa: E402
+from initlab.torch import initialize  # noqa: E402
 
 SQRT2 = math.sqrt(2.0)
 ALPHA = 1e-3  # KS: a correct law fails with probability 1e-3 under a fresh seed; seeds are fixed
@@ -466,13 +466,40 @@ def test_gain_rules_unknown_explicit_fixed_and_schemes_without_gain():
     assert s["body.0.weight"].gain is None and s["body.0.weight"].std == pytest.approx(8**-0.5)
     s = initialize(m, "identity")
     assert s["body.0.weight"].gain == 1.0 and torch.equal(m.body[0].weight.detach(), torch.eye(8))
-    assert set(GAIN_SCHEMES) == {
+    from initlab import schemes
+
+    gain_schemes = {n for n in schemes.available() if schemes.info(n).gain_from_activation}
+    assert gain_schemes == {
         "xavier_normal",
         "xavier_uniform",
         "he_normal",
         "he_uniform",
         "orthogonal",
     }
+
+
+def test_a_registered_scheme_takes_its_gain_from_the_activation_by_its_own_flag(monkeypatch):
+    """The torch adapter reads ``gain_from_activation`` from the registry (no hand list): a
+    scheme registered in a test with the flag gets sqrt(2) after a ReLU, one without keeps 1."""
+    from initlab import schemes
+    from initlab.schemes import registry
+    from initlab.schemes.sampling import normal_distribution
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
+    def law(fans, *, gain: float = 1.0):
+        return normal_distribution(gain / fans.fan_in**0.5)
+
+    for name, flag in (("gain_flag_on", True), ("gain_flag_off", False)):
+        law.__name__ = name
+        law.__doc__ = "A test law.\n\nFormula: W ~ N(0, gain^2 / fan_in)"
+        schemes.scheme("plain", gain_from_activation=flag)(law)
+    m = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4))
+    on = initialize(m, "gain_flag_on", generator=0)
+    off = initialize(m, "gain_flag_off", generator=0)
+    assert on["0.weight"].gain == pytest.approx(SQRT2) and on["0.weight"].source.startswith("relu")
+    assert off["0.weight"].gain == 1.0 and off["0.weight"].source == "the scheme's own"
+    assert on["0.weight"].std == pytest.approx(SQRT2 / 4) and off["0.weight"].std == 0.25
 
 
 # --------------------------------------------------------------------------- dtypes
@@ -645,7 +672,9 @@ def test_no_initializable_layer_is_a_clear_error():
 def test_unknown_scheme_lists_the_names():
     with pytest.raises(ValueError, match=r"unknown initialization scheme 'he_norml'.*he_normal"):
         initialize(nn.Linear(3, 3), "he_norml")
-    with pytest.raises(ValueError, match=r"'fixupp'.*model-level schemes.*gpt2, fixup"):
+    with pytest.raises(
+        ValueError, match=r"'fixupp'.*model-level.*gpt2, fixup.*\(did you mean fixup\?\)"
+    ):
         initialize(nn.Linear(3, 3), "fixupp")
     with pytest.raises(ValueError, match="overrides.*he_norml|he_norml"):
         initialize(nn.Linear(3, 3), overrides={nn.Linear: "he_norml"})

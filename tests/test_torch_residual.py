@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 from torch_zoo import ResNet18, encoder, transformer  # noqa: E402
 
+from initlab._checks import ParameterError  # noqa: E402
 from initlab.torch import coord_check, find_branches, initialize, mup  # noqa: E402
 
 Z = 5.0  # standard errors
@@ -74,9 +75,9 @@ def test_branches_found_from_structure_and_named_by_the_user():
         initialize(nn.Sequential(nn.Linear(3, 3)), "gpt2")
     s = initialize(m, "gpt2:std=0.1", residual_outputs="*.linear2", generator=0)
     assert s["layers.0.linear1.weight"].std == pytest.approx(0.1)
-    with pytest.raises(ValueError, match="gpt2:std='-1' must be > 0"):
+    with pytest.raises(ValueError, match="std must be > 0.0, got -1"):
         initialize(m, "gpt2:std=-1")
-    with pytest.raises(ValueError, match="scheme 'fixup' has no parameter 'depth'; it takes none"):
+    with pytest.raises(ValueError, match="scheme 'fixup' has no parameter 'depth'.*none"):
         initialize(m, "fixup:depth=3")
 
 
@@ -122,8 +123,15 @@ def test_t_fixup_and_deepnorm_factors():
     assert any(f"alpha = {alpha_e:.4g}" in note for note in s.notes)
     s = initialize(encoder(), "deepnorm", generator=0)  # encoder-only: beta = (8N)^(-1/4)
     assert s["layers.0.linear1.weight"].std == pytest.approx(xn * (8 * 2) ** -0.25)
-    with pytest.raises(ValueError, match="needs a base model.*initlab.torch.mup"):
+    with pytest.raises(ParameterError, match="needs a base-width model.*initlab.torch.mup") as e:
         initialize(encoder(), "mup")
+    assert e.value.field == "scheme" and e.value.value == "mup"
+    # a model-level scheme is for the whole model, not for one layer's override
+    with pytest.raises(ParameterError, match="is a model-level scheme") as e:
+        initialize(m, overrides={nn.Linear: "gpt2"})
+    assert e.value.field == "overrides[<class 'torch.nn.modules.linear.Linear'>]"
+    with pytest.raises(ValueError, match="'deepnorm' needs nn.TransformerEncoderLayer"):
+        initialize(m, "deepnorm", residual_outputs=["*.linear2"])  # user branches: no stack
 
 
 # --------------------------------------------------------------------------- muP

@@ -396,6 +396,10 @@ def test_frames_carry_the_diagnostics_own_records_and_verdict():
             assert json.loads(dumps(v)) == json.loads(dumps(theirs[k])), k
     expected = [x.to_dict() for x in D.verdict(result.history)]
     assert json.loads(dumps(f["verdict"][0])) == json.loads(dumps(expected))
+    # the two-part verdict, from the same home: sentence, at initialization, in training
+    parts = f["verdict_parts"][0]
+    assert parts["sentence"] == D.judge(result.history, predict=False).sentence
+    assert {"at_init", "in_training", "status"} <= set(parts)
 
 
 def test_compare_members_start_from_the_single_runs_weights():

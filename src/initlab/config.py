@@ -41,6 +41,7 @@ from initlab.train import Evaluate, History, Probe, Trainer
 
 __all__ = [
     "LIMITS",
+    "MEMBER_FIELDS",
     "SPEC",
     "Prepared",
     "RunConfig",
@@ -106,8 +107,8 @@ SPEC: dict[str, Any] = {
     "loss": Parsed(
         lambda v: get_loss(v).name, "one of: " + ", ".join(LOSSES), lambda: LOSSES, none_ok=True
     ),
-    "init": Parsed(lambda v: str(parse_scheme(v)), _SCHEME, _schemes),
-    "bias_init": Parsed(lambda v: str(parse_scheme(v)), _SCHEME, _schemes),
+    "init": Parsed(lambda v: str(parse_scheme(v, field="init")), _SCHEME, _schemes),
+    "bias_init": Parsed(lambda v: str(parse_scheme(v, field="bias_init")), _SCHEME, _schemes),
     "optimizer": Choice(lambda: (*OPTIMIZERS, "sgd")),
     "lr": Real(low=0.0, low_inclusive=False),
     "steps": Integer(minimum=1),
@@ -239,7 +240,8 @@ def check_limits(config: RunConfig, limits: Mapping[str, int] = LIMITS) -> RunCo
 
 # ------------------------------------------------------------------------ running
 
-_MEMBER_FIELDS = ("init", "bias_init", "seed", "lr")
+#: the fields in which the members of one population may differ (everything else is shared)
+MEMBER_FIELDS = ("init", "bias_init", "seed", "lr")
 
 
 @dataclass
@@ -276,7 +278,7 @@ class RunResult:
 
 def _shared_part(c: RunConfig) -> dict[str, Any]:
     d = c.to_dict()
-    for f in _MEMBER_FIELDS:
+    for f in MEMBER_FIELDS:
         d.pop(f)
     return d
 
@@ -311,9 +313,13 @@ def prepare(configs: RunConfig | Sequence[RunConfig]) -> Prepared:
         other = _shared_part(c)
         diff = sorted(k for k in base if base[k] != other[k])
         if diff:
-            raise ValueError(
+            raise ParameterError(
+                diff[0],
+                other[diff[0]],
+                f"the value of configuration 0 ({base[diff[0]]!r}): a population may differ only "
+                f"in {', '.join(MEMBER_FIELDS)}",
                 f"configurations 0 and {i} differ in {', '.join(diff)}; a population may differ "
-                f"only in {', '.join(_MEMBER_FIELDS)}"
+                f"only in {', '.join(MEMBER_FIELDS)}",
             )
     c0 = cs[0]
     ds = c0.load_data()

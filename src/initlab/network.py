@@ -398,8 +398,10 @@ def init_network(
     k = check_positive_int("population", population)
     dt = check_float_dtype(dtype)
     acts = _activations(sizes, activation, output_activation)
-    w_specs = [parse_scheme(s) for s in _per_member("weight_init", weight_init, k)]
-    b_specs = [parse_scheme(s) for s in _per_member("bias_init", bias_init, k)]
+    w_specs = [
+        parse_scheme(s, field="weight_init") for s in _per_member("weight_init", weight_init, k)
+    ]
+    b_specs = [parse_scheme(s, field="bias_init") for s in _per_member("bias_init", bias_init, k)]
     if isinstance(seed, list | tuple):
         seeds = _per_member("seed", seed, k)
         rngs = [member_rng(check_positive_int("seed", s, minimum=0), 0) for s in seeds]
@@ -555,17 +557,26 @@ def check_data(net: Network, X: np.ndarray, Y: np.ndarray, loss: Loss | str) -> 
     """Validate inputs and targets against the network and the loss; returns the loss."""
     loss = get_loss(loss)
     if X.ndim != 2 or X.shape[1] != net.sizes[0]:
-        raise ValueError(
+        raise ParameterError(
+            "X",
+            X.shape,
+            f"shape (m, {net.sizes[0]})",
             f"X must have shape (m, {net.sizes[0]}) for a network with {net.sizes[0]} inputs, "
-            f"got {X.shape}"
+            f"got {X.shape}",
         )
     if Y.ndim != 2 or Y.shape != (X.shape[0], net.sizes[-1]):
-        raise ValueError(
+        raise ParameterError(
+            "Y",
+            Y.shape,
+            f"shape ({X.shape[0]}, {net.sizes[-1]})",
             f"Y must have shape ({X.shape[0]}, {net.sizes[-1]}) (one row per example, one column "
-            f"per output), got {Y.shape}"
+            f"per output), got {Y.shape}",
         )
     if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or inf")
+        bad = int(np.size(X) - np.count_nonzero(np.isfinite(X)))
+        raise ParameterError(
+            "X", f"{bad} NaN/inf entries", "finite numbers", f"X contains {bad} NaN or inf entries"
+        )
     loss.check_output(net.activations[-1])
     loss.check_targets(Y)
     return loss

@@ -220,8 +220,10 @@ def run(args: argparse.Namespace) -> int:
         if diag is not None:
             from initlab import diagnostics
 
-            out["verdict"] = [v.to_dict() for v in diagnostics.verdict(result.history)]
-            out["layer_stats"] = diagnostics.layer_stats(result.history)
+            v = diagnostics.judge(result.history)
+            out["verdict"] = [f.to_dict() for f in v.findings]
+            out["verdict_summary"] = v.to_dict()
+            out["layer_stats"] = [r.to_dict() for r in diagnostics.layer_stats(result.history)]
         print(dumps(out, indent=2))
         return 0
     ds = result.dataset
@@ -239,6 +241,10 @@ def run(args: argparse.Namespace) -> int:
         f"{result.history.meta['batch_size']}, {result.seconds:.2f} s"
     )
     print(f"status   {s['status']}")
+    if diag is None:  # with --diagnose the report below starts with the whole verdict
+        from initlab import diagnostics
+
+        print(f"verdict  {diagnostics.judge(result.history, predict=False).sentence}")
     print(
         f"cost     {result.history.cost[0, 0]:.6g} at step 0 -> {s['final_cost']:.6g} "
         "(training set)"

@@ -23,7 +23,8 @@ Embedding, RNN/LSTM/GRU (per gate, forget-gate bias), nn.MultiheadAttention (q/k
 HuggingFace's Conv1D, norm layers and their running statistics, tied weights; fans per module
 type in :mod:`initlab.torch._layers`; the gain from the forward graph in
 :mod:`initlab.torch._trace`; which rule each tensor gets in :mod:`initlab.torch._plan`;
-model-level schemes (gpt2, fixup, t_fixup, deepnorm) in :mod:`initlab.torch._residual`; μP
+model-level schemes (gpt2, fixup, t_fixup, deepnorm; registered in
+:mod:`initlab.schemes.model`) applied to residual branches in :mod:`initlab.torch._residual`; μP
 and the coordinate check in :mod:`initlab.torch._mup`; sampling with torch's RNG on each
 parameter's device and dtype in :mod:`initlab.torch._sample`.
 """
@@ -37,19 +38,16 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "initlab.torch needs PyTorch; install it with: pip install 'initlab[torch]'"
     ) from exc
 
-from initlab.torch._init import GAIN_SCHEMES
 from initlab.torch._inspect import InspectResult, inspect
 from initlab.torch._layers import SUPPORTED, activation_gain, layer_weights
 from initlab.torch._lsuv import LsuvLayer, LsuvSummary, LsuvWarning, lsuv
 from initlab.torch._mup import CoordCheck, MupLayer, MupResult, coord_check, mup
 from initlab.torch._plan import initialize
-from initlab.torch._residual import MODEL_SCHEMES, Branch, find_branches
+from initlab.torch._residual import Branch, find_branches
 from initlab.torch._summary import InitSummary, ParamInit
 from initlab.torch._watch import Watch, WatchWarning, watch
 
 __all__ = [
-    "GAIN_SCHEMES",
-    "MODEL_SCHEMES",
     "SUPPORTED",
     "Branch",
     "CoordCheck",

@@ -52,7 +52,7 @@ def as_scheme(value: Any, param: str) -> SchemeSpec:
             f"{param} must be a scheme name or spec such as 'he_normal' or "
             f"'random_normal:std=0.02', got {value!r}"
         )
-    spec = schemes.parse_scheme(value)
+    spec = schemes.parse_scheme(value, field=param)
     if spec.info.data_dependent:
         raise ValueError(
             f"{param}={str(value)!r} is data-dependent: use initlab.torch.lsuv(model, batch), "

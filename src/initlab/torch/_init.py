@@ -23,10 +23,8 @@ from initlab.torch._layers import NORM_BUFFERS, Weight
 from initlab.torch._sample import fill_, writer
 from initlab.torch._summary import ParamInit
 
-__all__ = ["GAIN_SCHEMES", "Choice", "Step", "norm_steps", "tensor_step", "weight_steps"]
+__all__ = ["Choice", "Step", "norm_steps", "tensor_step", "weight_steps"]
 
-#: The schemes whose gain is set from the activation (when the scheme spec does not fix it).
-GAIN_SCHEMES = ("xavier_normal", "xavier_uniform", "he_normal", "he_uniform", "orthogonal")
 _ELEMENTWISE = ("constant", "normal", "uniform", "truncated_normal")
 
 #: (label, gain, where it came from), or None: not known.
@@ -60,10 +58,11 @@ class Choice:
 def with_gain(
     spec: SchemeSpec, activation: tuple[str, float] | Activation
 ) -> tuple[SchemeSpec, float | None]:
-    """The spec with ``gain`` set from ``activation`` (for :data:`GAIN_SCHEMES`, unless the spec
-    fixes ``gain`` itself), and the gain the scheme will use (None if it has none)."""
+    """The spec with ``gain`` set from ``activation`` (for a scheme registered with
+    ``gain_from_activation``, unless the spec fixes ``gain`` itself), and the gain the scheme
+    will use (None if it has none)."""
     info = spec.info
-    if activation is not None and info.name in GAIN_SCHEMES and "gain" not in spec.params:
+    if activation is not None and info.gain_from_activation and "gain" not in spec.params:
         spec = schemes.get(spec, gain=activation[1])
     defaults = info.defaults
     gain = spec.params.get("gain", defaults.get("gain")) if "gain" in defaults else None
@@ -73,7 +72,7 @@ def with_gain(
 def gain_source(spec: SchemeSpec, act: Activation) -> str:
     """Where the gain of ``spec`` came from, in words for the summary."""
     name = spec.info.name
-    if name not in GAIN_SCHEMES:
+    if not spec.info.gain_from_activation:
         return "" if "gain" not in spec.info.defaults else "the scheme's own"
     if "gain" in spec.params:
         return "fixed in the spec"

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from initlab import schemes
 from initlab._checks import check_choice, check_finite_real, check_positive_int
 from initlab._text import format_table
 from initlab.torch._layers import is_weight_layer, layer_weights
@@ -110,6 +111,12 @@ def _roles(model: nn.Module, base: nn.Module) -> dict[str, tuple[str, float]]:
     return out
 
 
+def _base_scheme(scheme: str | None = None) -> str:
+    """The per-tensor scheme μP starts from: ``scheme``, or the registered ``mup`` default."""
+    params = {} if scheme is None else {"scheme": scheme}
+    return str(schemes.info("mup").base(**params))
+
+
 def _lr_mult(role: str, m: float, optimizer: str) -> float:
     if optimizer == "adam":
         return 1.0 / m if role in ("hidden", "output") else 1.0
@@ -122,15 +129,16 @@ def mup(
     lr: float,
     *,
     optimizer: str = "adam",
-    scheme: str = "lecun_normal",
+    scheme: str | None = None,
     generator: torch.Generator | int | None = None,
     **kwargs: Any,
 ) -> MupResult:
     """Initialize ``model`` under μP relative to ``base`` (the same model at the base width)
     and return the per-parameter learning rates as optimizer parameter groups.
 
-    ``scheme`` is the base law (LeCun, ``Var = 1/fan_in``, by default; any fan-in scheme of
-    :func:`initialize` works, with its gain); ``optimizer`` is "adam" (Adam/AdamW) or "sgd";
+    ``scheme`` is the base law (None: the registered ``mup`` scheme's default, LeCun,
+    ``Var = 1/fan_in``; any fan-in scheme of :func:`initialize` works, with its gain);
+    ``optimizer`` is "adam" (Adam/AdamW) or "sgd";
     ``kwargs`` go to :func:`initialize`.  See the module docstring for the table.
 
     Example::
@@ -142,6 +150,7 @@ def mup(
     lr = check_finite_real("lr", lr, low=0.0, low_inclusive=False)
     if not isinstance(base, nn.Module):
         raise TypeError(f"base must be the model built at the base width, got {base!r}")
+    base_scheme = _base_scheme(scheme)
     roles = _roles(model, base)
     overrides = dict(kwargs.pop("overrides", None) or {})
     init_mult: dict[str, float] = {}
@@ -153,7 +162,7 @@ def mup(
             init_mult[name] = math.sqrt(m)
         if name in init_mult:
             overrides.setdefault(mod, {"scale": init_mult[name]})
-    summary = initialize(model, scheme, generator=generator, overrides=overrides, **kwargs)
+    summary = initialize(model, base_scheme, generator=generator, overrides=overrides, **kwargs)
     layers, groups = [], {}
     for name, p in model.named_parameters():
         role, m = roles.get(name, ("other", 1.0))
@@ -280,7 +289,7 @@ def coord_check(
                 groups = mup(model, model_fn(base_width), lr, optimizer=optimizer, generator=seed)
                 params: Any = groups.param_groups
             else:
-                initialize(model, "lecun_normal", generator=seed)
+                initialize(model, _base_scheme(), generator=seed)
                 params = [{"params": list(model.parameters()), "lr": lr}]
             opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(params, lr=lr)
             for t in range(steps + 1):

@@ -418,8 +418,9 @@ def initialize(
     * ``forget_bias`` (LSTM: the forget gate; GRU: the update gate, which keeps the old state):
       ``b_ih[gate] = forget_bias`` and ``b_hh[gate] = 0``, so the gate's total bias is
       ``forget_bias`` (Jozefowicz et al. 2015 recommend 1.0).
-    * ``activation`` and the gain: for :data:`GAIN_SCHEMES` (Xavier, He, orthogonal) whose spec
-      does not fix ``gain``, ``gain = calculate_gain(activation)``.  ``activation=None``
+    * ``activation`` and the gain: for the schemes registered with ``gain_from_activation``
+      (Xavier, He, orthogonal; ``schemes.info(name).gain_from_activation``) whose spec does not
+      fix ``gain``, ``gain = calculate_gain(activation)``.  ``activation=None``
       (default) reads it per layer from the forward graph (:mod:`initlab.torch._trace`:
       ``F.relu`` in a custom forward counts, conv -> BN -> ReLU is ReLU, the next layer or the
       model's output is linear), else from the module structure (``nn.Sequential`` chains,
@@ -441,8 +442,9 @@ def initialize(
     * ``tensors``: ``{tensor-name pattern: scheme, number or "keep"}`` for single tensors, e.g.
       a custom ``nn.Parameter`` (``{"pos_embed": "random_normal:std=0.02"}``).
     * ``skip``: module types or name patterns to leave alone, with all their submodules.
-    * Model-level schemes (``"gpt2"``, ``"fixup"``, ``"t_fixup"``, ``"deepnorm"``; formulas
-      and papers in :mod:`initlab.torch._residual`) read the residual branches from the module
+    * Model-level schemes (``"gpt2"``, ``"fixup"``, ``"t_fixup"``, ``"deepnorm"``; formulas,
+      papers and defaults registered in :mod:`initlab.schemes.model`, ``initlab schemes
+      --category model``) read the residual branches from the module
       structure, or from ``residual_outputs=["*.c_proj", ...]`` (patterns naming each branch's
       output layer); ``overrides`` still win over their per-layer rules.
     * ``zero_init_residual=True``: the last norm inside each residual branch (ResNet's

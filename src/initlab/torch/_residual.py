@@ -22,41 +22,25 @@ HF ``BertLayer``                   ``attention`` (``self.query/key/value``,
                                    (a branch of that one layer), replacing the rules above
 =================================  ==========================================================
 
-**The schemes** (model-level: they need the structure, not only a layer's fans).  ``L`` is the
-number of residual branches; Transformer stacks count ``N`` encoder and ``M`` decoder layers.
+**The schemes** (gpt2, fixup, t_fixup, deepnorm, mup) are registered once, with their
+formulas, papers, defaults, the structure they need and the per-tensor scheme of ordinary
+tensors, in :mod:`initlab.schemes.model` (``initlab schemes --category model``); the factors
+of the tensors they pick out are its pure functions (``gpt2_branch_std``,
+``fixup_multiplier``, ``t_fixup_factors``, ``deepnorm_constants``).  This module finds the
+branches and turns a scheme into a base scheme plus per-layer override items:
 
-* ``gpt2`` (Radford et al. 2019; HF ``GPT2PreTrainedModel._init_weights``, nanoGPT): every
-  weight ``W ~ N(0, 0.02^2)`` (embeddings included), biases 0, norms 1/0, and each residual
-  branch output ``W ~ N(0, (0.02 / sqrt(L))^2)``; for GPT-2, ``L = 2 n_layer`` (attention and
-  MLP in each block), i.e. HF's and nanoGPT's ``c_proj`` std ``0.02 / sqrt(2 n_layer)``.
-  Parameter: ``gpt2:std=0.02``.
-* ``fixup`` (Zhang, Dauphin & Ma 2019, "Fixup initialization"): He normal everywhere, then in
-  each of the ``L`` branches of ``m`` layers the first ``m - 1`` layers are multiplied by
-  ``L^(-1/(2m - 2))`` and the last is 0; the classifier (the model's last Linear) is 0, weight
-  and bias.  Fixup's scalar biases and multiplier are architecture, not initialization; add
-  them to the blocks yourself (and drop the norm layers, which Fixup replaces).
-* ``t_fixup`` (Huang, Perez, Ba & Volkovs 2020, "Improving Transformer optimization through
-  better initialization"): Xavier uniform (gain 1, whatever the activation) for the
-  weights, embeddings ``N(0, d^-1)`` (std ``d^(-1/2)``, LeCun on the embedding dim);
-  encoder layers: the attention's value block and ``out_proj`` and both MLP weights times
-  ``0.67 N^(-1/4)``; decoder layers: the same (self- and cross-attention) times
-  ``(9M)^(-1/4)``, and with a decoder the embeddings too.
-  T-Fixup is meant for stacks without LayerNorm.  Needs ``nn.TransformerEncoderLayer``/
-  ``DecoderLayer`` blocks (it scales q/k/v blocks of ``nn.MultiheadAttention``).
-* ``deepnorm`` (Wang et al. 2022, "DeepNet"): residuals ``x <- LN(alpha x + f(x))`` with
-  Xavier normal (gain 1), the MLP weights, the value block and ``out_proj`` times ``beta``.
-  Encoder-only: ``alpha = (2N)^(1/4)``, ``beta = (8N)^(-1/4)``; decoder-only: ``alpha =
-  (2M)^(1/4)``, ``beta = (8M)^(-1/4)``; encoder-decoder: encoder ``alpha = 0.81 (N^4 M)^(1/16)``,
-  ``beta = 0.87 (N^4 M)^(-1/16)``, decoder ``alpha = (3M)^(1/4)``, ``beta = (12M)^(-1/4)``.
-  initlab sets ``beta``; ``alpha`` belongs to the forward pass, and the summary's notes state it.
-* ``mup`` (Yang & Hu 2021; Yang et al. 2022, "Tensor Programs V"): needs a base model, so it
-  is :func:`initlab.torch.mup`, not ``initialize``.
+* ``gpt2``: each branch output gets ``random_normal:std=std/sqrt(L)``;
+* ``fixup``: branch layers but the last ``scale``d, branch outputs and the classifier (the
+  model's last Linear outside every branch) ``zeros``;
+* ``t_fixup``, ``deepnorm``: the attention's value block (a ``gates`` override of the packed
+  ``in_proj``) and ``out_proj``, and both MLP weights ``scale``d; T-Fixup's embeddings
+  ``lecun_normal`` (``N(0, 1/d)``), scaled too when there is a decoder;
+* ``mup`` needs a base model, so it is :func:`initlab.torch.mup`, not ``initialize``.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,19 +48,17 @@ from typing import Any
 from torch import nn
 
 from initlab import schemes
-from initlab.schemes import SchemeSpec
+from initlab._checks import ParameterError
+from initlab.schemes import SchemeInfo, SchemeSpec
+from initlab.schemes.model import (
+    deepnorm_constants,
+    fixup_multiplier,
+    gpt2_branch_std,
+    t_fixup_factors,
+)
 from initlab.torch._layers import NORM, is_weight_layer
 
-__all__ = ["MODEL_SCHEMES", "Branch", "expand_model_scheme", "find_branches"]
-
-#: name -> (paper, what it needs); the formulas are in this module's docstring.
-MODEL_SCHEMES = {
-    "gpt2": ("Radford et al. 2019 (GPT-2); HF and nanoGPT", "residual branch outputs"),
-    "fixup": ("Zhang, Dauphin & Ma 2019 (Fixup)", "residual branches and a classifier"),
-    "t_fixup": ("Huang et al. 2020 (T-Fixup)", "nn.TransformerEncoderLayer/DecoderLayer"),
-    "deepnorm": ("Wang et al. 2022 (DeepNet)", "nn.TransformerEncoderLayer/DecoderLayer"),
-    "mup": ("Yang & Hu 2021; Yang et al. 2022 (muP)", "a base model: initlab.torch.mup"),
-}
+__all__ = ["Branch", "expand_model_scheme", "find_branches", "zero_init_items"]
 
 
 @dataclass(frozen=True)
@@ -175,33 +157,34 @@ def _stack_sizes(branches: list[Branch]) -> tuple[int, int]:
 
 
 Items = list[tuple[Any, dict[str, Any]]]
+Expanded = tuple[str, Items, list[str]]
 
 
-def _need(branches: list[Branch], name: str, what: str) -> None:
+def _need(branches: list[Branch], i: SchemeInfo) -> None:
     if not branches:
         raise ValueError(
-            f"scheme {name!r} needs {what}, and none was found in the model (rules: ResNet "
+            f"scheme {i.name!r} needs {i.needs}, and none was found in the model (rules: ResNet "
             "BasicBlock/Bottleneck, nn.TransformerEncoderLayer/DecoderLayer, HF GPT2Block/"
             "BertLayer); name the branch outputs with residual_outputs=['*.c_proj', ...]"
         )
 
 
-def _gpt2(model: nn.Module, branches: list[Branch], std: float = 0.02) -> tuple[str, Items, list]:
-    _need(branches, "gpt2", "residual branches")
-    scaled = std / math.sqrt(len(branches))
+def _gpt2(model: nn.Module, branches: list[Branch], i: SchemeInfo, std: float) -> Expanded:
+    _need(branches, i)
+    n = len(branches)
+    scaled = gpt2_branch_std(std, n)
     items: Items = [(b.output, {"scheme": f"random_normal:std={scaled!r}"}) for b in branches]
-    note = f"gpt2: {len(branches)} residual branch outputs get std {std:g}/sqrt({len(branches)})"
-    return f"random_normal:std={std!r}", items, [note]
+    note = f"gpt2: {n} residual branch outputs get std {std:g}/sqrt({n})"
+    return str(i.base(std=std)), items, [note]
 
 
-def _fixup(model: nn.Module, branches: list[Branch]) -> tuple[str, Items, list]:
-    _need(branches, "fixup", "residual branches")
+def _fixup(model: nn.Module, branches: list[Branch], i: SchemeInfo) -> Expanded:
+    _need(branches, i)
     n = len(branches)
     items: Items = []
     for b in branches:
-        m = len(b.layers)
-        if m >= 2:
-            factor = n ** (-1.0 / (2 * m - 2))
+        if len(b.layers) >= 2:
+            factor = fixup_multiplier(n, len(b.layers))
             items.extend((layer, {"scale": factor}) for layer in b.layers[:-1])
         items.append((b.output, {"scheme": "zeros"}))
     linears = [name for name, m in model.named_modules() if isinstance(m, nn.Linear)]
@@ -212,12 +195,16 @@ def _fixup(model: nn.Module, branches: list[Branch]) -> tuple[str, Items, list]:
         items.append((head[-1], {"scheme": "zeros", "bias": 0.0}))
         notes.append(f"fixup: classifier {head[-1]} set to 0")
     notes.append("fixup: add the scalar biases and multiplier to your blocks (architecture)")
-    return "he_normal", items, notes
+    return str(i.base()), items, notes
 
 
-def _transformer(name: str, branches: list[Branch]) -> tuple[int, int]:
-    _need(branches, name, "nn.TransformerEncoderLayer/DecoderLayer blocks")
-    return _stack_sizes(branches)
+def _stack(branches: list[Branch], i: SchemeInfo) -> tuple[int, int]:
+    """``(N, M)``: the encoder and decoder layers among the branches' blocks."""
+    enc = len({b.block for b in branches if b.kind == "encoder"})
+    dec = len({b.block for b in branches if b.kind == "decoder"})
+    if not enc and not dec:
+        _need([], i)
+    return enc, dec
 
 
 def _scaled_branch(b: Branch, base: str, factor: float) -> Items:
@@ -228,47 +215,40 @@ def _scaled_branch(b: Branch, base: str, factor: float) -> Items:
     return [(layer, {"scale": factor}) for layer in b.layers]
 
 
-def _t_fixup(model: nn.Module, branches: list[Branch]) -> tuple[str, Items, list]:
-    enc, dec = _transformer("t_fixup", branches)
+def _t_fixup(model: nn.Module, branches: list[Branch], i: SchemeInfo) -> Expanded:
+    enc, dec = _stack(branches, i)
+    base = i.base()
+    factors = t_fixup_factors(enc, dec)
     items: Items = [(nn.Embedding, {"scheme": "lecun_normal"})]
     for b in branches:
-        factor = 0.67 * enc**-0.25 if b.kind == "encoder" else (9 * dec) ** -0.25
-        items.extend(_scaled_branch(b, "xavier_uniform", factor))
+        if b.kind in factors:
+            items.extend(_scaled_branch(b, base.name, factors[b.kind]))
     notes = [f"t_fixup: N = {enc} encoder, M = {dec} decoder layers"]
-    if dec:
-        emb = (9 * dec) ** -0.25
+    if "embedding" in factors:
+        emb = factors["embedding"]
         items.append((nn.Embedding, {"scheme": "lecun_normal", "scale": emb}))
         notes.append(f"t_fixup: embeddings x (9M)^(-1/4) = {emb:.4g}")
-    return "xavier_uniform:gain=1", items, notes
+    return str(base), items, notes
 
 
-def deepnorm_constants(enc: int, dec: int) -> dict[str, tuple[float, float]]:
-    """``{"encoder": (alpha, beta), "decoder": (alpha, beta)}`` of DeepNorm for ``enc``
-    encoder and ``dec`` decoder layers (Wang et al. 2022, table 1)."""
-    if enc and dec:
-        return {
-            "encoder": (0.81 * (enc**4 * dec) ** (1 / 16), 0.87 * (enc**4 * dec) ** (-1 / 16)),
-            "decoder": ((3 * dec) ** 0.25, (12 * dec) ** -0.25),
-        }
-    if enc:
-        return {"encoder": ((2 * enc) ** 0.25, (8 * enc) ** -0.25)}
-    return {"decoder": ((2 * dec) ** 0.25, (8 * dec) ** -0.25)}
-
-
-def _deepnorm(model: nn.Module, branches: list[Branch]) -> tuple[str, Items, list]:
-    enc, dec = _transformer("deepnorm", branches)
+def _deepnorm(model: nn.Module, branches: list[Branch], i: SchemeInfo) -> Expanded:
+    enc, dec = _stack(branches, i)
+    base = i.base()
     consts = deepnorm_constants(enc, dec)
     items: Items = []
     for b in branches:
-        items.extend(_scaled_branch(b, "xavier_normal", consts[b.kind][1]))
+        if b.kind in consts:
+            items.extend(_scaled_branch(b, base.name, consts[b.kind][1]))
     notes = [
         f"deepnorm {kind}: beta = {beta:.4g} set; use alpha = {alpha:.4g} in LN(alpha x + f(x))"
         for kind, (alpha, beta) in consts.items()
     ]
-    return "xavier_normal:gain=1", items, notes
+    return str(base), items, notes
 
 
+#: how each model-level scheme applied by ``initialize`` (``entry``) meets the branches
 _EXPANDERS = {"gpt2": _gpt2, "fixup": _fixup, "t_fixup": _t_fixup, "deepnorm": _deepnorm}
+_ENTRY = "initlab.torch.initialize"
 
 
 def expand_model_scheme(
@@ -276,41 +256,23 @@ def expand_model_scheme(
 ) -> tuple[Any, Items, list[str]]:
     """A model-level scheme as a base scheme, override items (by exact module name, lowest
     priority: the caller's overrides win) and notes; any other scheme passes through."""
-    text = str(scheme) if isinstance(scheme, str | SchemeSpec) else None
-    name, _, rest = (text or "").partition(":")
-    name = name.strip()
-    if name == "mup":
-        raise ValueError(
-            "scheme 'mup' needs a base model to read which dimensions grow with width; use "
-            "initlab.torch.mup(model, base=model_at_base_width, lr=...), which initializes the "
-            "model and returns the optimizer's parameter groups"
-        )
-    if name not in _EXPANDERS:
-        if isinstance(scheme, str):
-            try:
-                schemes.parse_scheme(scheme)
-            except ValueError as exc:
-                if "unknown" not in str(exc):
-                    raise
-                extra = ", ".join(MODEL_SCHEMES)
-                raise ValueError(f"{exc}; model-level schemes (initlab.torch): {extra}") from None
+    if not isinstance(scheme, str | SchemeSpec):
         return scheme, [], []
-    params: dict[str, Any] = {}
-    for part in filter(None, (p.strip() for p in rest.split(","))):
-        key, _, value = part.partition("=")
-        if name != "gpt2" or key.strip() != "std":
-            raise ValueError(
-                f"scheme {name!r} has no parameter {key.strip()!r}"
-                + ("; gpt2 takes std" if name == "gpt2" else "; it takes none")
-            )
-        try:
-            params["std"] = float(value)
-        except ValueError:
-            raise ValueError(f"gpt2:std={value!r} must be a number") from None
-        if not params["std"] > 0:
-            raise ValueError(f"gpt2:std={value!r} must be > 0")
+    spec = schemes.parse_scheme(scheme, model_level=True)
+    i = spec.info
+    if not i.model_level:
+        return scheme, [], []
+    if i.entry != _ENTRY:  # mup: it needs the model at a base width too
+        raise ParameterError(
+            "scheme",
+            str(scheme),
+            f"a per-tensor scheme or one of: {', '.join(_EXPANDERS)}",
+            f"scheme {str(scheme)!r} needs {i.needs}: use {i.entry}(model, "
+            "base=model_at_base_width, lr=...), which initializes the model and returns the "
+            "optimizer's parameter groups",
+        )
     branches = find_branches(model, residual_outputs)
-    return _EXPANDERS[name](model, branches, **params)
+    return _EXPANDERS[i.name](model, branches, i, **i.bind(spec.params))
 
 
 def zero_init_items(model: nn.Module, residual_outputs: Sequence[str] | None) -> Items:

@@ -78,7 +78,7 @@ def options(limits: dict[str, int] | None = None) -> dict[str, Any]:
         if g.elementwise:
             acts.append({"name": name, "param": getattr(g, "param", None)})
     scheme_list = []
-    for name in schemes.available():
+    for name in schemes.available():  # per-tensor only: model-level ones need initlab.torch
         i = schemes.info(name)
         scheme_list.append(
             {
@@ -100,7 +100,7 @@ def options(limits: dict[str, int] | None = None) -> dict[str, Any]:
         ],
         "activations": acts,
         "schemes": scheme_list,
-        "categories": list(schemes.CATEGORIES),
+        "categories": list(schemes.TENSOR_CATEGORIES),  # model-level schemes: not offered
         "optimizers": list(OPTIMIZERS),
         "limits": {**lim, "steps_per_frame": MAX_STEPS_PER_FRAME},
         "compare_default": ["zeros", "small", "large", "xavier_normal", "he_normal"],

@@ -249,6 +249,7 @@ class Session:
         self._stats_next = 0.0
         self._stats_sent: tuple | None = None
         self._verdict: list[list[dict[str, Any]]] | None = None
+        self._verdict_parts: list[dict[str, Any]] | None = None
         self._verdict_step: int | None = None
         self._verdict_seconds = 0.0
         self._sec_per_step: float | None = None
@@ -495,7 +496,7 @@ class Session:
         first step (for a page that starts drawing this member's history)."""
         st = self._stats
         assert st is not None and st.latest_step is not None
-        from initlab.diagnostics import THRESHOLDS, verdict
+        from initlab.diagnostics import THRESHOLDS, judge
 
         if self._verdict is None:
             t0 = time.perf_counter()
@@ -503,18 +504,20 @@ class Session:
             assert t is not None
             history = t.history()
             ref = self._reference()
-            self._verdict = [
-                [
-                    f.to_dict()
-                    for f in verdict(
-                        history,
-                        member=k,
-                        reference=None if ref is None or ref == k else history,
-                        reference_member=0 if ref is None else ref,
-                    )
-                ]
+            judged = [
+                judge(
+                    history,
+                    member=k,
+                    reference=None if ref is None or ref == k else history,
+                    reference_member=0 if ref is None else ref,
+                    predict=False,
+                )
                 for k in range(self.population)
             ]
+            # the findings per member (as before), and the two-part verdict: its sentence,
+            # status, at_init and in_training (docs/diagnostics.md)
+            self._verdict = [[f.to_dict() for f in v.findings] for v in judged]
+            self._verdict_parts = [v.to_dict() for v in judged]
             self._verdict_step = st.latest_step
             self._verdict_seconds = time.perf_counter() - t0
 
@@ -598,6 +601,7 @@ class Session:
             fresh = full or self._stats_sent is None or self._stats_sent[1] != self.focus
             out["diag"] = self._diagnostics(with_first=fresh)
             out["verdict"] = self._verdict
+            out["verdict_parts"] = self._verdict_parts
             out["verdict_step"] = self._verdict_step
             out["reference"] = self._reference()
             self._stats_sent = key
