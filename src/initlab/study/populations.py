@@ -443,7 +443,8 @@ class Population:
         }
 
     def modes(self, k: int, reference: int | None = None) -> list[str]:
-        return [f.mode for f in self.findings(k, reference)]
+        """The failure modes found on member ``k``, each once, most severe first."""
+        return list(dict.fromkeys(f.mode for f in self.findings(k, reference)))
 
     def judge(self, k: int, reference: int | None = None) -> Any:
         """The diagnostics' two-part :class:`~initlab.diagnostics.Verdict` of member ``k`` (its
