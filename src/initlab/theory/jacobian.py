@@ -47,7 +47,8 @@ def jacobian_singular_values(
 
     ``weights[l]``: ``W_{l+1}``, shape ``(n_l, n_{l+1})``; ``derivatives[l]``: ``g'(Z_{l+1})``,
     shape ``(m, n_{l+1})`` for m examples.  Returns ``(layer, product)``: lists with one array
-    per layer, shapes ``(m, min(n_l, n_{l+1}))`` and ``(m, min(n_0, n_{l+1}))`` (of rank at most the smallest width)."""
+    per layer, shapes ``(m, min(n_l, n_{l+1}))`` and ``(m, min(n_0, n_{l+1}))`` (the product
+    has rank at most its smallest width; the other values are ~0)."""
     if len(weights) != len(derivatives):
         raise ValueError(f"{len(weights)} weight matrices but {len(derivatives)} derivative arrays")
     layer, product = [], []
@@ -71,7 +72,7 @@ class JacobianSpectrum:
     """Predicted singular values per depth ``l = 1..L``: ``layer_mean``/``layer_sd`` of
     ``J_l`` alone, ``mean``/``sd`` of the product ``P_l`` (Monte Carlo, with the standard
     error ``mean_se`` of the mean), and the mean square ``E[s^2]`` of ``P_l`` both from the
-    Monte Carlo (``mean_square``) and exactly
+    Monte Carlo (``mean_square``, standard error ``mean_square_se``) and exactly
     (``mean_square_theory = (n_l / n_0) prod chi_k``)."""
 
     activation: str
@@ -87,6 +88,7 @@ class JacobianSpectrum:
     sd: tuple[float, ...]
     mean_se: tuple[float, ...]
     mean_square: tuple[float, ...]
+    mean_square_se: tuple[float, ...]
     mean_square_theory: tuple[float, ...]
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,6 +102,12 @@ def _per_layer(value: float | Sequence[float], L: int) -> tuple[float, ...]:
     if len(vals) != L:
         raise ValueError(f"sigma_w2 lists {len(vals)} values for {L} layers")
     return tuple(check_finite_real(f"sigma_w2[{i}]", v, low=0.0) for i, v in enumerate(vals))
+
+
+def _se(values: Sequence[float]) -> float:
+    """Standard error of the mean of independent draws (NaN for one draw)."""
+    n = len(values)
+    return float(np.std(values, ddof=1) / math.sqrt(n)) if n > 1 else math.nan
 
 
 def jacobian_spectrum(
@@ -155,10 +163,7 @@ def jacobian_spectrum(
             prod[l].append(product[l].ravel())
             ms[l].append(float(np.sum(product[l] ** 2)) / sizes[0])
     means = [float(np.mean([s.mean() for s in prod[l]])) for l in range(L)]
-    se = [
-        float(np.std([s.mean() for s in prod[l]], ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-        for l in range(L)
-    ]
+    se = [_se([s.mean() for s in prod[l]]) for l in range(L)]
     return JacobianSpectrum(
         activation=act.spec,
         sizes=sizes,
@@ -173,6 +178,7 @@ def jacobian_spectrum(
         sd=tuple(float(np.concatenate(prod[l]).std()) for l in range(L)),
         mean_se=tuple(se),
         mean_square=tuple(float(np.mean(ms[l])) for l in range(L)),
+        mean_square_se=tuple(_se(ms[l]) for l in range(L)),
         mean_square_theory=tuple(
             sizes[l + 1] / sizes[0] * float(np.prod(chis[: l + 1])) for l in range(L)
         ),
