@@ -50,7 +50,7 @@ def test_monte_carlo_mean_square_is_the_exact_product_of_chi() -> None:
         assert np.all(gap < 4 * np.array(s.mean_square_se)), (act, gap, s.mean_square_se)
     wrong = jacobian_spectrum("tanh", [80] * 7, 1.0, samples=16, seed=0)
     assert (
-        abs(wrong.mean_square[-1] - 1.2 * wrong.mean_square_theory[-1])
+        abs(wrong.mean_square[-1] - 1.5 * wrong.mean_square_theory[-1])
         > 4 * wrong.mean_square_se[-1]
     )
 
