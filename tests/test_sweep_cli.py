@@ -59,6 +59,10 @@ def test_json_one_record_per_cell_csv_and_store(tmp_path, capsys) -> None:
     assert main(["runs", "--store", str(store), "list", "--studies"]) == 0
     beside = capsys.readouterr().out.split("\nsweeps\n")[1]
     assert "seed x lr" in beside and "complete" in beside
+    assert main(["sweep", "--store", str(store), "--delete", "1"]) == 0
+    assert "deleted sweep 1 and its 6 cells" in capsys.readouterr().out
+    assert main(["runs", "--store", str(store), "list", "--sweeps"]) == 0
+    assert capsys.readouterr().out.strip() == "no sweeps"
 
 
 def test_a_store_without_sweeps(tmp_path, capsys) -> None:
@@ -151,3 +155,20 @@ def test_progress_bar_on_a_terminal(tmp_path) -> None:
     assert piped.returncode == 1 and "\u2501" not in piped.stderr
     quiet = _run_in_pty([*args, "--store", "c.sqlite", "--quiet"], tmp_path)[1]
     assert "\u2501" not in quiet.decode()
+
+
+def test_a_missing_extra_is_an_error_not_a_traceback(tmp_path, capsys, monkeypatch) -> None:
+    import builtins
+
+    real = builtins.__import__
+
+    def no_dask(name, *a, **k):
+        if name.startswith("distributed"):
+            raise ImportError(f"No module named {name!r}")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    argv = ["sweep", "--grid", "seed=0..1", "--dask-local", "1", "--store", str(tmp_path / "s")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "initlab[dask]"' in err and "Traceback" not in err

@@ -88,6 +88,9 @@ def test_estimate_adds_the_cells() -> None:
     assert est["cells"] == 8 and est["populations"] == 2
     assert est["flops"] == sum(cell_flops(c.config) for c in plan.cells)
     assert est["seconds"] > 0 and est["unknown"] == 0
+    # two populations: two workers halve the time, more cannot
+    assert plan.seconds_on(2) == pytest.approx(max(est["seconds"] / 2, est["longest_population_s"]))
+    assert plan.seconds_on(8) == est["longest_population_s"]
 
 
 def test_package_docstring_example() -> None:

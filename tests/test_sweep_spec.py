@@ -131,3 +131,17 @@ def test_bad_toml(tmp_path) -> None:
     assert e.value.value == "grids"
     with pytest.raises(SweepSpecError):
         load_toml(tmp_path / "missing.toml")
+
+
+def test_the_worked_example_file_plans_as_documented() -> None:
+    """examples/sweep_schoenholz.toml (docs/sweeps.md): 7 sigma_w^2 x 6 depths x 3 seeds."""
+    from pathlib import Path
+
+    f = Path(__file__).resolve().parents[1] / "examples" / "sweep_schoenholz.toml"
+    fixed, axes, options = load_toml(f)
+    plan = make_plan(grid(axes, RunConfig(**fixed)), **options)
+    assert len(plan.cells) == 126 and plan.population_sizes() == {21: 6}
+    sw2 = [float(v.split("scale=")[1].split(",")[0]) for v in axes[0].values]
+    assert sw2 == [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]
+    assert plan.cells[0].config.bias_init == "random_normal:std=0.2236"  # sigma_b^2 = 0.05
+    assert [len(h) for h in axes[1].values] == [2, 8, 14, 20, 26, 32]

@@ -89,6 +89,9 @@ def _add_sweep_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="show a stored sweep (an id or 'latest') without training",
     )
+    g.add_argument(
+        "--delete", metavar="SWEEP_ID", default=None, help="delete a stored sweep and its cells"
+    )
     x = p.add_argument_group("where it runs")
     x.add_argument("--workers", type=int, default=None, help="local processes (default: cores)")
     x.add_argument("--scheduler", default=None, help="a Dask scheduler, tcp://host:port")
@@ -221,7 +224,7 @@ def _dry_run(plan: Any, args: argparse.Namespace, store_path: Any, workers: int 
     print(f"populations  {len(plan.populations)} ({sizes} members)")
     print(
         f"cost         {fmt(est['flops'])} FLOPs; about {fmt(est['seconds'])} s on one worker"
-        + (f", {fmt(est['seconds'] / workers)} s on {workers}" if workers and workers > 1 else "")
+        + (f", {fmt(plan.seconds_on(workers))} s on {workers}" if workers and workers > 1 else "")
     )
     print(f"store        {store_path}")
     print()
@@ -346,6 +349,14 @@ def _from_store(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except ImportError as exc:  # an optional extra (dask, matplotlib) is missing
+        print(f"initlab sweep: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     from initlab.store import default_path
     from initlab.sweep import SweepInterrupted, SweepResults, SweepStore, make_executor, make_plan
     from initlab.sweep.driver import run_sweep
@@ -357,6 +368,14 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.from_store is not None:
         return _from_store(args)
+    if args.delete is not None:
+        from initlab.sweep import SweepStore
+
+        with SweepStore(args.store or default_path(), write=False) as s:
+            sid = s.sweep(args.delete)["id"]
+            n = s.delete_sweep(sid)
+        print(f"deleted sweep {sid} and its {n} cells")
+        return 0
     spec, options = _grid(args)
     workers = options.pop("workers", None)
     plan = make_plan(spec, max_population=options.pop("max_population", 16), options=options)

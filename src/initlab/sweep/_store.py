@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from initlab.store import Store, StoreError, _process_alive, _process_started
+from initlab._process import process_alive, process_started
+from initlab.store import Store, StoreError
 
 __all__ = ["SweepStore", "list_sweeps"]
 
@@ -105,7 +106,7 @@ def _gone(r: sqlite3.Row) -> bool:
         r["status"] == "running"
         and r["host"] == socket.gethostname()
         and r["pid"] is not None
-        and not _process_alive(int(r["pid"]), r["started"] or "")
+        and not process_alive(int(r["pid"]), r["started"] or "")
     )
 
 
@@ -161,7 +162,7 @@ class SweepStore:
         already existed (a resume)."""
         from initlab import __version__
 
-        owner = (os.getpid(), socket.gethostname(), _process_started(os.getpid()))
+        owner = (os.getpid(), socket.gethostname(), process_started(os.getpid()))
         with self.store.transaction() as c:
             row = c.execute("SELECT * FROM sweeps WHERE key = ?", (key,)).fetchone()
             if row is not None:
@@ -302,9 +303,8 @@ class SweepStore:
                 "seconds",
             ):
                 d[k] = r[k]
-            d["final_cost"] = (
-                math.nan if r["status"] != "failed" and r["final_cost"] is None else d["final_cost"]
-            )
+            if r["status"] != "failed" and r["final_cost"] is None:
+                d["final_cost"] = math.nan  # SQLite stores NaN (a diverged cell's) as NULL
             d["verdict"] = None if r["verdict"] is None else json.loads(r["verdict"])
             if with_cost:
                 d["cost"] = (

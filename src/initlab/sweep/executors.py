@@ -6,7 +6,7 @@ running, now) and ``close()``.  The back ends are libraries, not a home-made lay
 
 * :class:`LocalExecutor`: ``concurrent.futures.ProcessPoolExecutor`` with ``workers``
   processes on this machine (default: the number of cores).  Its workers ignore SIGINT, so a
-  Ctrl-C reaches only the driver, which then stops them.
+  Ctrl-C reaches only the driver, which then stops them, and end when the driver dies.
 * :class:`DaskExecutor`: a ``distributed.Client`` on a running scheduler
   (``tcp://host:port``) or on a ``LocalCluster`` of ``local_workers`` processes started for
   the sweep (extra ``initlab[dask]``).  Every worker needs initlab installed.
@@ -40,8 +40,12 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
-def _ignore_sigint() -> None:
+def _worker_init(parent: int) -> None:
+    """A local worker: Ctrl-C is the driver's, and the worker ends when the driver dies."""
+    from initlab._process import exit_with_parent
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent(parent)
 
 
 @contextmanager
@@ -76,7 +80,9 @@ class LocalExecutor:
         self.workers = n
         self.description = f"{n} local process{'es' if n > 1 else ''}"
         self._before = set(multiprocessing.active_children())
-        self._pool = cf.ProcessPoolExecutor(max_workers=n, initializer=_ignore_sigint)
+        self._pool = cf.ProcessPoolExecutor(
+            max_workers=n, initializer=_worker_init, initargs=(os.getpid(),)
+        )
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> cf.Future:
         return self._pool.submit(fn, *args)

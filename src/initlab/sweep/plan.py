@@ -110,24 +110,33 @@ class Plan:
         return dict(sorted(out.items(), reverse=True))
 
     def estimate(self) -> dict[str, Any]:
-        """The cost model above, summed: ``flops``, ``seconds`` (one worker) and per-cell
-        ``flops_per_cell`` (min, max)."""
+        """The cost model above, summed: ``flops``, ``seconds`` (one worker), the longest
+        population's seconds and per-cell ``flops_per_cell`` (min, max)."""
         shapes: dict[str, tuple[int, int, int, int] | None] = {}
         flops = [cell_flops(c.config, shapes) for c in self.cells]
         known = [f for f in flops if f is not None]
-        seconds = 0.0
+        per_pop = []
         for p in self.populations:
             c = self.cells[p.cells[0]].config
-            seconds += c.steps * (len(c.hidden) + 1) * STEP_OVERHEAD_S
-            seconds += sum(flops[i] or 0 for i in p.cells) / FLOP_RATE
+            per_pop.append(
+                c.steps * (len(c.hidden) + 1) * STEP_OVERHEAD_S
+                + sum(flops[i] or 0 for i in p.cells) / FLOP_RATE
+            )
         return {
             "cells": len(self.cells),
             "populations": len(self.populations),
             "flops": float(sum(known)),
             "flops_per_cell": [min(known, default=0), max(known, default=0)],
-            "seconds": seconds,
+            "seconds": float(sum(per_pop)),
+            "longest_population_s": max(per_pop, default=0.0),
             "unknown": len(flops) - len(known),
         }
+
+    def seconds_on(self, workers: int) -> float:
+        """Estimated seconds on ``workers`` workers: the total shared out, but never less
+        than the longest population (one task runs on one worker)."""
+        est = self.estimate()
+        return max(est["seconds"] / max(workers, 1), est["longest_population_s"])
 
     def to_dict(self) -> dict[str, Any]:
         return {

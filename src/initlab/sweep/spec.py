@@ -8,7 +8,7 @@ table of a TOML file).  ``VALUES`` is a comma-separated list of items; an item i
 * an integer range, both ends included: ``seed=0..19`` (20 values);
 * a range with a number of points: ``lr=1e-3..1e-1:log5`` (geometric: 1e-3, 3.16e-3, ...,
   1e-1) or ``noise=0..0.3:lin4`` (evenly spaced); on integer fields the points are rounded to
-  the nearest integer and must stay distinct;
+  the nearest integer (halves up) and must stay distinct;
 * for ``hidden``: ``WxD`` is D layers of width W (``64x3`` = 64,64,64), ``64x1..64x32`` every
   depth from 1 to 32 (``:linN``/``:logN`` pick N depths), and ``a/b/c`` the explicit widths
   a, b, c;
@@ -126,13 +126,13 @@ def _split_top(text: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
-def _number(field: str, kind: str, text: str) -> int | float:
+def _number(field: str, kind: str, text: str, as_float: bool = False) -> int | float:
+    """``text`` as a value of a ``kind`` field (as a float with ``as_float``)."""
     try:
-        return int(text) if kind == "int" else float(text)
+        return int(text) if kind == "int" and not as_float else float(text)
     except ValueError:
-        raise SweepSpecError(
-            field, text, _ALLOWED[kind], f"not {'an integer' if kind == 'int' else 'a number'}"
-        ) from None
+        what = "an integer" if kind == "int" and not as_float else "a number"
+        raise SweepSpecError(field, text, _ALLOWED[kind], f"not {what}") from None
 
 
 def _points(
@@ -172,8 +172,8 @@ def _range(field: str, kind: str, item: str) -> list[Any] | None:
         return None
     head, _, tail = item.partition("..")
     end, _, how = tail.partition(":")
-    a = _number(field, "float", head.strip())
-    b = _number(field, "float", end.strip())
+    a = _number(field, kind, head.strip(), as_float=True)
+    b = _number(field, kind, end.strip(), as_float=True)
     m = re.fullmatch(r"(lin|log)(\d+)", how.strip()) if how else None
     if how and m is None:
         raise SweepSpecError(field, item, _ALLOWED[kind], f"unknown spacing {how!r}")
