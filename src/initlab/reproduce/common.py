@@ -13,6 +13,7 @@ from initlab.reproduce.result import DIRECTION, NOT_REPRODUCED, REPRODUCED
 
 __all__ = [
     "at_step",
+    "by_factor",
     "by_sign",
     "by_tolerance",
     "lines_figure",
@@ -35,19 +36,29 @@ def by_sign(ours: Mapping[str, Any], *, positive: bool = True) -> str:
 def by_tolerance(
     ours: Mapping[str, Any], target: float, tol: float, *, same_side: float | None = None
 ) -> str:
-    """For a number: reproduced if our mean is within ``tol`` of ``target`` (or the CI
-    reaches into that band); in direction only if it lies on the same side of
-    ``same_side`` as the target (e.g. below 1 when the paper's number is); else not."""
-    m, lo, hi = ours.get("mean"), ours.get("low"), ours.get("high")
+    """For a number: reproduced if our mean is within ``tol`` of ``target``; in direction
+    only if it lies on the same side of ``same_side`` as the target (e.g. below 1 when the
+    paper's number is); else not.  The CI is shown beside it but does not widen the band:
+    a wide interval is no evidence for the paper's number."""
+    m = ours.get("mean")
     if m is None:
         return NOT_REPRODUCED
     if abs(m - target) <= tol:
         return REPRODUCED
-    if lo is not None and lo <= target + tol and hi >= target - tol:
-        return REPRODUCED
     if same_side is not None and (m - same_side) * (target - same_side) > 0:
         return DIRECTION
     return NOT_REPRODUCED
+
+
+def by_factor(ours: Mapping[str, Any], target: float, factor: float) -> str:
+    """For a positive number spanning decades: reproduced if our (geometric) mean is within
+    ``factor`` of ``target``; in direction only if on the same side of 1; else not."""
+    m = ours.get("mean")
+    if m is None or m <= 0:
+        return NOT_REPRODUCED
+    if 1 / factor <= m / target <= factor:
+        return REPRODUCED
+    return DIRECTION if (m - 1) * (target - 1) > 0 else NOT_REPRODUCED
 
 
 def members_of(configs: Sequence[Any], **match: Any) -> list[int]:
