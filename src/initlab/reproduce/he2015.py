@@ -142,7 +142,8 @@ def _comparisons(init: dict[str, Any], t30: dict[str, Any], t22: dict[str, Any])
             rows.append(Comparison(f"cost drop, {lab}, {depth} layers", claim, r, v, crit))
     xa, he = t22["Xavier"]["steps_to_half"], t22["He"]["steps_to_half"]
     never = t22["steps"]
-    diff = [(never if a is None else a) - (never if b is None else b) for a, b in zip(xa, he, strict=False)]
+    pairs = zip(xa, he, strict=True)
+    diff = [(never if a is None else a) - (never if b is None else b) for a, b in pairs]
     r = ci(diff)
     rows.append(
         Comparison(
