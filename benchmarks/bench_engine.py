@@ -1,114 +1,133 @@
-"""Engine benchmark: initlab's NumPy engine against PyTorch eager on the CPU, in one run.
+"""Engine benchmark: initlab against JAX (jit + ``lax.scan``/``vmap``) and PyTorch eager on the
+CPU, one thread per library, in one process.
 
-Both sides train the *same* networks: the same float32 data (``initlab.data.circles``: 300
+Every side trains the *same* networks: the same float32 data (``initlab.data.circles``: 300
 points, 2 features, binary labels), the same layer sizes, ReLU hidden layers and a sigmoid output
-trained on the binary cross-entropy of the logits (``nn.BCEWithLogitsLoss`` on the torch side:
-its mean over the m examples is initlab's ``binary_cross_entropy``), plain full-batch gradient
-descent ``p <- p - lr dJ/dp`` (``torch.optim.SGD`` without momentum or weight decay) with the
-same learning rate and the same number of steps, from the same initial parameters: initlab draws
-them (He normal weights, zero biases) and they are copied into the torch layers
-(``Linear.weight`` is the transpose, ``(out, in)``, of initlab's ``(in, out)``).
+trained on the binary cross-entropy of the logits, plain full-batch gradient descent
+``p <- p - lr dJ/dp`` with the same learning rate and number of steps, from the same initial
+parameters (initlab's He-normal draw, zero biases, copied into the peers; see ``peers.py``).
 
-=============  ==========================================================  ======
-case           what                                                        target
-=============  ==========================================================  ======
-small          one [2, 10, 5, 1] network                                   5x
-deep           one network with 10 hidden layers of 64: [2, 64 x 10, 1]    1.5x
-population     64 [2, 10, 5, 1] networks: one initlab population (K = 64)  10x
-               vs 64 torch models stepped one after another in a loop
-=============  ==========================================================  ======
+=================  ============================================================================
+case               what
+=================  ============================================================================
+small              one [2, 10, 5, 1] network
+deep               one network with 10 hidden layers of 64: [2, 64 x 10, 1]
+population         64 [2, 10, 5, 1] networks: one initlab population (K = 64), a ``vmap`` in
+                   JAX, 64 torch models stepped one after another
+population1024     1024 [2, 10, 5, 1] networks (no torch: 1024 eager models take ~1 s a step)
+wide               one [2, 512, 512, 1] network (BLAS-bound)
+=================  ============================================================================
 
-The target is how many times faster than torch initlab should be (the ratio torch / initlab of
-the time per training step).
+Sides: ``initlab`` is ``Trainer.run(n)`` with ``engine = "fast"``: the compiled loop of
+``initlab._fast`` where it applies (which ``engine = "auto"`` picks for runs of 2 s or more),
+logging every member's cost and checking every member for divergence at every step;
+``reference`` the same with ``engine = "reference"`` (the NumPy engine); ``jax scan`` one
+jitted call running ``n`` steps with ``lax.scan`` (``vmap`` over members for a population),
+keeping every step's cost; ``jax step`` ``n`` calls of a jitted step; ``torch``
+``opt.zero_grad(set_to_none=True); loss_fn(model(X), Y).backward(); opt.step()`` per model.
 
-Timing.  Each case first runs ``warmup`` untimed steps on each side, then ``repeats`` timed chunks
-of ``chunk`` steps per side, *interleaved* (initlab, torch, torch, initlab, initlab, torch, ...)
-so that a change of load on the shared machine hits both sides alike.  An initlab chunk is
-``Trainer.run(chunk)``: the engine's training loop, which also logs every member's cost and
-checks every member for divergence at every step.  A torch chunk is ``chunk`` iterations of
-``opt.zero_grad(set_to_none=True); loss_fn(model(X), Y).backward(); opt.step()`` for each model
-in turn.  Before each chunk the garbage collector runs and the benchmark sleeps ``--pause``
-seconds (OpenBLAS's idle workers spin for about 2**28 cycles, ~0.1 s, after a threaded call, and
-a spinning worker steals a core from the other side); during a chunk the garbage collector is off
-(as in ``timeit``).  Thread counts are the libraries' defaults unless ``--threads`` is given.
-Reported: each side's time per step as the median over the repeats [min-max], and the ratio
-torch / initlab as the median of the *paired* per-repeat ratios [min-max]; a case passes when
-that median reaches its target.  The share of the CPUs used by other processes during the case
-is reported too: timings taken while it is high are not worth much.
+Timing.  One thread per library: before NumPy, JAX or torch is imported the benchmark sets
+``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS`` and XLA's
+``--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1``, then calls
+``torch.set_num_threads`` and threadpoolctl's ``threadpool_limits`` (``--threads N`` changes the
+number).  Each case runs ``warmup`` untimed steps per side (JAX compiles there), then ``repeats``
+timed chunks of ``chunk`` steps per side, *interleaved* (the order of the sides rotates each
+repeat) so that a change of load on the shared machine hits all sides alike.  Before each chunk
+the garbage collector runs and the benchmark sleeps ``--pause`` seconds; during a chunk the
+garbage collector is off (as in ``timeit``).  Reported: each side's time per step as the median
+over the repeats [min-max], and each peer's ratio peer / initlab as the median of the *paired*
+per-repeat ratios.  "others' CPU" is the share of the CPUs that other processes used during the
+case (``/proc/stat``): timings taken while it is high are not worth much.  Peak memory: after the
+timing, one more chunk per side with the kernel's high-water mark reset (``/proc/self/clear_refs``)
+and the growth of the peak resident set over the resident set before the chunk (VmHWM - VmRSS).
 
-Correctness.  After the timed run the two sides must have computed the same training:
-(1) both took the same number of steps; (2) both sides, re-run in float64 for the same steps
-from the same initial parameters, end with parameters and costs that agree to 1e-9 (relative):
-the same function, gradients and updates at every step; (3) in float32, at the final
-parameters of the timed run, both give the same cost (to 1e-5) and gradients (to 1e-4 of the
-largest).  The timed float32 runs' final parameters are compared too and reported next to how
-far each side's float32 run drifted from its own float64 replay: a ReLU network amplifies
-rounding (a unit whose pre-activation sits at 0 flips), so two float32 runs differ by about
-that drift, which is the float32 tolerance of a whole trajectory.  A failed check makes the
-exit status 1.
+Correctness, after the timed run (a failed check makes the exit status 1).  Against torch where
+the case has it: both re-run in float64 for the same steps from the same start end with
+parameters and costs that agree to 1e-9 (relative), and in float32 at initlab's final parameters
+both give the same cost (1e-5) and gradients (1e-4 of the largest).  Against JAX, in float32 at
+initlab's final parameters: the same cost and gradients to the same tolerances; the timed runs'
+final costs are reported.  ``initlab`` against ``reference``: float32 final costs are reported
+(the float64 agreement of the two engines is a unit test, ``tests/test_engine_fast.py``).
 
-Run:  ``python benchmarks/bench_engine.py [--quick] [--repeats N] [--json PATH]``
-(``--case NAME`` runs one case; ``--threads N`` runs both sides with N threads).
+Run:  ``python benchmarks/bench_engine.py [--quick] [--repeats N] [--case NAME] [--json PATH]``
 """
 
 from __future__ import annotations
 
-import argparse
-import gc
-import json
 import os
-import platform
-import statistics
 import sys
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
-import numpy as np
 
-from initlab.data import circles
-from initlab.losses import get_loss
-from initlab.network import Network, backward, forward, init_network
-from initlab.train import Trainer, evaluate
+def _threads_from_argv(argv: list[str]) -> int:
+    """``--threads N`` from the command line, read before any numerical library is imported
+    (their thread pools read the environment when they load)."""
+    for i, a in enumerate(argv):
+        if a == "--threads" and i + 1 < len(argv):
+            return int(argv[i + 1]) if argv[i + 1].isdigit() else 1
+        if a.startswith("--threads="):
+            v = a.split("=", 1)[1]
+            return int(v) if v.isdigit() else 1
+    return 1
 
-LOSS = "binary_cross_entropy"
-#: float64 replays: parameters (relative to the largest) and costs must agree to this
-EXACT_RTOL = 1e-9
-#: float32 at the same parameters: gradients (relative to the largest) and costs must agree to
-#: this; a mean of 300 float32 terms is good to ~300 x 6e-8 = 2e-5 in the worst case
-FP32_GRAD_RTOL = 1e-4
-FP32_COST_RTOL = 1e-5
-DEFAULT_REPEATS = 15
-QUICK_REPEATS = 5
-DEFAULT_PAUSE = 0.3
+
+THREADS = _threads_from_argv(sys.argv)
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = str(THREADS)
+if THREADS == 1:
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "")
+        + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    ).strip()
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+from bench_checks import LOSS, check_agreement, check_jax  # noqa: E402
+from peers import JaxSide, torch_models, torch_trainer  # noqa: E402
+
+from initlab import _fast  # noqa: E402
+from initlab.data import circles  # noqa: E402
+from initlab.losses import get_loss  # noqa: E402
+from initlab.network import Network, init_network  # noqa: E402
+from initlab.train import Trainer, evaluate  # noqa: E402
+
+DEFAULT_REPEATS = 9
+QUICK_REPEATS = 3
+DEFAULT_PAUSE = 0.2
+SIDES = ("initlab", "reference", "jax scan", "jax step", "torch")
 
 
 @dataclass(frozen=True)
 class Case:
-    """One benchmark case: layer sizes, population size, target speed-up and step budget."""
+    """One benchmark case: layer sizes, population size, learning rate, steps per chunk."""
 
     name: str
     label: str
     sizes: tuple[int, ...]
     population: int
-    target: float
     lr: float
     chunk: int  # steps per timed chunk
     warmup: int
     quick_chunk: int
-    quick_warmup: int
+    torch: bool = True
 
 
 CASES: tuple[Case, ...] = (
-    Case("small", "[2,10,5,1]", (2, 10, 5, 1), 1, 5.0, 0.1, 300, 50, 100, 20),
-    Case("deep", "[2,64x10,1]", (2, *([64] * 10), 1), 1, 1.5, 0.01, 60, 10, 20, 5),
-    Case("population", "64 x [2,10,5,1]", (2, 10, 5, 1), 64, 10.0, 0.1, 10, 3, 4, 2),
+    Case("small", "[2,10,5,1]", (2, 10, 5, 1), 1, 0.1, 2000, 100, 500),
+    Case("deep", "[2,64x10,1]", (2, *([64] * 10), 1), 1, 0.01, 100, 10, 30),
+    Case("population", "64 x [2,10,5,1]", (2, 10, 5, 1), 64, 0.1, 40, 10, 20),
+    Case("population1024", "1024 x [2,10,5,1]", (2, 10, 5, 1), 1024, 0.1, 10, 3, 4, torch=False),
+    Case("wide", "[2,512,512,1]", (2, 512, 512, 1), 1, 0.01, 20, 3, 6),
 )
-
-
-# --------------------------------------------------------------------------- the two sides
 
 
 def make_data(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -117,187 +136,12 @@ def make_data(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X.astype(np.float32), y.reshape(-1, 1).astype(np.float32)
 
 
-def as_dtype(net: Network, dtype: Any) -> Network:
-    """A copy of ``net`` with its parameters cast to ``dtype``."""
-    return Network(
-        net.sizes,
-        net.activations,
-        [w.astype(dtype) for w in net.weights],
-        [b.astype(dtype) for b in net.biases],
-        dict(net.meta),
-    )
-
-
-def params(net: Network) -> list[np.ndarray]:
-    return net.weights + net.biases
-
-
-def torch_models(net: Network) -> list[Any]:
-    """One ``nn.Sequential`` of Linear (+ ReLU) layers per population member, in ``net``'s
-    dtype, holding that member's parameters: ``weight = W_k^T``, ``bias = b_k``."""
-    import torch
-    from torch import nn
-
-    dtype = torch.float64 if net.dtype == np.float64 else torch.float32
-    models = []
-    depth = len(net.sizes) - 1
-    for k in range(net.population):
-        layers: list[nn.Module] = []
-        for i, (n_in, n_out) in enumerate(zip(net.sizes[:-1], net.sizes[1:], strict=True)):
-            lin = nn.Linear(n_in, n_out, dtype=dtype)
-            with torch.no_grad():
-                lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(net.weights[i][k].T)))
-                lin.bias.copy_(torch.from_numpy(net.biases[i][k, 0]))
-            layers.append(lin)
-            if i < depth - 1:
-                layers.append(nn.ReLU())
-        models.append(nn.Sequential(*layers))
-    return models
-
-
-def torch_params(models: list[Any]) -> list[np.ndarray]:
-    """The torch models' parameters in initlab's layout and order: ``[W_1 .. W_L, b_1 .. b_L]``
-    with ``W_l`` (K, in, out) and ``b_l`` (K, 1, out)."""
-    per_model = []
-    for model in models:
-        lins = [m for m in model if hasattr(m, "weight")]
-        per_model.append(
-            [lin.weight.detach().numpy().T for lin in lins]
-            + [lin.bias.detach().numpy()[None, :] for lin in lins]
-        )
-    return [np.stack(arrays) for arrays in zip(*per_model, strict=True)]
-
-
-def torch_trainer(models: list[Any], X: np.ndarray, Y: np.ndarray, lr: float) -> Callable:
-    """``step(n)``: n full-batch gradient-descent steps of every model, one model after another
-    (what a user with several torch models does)."""
-    import torch
-    from torch import nn
-
-    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
-    loss_fn = nn.BCEWithLogitsLoss()
-    pairs = [(m, torch.optim.SGD(m.parameters(), lr=lr)) for m in models]
-
-    done = [0]
-
-    def step(n: int) -> None:
-        for _ in range(n):
-            for model, opt in pairs:
-                opt.zero_grad(set_to_none=True)
-                loss = loss_fn(model(Xt), Yt)
-                loss.backward()
-                opt.step()
-        done[0] += n
-
-    step.done = done  # type: ignore[attr-defined]  # steps taken so far, for the check
-    return step
-
-
-def torch_costs(models: list[Any], X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Every model's mean binary cross-entropy on ``(X, Y)``, shape (K,)."""
-    import torch
-    from torch import nn
-
-    loss_fn = nn.BCEWithLogitsLoss()
-    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
-    with torch.no_grad():
-        return np.array([float(loss_fn(m(Xt), Yt)) for m in models])
-
-
-# --------------------------------------------------------------------------- correctness
-
-
-def _max_diff(a: list[np.ndarray], b: list[np.ndarray]) -> float:
-    return max(float(np.max(np.abs(x.astype(np.float64) - y))) for x, y in zip(a, b, strict=True))
-
-
-def _max_abs(a: list[np.ndarray]) -> float:
-    return max(float(np.max(np.abs(x))) for x in a)
-
-
-def _max_rel(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), np.finfo(np.float64).tiny)))
-
-
-def torch_gradients(models: list[Any], X: np.ndarray, Y: np.ndarray) -> list[np.ndarray]:
-    """dJ/dparam of every model at its current parameters, in :func:`torch_params`' layout."""
-    import torch
-    from torch import nn
-
-    loss_fn = nn.BCEWithLogitsLoss()
-    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
-    per_model = []
-    for model in models:
-        model.zero_grad(set_to_none=True)
-        loss_fn(model(Xt), Yt).backward()
-        lins = [m for m in model if hasattr(m, "weight")]
-        per_model.append(
-            [lin.weight.grad.numpy().T for lin in lins]
-            + [lin.bias.grad.numpy()[None, :] for lin in lins]
-        )
-    return [np.stack(arrays) for arrays in zip(*per_model, strict=True)]
-
-
-def check_agreement(
-    start: Network,
-    net: Network,
-    trainer: Trainer,
-    models: list[Any],
-    torch_steps: int,
-    X: np.ndarray,
-    Y: np.ndarray,
-    lr: float,
-) -> dict[str, Any]:
-    """Check that the two sides computed the same training (see the module docstring)."""
-    steps = trainer.step
-    # (1) float64 replays of the whole run, from the same start: the same maths at every step
-    X64, Y64 = X.astype(np.float64), Y.astype(np.float64)
-    net64 = as_dtype(start, np.float64)
-    models64 = torch_models(net64)
-    trainer64 = Trainer(net64, X64, Y64, loss=LOSS, optimizer="gd", lr=lr)
-    trainer64.run(steps)
-    torch_trainer(models64, X64, Y64, lr)(steps)
-    p_i64, p_t64 = params(net64), torch_params(models64)
-    scale64 = max(_max_abs(p_i64), 1.0)
-    diff64 = _max_diff(p_i64, p_t64)
-    cdiff64 = _max_rel(evaluate(net64, X64, Y64, LOSS)["cost"], torch_costs(models64, X64, Y64))
-    # (2) float32, at the final state of the timed run: the same cost and gradients
-    here = torch_models(net)
-    _, cache = forward(net, X)
-    grads = backward(net, cache, Y, get_loss(LOSS))
-    g_i = grads.dW + grads.db
-    g_t = torch_gradients(here, X, Y)
-    gdiff32 = _max_diff(g_i, g_t) / max(_max_abs(g_t), np.finfo(np.float32).tiny)
-    c_i32, c_here = evaluate(net, X, Y, LOSS)["cost"], torch_costs(here, X, Y)
-    cdiff_here = _max_rel(c_i32, c_here)
-    # (3) the timed float32 runs themselves: reported, with each side's own float32 drift
-    p_i32, p_t32 = params(net), torch_params(models)
-    c_t32 = torch_costs(models, X, Y)
-    checks = {
-        "same number of steps": steps == torch_steps,
-        "no member diverged": bool(trainer.active.all() and trainer64.active.all()),
-        "parameters moved": _max_diff(p_i64, params(start)) > 0,
-        "float64 runs agree": diff64 <= EXACT_RTOL * scale64 and cdiff64 <= EXACT_RTOL,
-        "float32 gradients agree": gdiff32 <= FP32_GRAD_RTOL,
-        "float32 costs agree": cdiff_here <= FP32_COST_RTOL,
-    }
-    return {
-        "ok": all(checks.values()),
-        "failed": [name for name, passed in checks.items() if not passed],
-        "steps": steps,
-        "fp64_max_abs_param_diff": diff64,
-        "fp64_final_cost_max_rel_diff": cdiff64,
-        "fp32_grad_max_diff_rel_to_max_grad": gdiff32,
-        "fp32_cost_max_rel_diff_same_params": cdiff_here,
-        "fp32_max_abs_param_diff": _max_diff(p_i32, p_t32),
-        "fp32_final_cost_max_rel_diff": _max_rel(c_i32, c_t32),
-        "fp32_drift_from_fp64_initlab": _max_diff(p_i32, p_i64),
-        "fp32_drift_from_fp64_torch": _max_diff(p_t32, p_t64),
-        "max_abs_param": _max_abs(p_i64),
-        "max_abs_param_movement": _max_diff(p_i64, params(start)),
-        "final_cost_initlab": c_i32.tolist(),
-        "final_cost_torch": c_t32.tolist(),
-    }
+def flops_per_step(sizes: tuple[int, ...], m: int) -> int:
+    """Floating-point operations of the matrix products of one step of one network: forward
+    ``A @ W``, ``dW = A^T dZ`` and ``dA = dZ W^T`` (none for the input layer), 2 per
+    multiply-add; the elementwise work adds about 15% for [2, 10, 5, 1]."""
+    mults = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    return 2 * m * (3 * mults - sizes[0] * sizes[1])
 
 
 # --------------------------------------------------------------------------- timing
@@ -331,30 +175,107 @@ class CpuMeter:
         return max(0.0, (busy - own) / (wall * (os.cpu_count() or 1))) if wall > 0 else None
 
 
-def _timed(fn: Callable[[int], Any], n: int, pause: float) -> float:
-    """Seconds per step of ``fn(n)``: collect garbage, sleep ``pause`` s, then time the call
-    with the garbage collector off."""
+def _timed(fn: Callable[[int], Any], n: int, pause: float) -> tuple[float, float]:
+    """Wall and CPU seconds per step of ``fn(n)``: collect garbage, sleep ``pause`` s, then
+    time the call with the garbage collector off.  CPU time is this process's (all its
+    threads), which other jobs on a shared machine disturb much less than wall time."""
     gc.collect()
     time.sleep(pause)
     gc.disable()
     try:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         fn(n)
-        return (time.perf_counter() - t0) / n
+        return (time.perf_counter() - t0) / n, (time.process_time() - c0) / n
     finally:
         gc.enable()
+
+
+def _status_kib(key: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def peak_mib(fn: Callable[[int], Any], n: int) -> float | None:
+    """Growth of the process's peak resident set while ``fn(n)`` runs, in MiB: the kernel's
+    high-water mark is reset first (Linux ``/proc/self/clear_refs``); None where that is not
+    possible."""
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return None
+    before = _status_kib("VmRSS")
+    fn(n)
+    peak = _status_kib("VmHWM")
+    return None if before is None or peak is None else max(0, peak - before) / 1024
 
 
 def _spread(xs: list[float]) -> dict[str, float]:
     return {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}
 
 
+def _paired(times: dict[str, list[float]], names: list[str]) -> dict[str, dict[str, float]]:
+    """Each side's per-repeat ratio to initlab's time in the same repeat, summarised."""
+    base = times.get("initlab")
+    if not base:
+        return {}
+    return {
+        name: _spread([p / i for p, i in zip(times[name], base, strict=True)])
+        for name in names
+        if name != "initlab"
+    }
+
+
+def make_sides(
+    case: Case, net: Network, X: np.ndarray, Y: np.ndarray, wanted: tuple[str, ...]
+) -> tuple[dict[str, Callable[[int], Any]], dict[str, Any]]:
+    """The sides' ``step(n)`` functions for ``case``, each with its own copy of the start, and
+    the objects the checks need."""
+    sides: dict[str, Callable[[int], Any]] = {}
+    held: dict[str, Any] = {}
+    if "initlab" in wanted:
+        held["initlab"] = Trainer(net.copy(), X, Y, loss=LOSS, optimizer="gd", lr=case.lr)
+        held["initlab"].engine = "fast"  # what "auto" picks for runs longer than these chunks
+        sides["initlab"] = held["initlab"].run
+    if "reference" in wanted:
+        ref = Trainer(net.copy(), X, Y, loss=LOSS, optimizer="gd", lr=case.lr)
+        ref.engine = "reference"
+        held["reference"] = ref
+        sides["reference"] = ref.run
+    if "jax scan" in wanted or "jax step" in wanted:
+        for name in ("jax scan", "jax step"):
+            if name in wanted:
+                held[name] = JaxSide(net, X, Y, case.lr)
+        if "jax scan" in held:
+            sides["jax scan"] = held["jax scan"].scan
+        if "jax step" in held:
+            sides["jax step"] = held["jax step"].step
+    if "torch" in wanted and case.torch:
+        held["torch models"] = torch_models(net)
+        held["torch"] = torch_trainer(held["torch models"], X, Y, case.lr)
+        sides["torch"] = held["torch"]
+    return sides, held
+
+
 def run_case(
-    case: Case, X: np.ndarray, Y: np.ndarray, repeats: int, quick: bool, pause: float
+    case: Case,
+    X: np.ndarray,
+    Y: np.ndarray,
+    repeats: int,
+    quick: bool,
+    pause: float,
+    wanted: tuple[str, ...],
 ) -> dict[str, Any]:
-    """Time one case (interleaved repeats), then check both sides computed the same thing."""
+    """Time one case (interleaved repeats), measure peak memory, then check the sides agree."""
     chunk = case.quick_chunk if quick else case.chunk
-    warmup = case.quick_warmup if quick else case.warmup
+    warmup = case.warmup
     net = init_network(
         case.sizes,
         "relu",
@@ -365,27 +286,39 @@ def run_case(
         seed=0,
         dtype=np.float32,
     )
-    start = net.copy()
-    models = torch_models(net)
-    trainer = Trainer(net, X, Y, loss=LOSS, optimizer="gd", lr=case.lr)
-    torch_step = torch_trainer(models, X, Y, case.lr)
-
-    trainer.run(warmup)
-    torch_step(warmup)
-    t_initlab: list[float] = []
-    t_torch: list[float] = []
+    sides, held = make_sides(case, net, X, Y, wanted)
+    names = list(sides)
+    for name in names:
+        sides[name](warmup)  # JAX compiles the scan for `chunk` steps below, once
+    if "jax scan" in sides:
+        sides["jax scan"](chunk)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     meter = CpuMeter()
     for r in range(repeats):
-        if r % 2 == 0:
-            t_initlab.append(_timed(trainer.run, chunk, pause))
-            t_torch.append(_timed(torch_step, chunk, pause))
-        else:
-            t_torch.append(_timed(torch_step, chunk, pause))
-            t_initlab.append(_timed(trainer.run, chunk, pause))
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            wall, used = _timed(sides[name], chunk, pause)
+            times[name].append(wall)
+            cpu[name].append(used)
     others = meter.others()
-    ratios = [t / i for t, i in zip(t_torch, t_initlab, strict=True)]
-    steps = warmup + repeats * chunk
-    check = check_agreement(start, net, trainer, models, torch_step.done[0], X, Y, case.lr)
+    memory = {name: peak_mib(sides[name], chunk) for name in names}
+    ratios, cpu_ratios = _paired(times, names), _paired(cpu, names)
+    checks: dict[str, Any] = {}
+    trainer = held.get("initlab")
+    if trainer is not None:
+        start = net
+        if "torch" in held:
+            checks["torch"] = check_agreement(
+                start, trainer.net, trainer, held["torch models"], held["torch"].done[0], X, Y,
+                case.lr,
+            )  # fmt: skip
+        if "jax scan" in held or "jax step" in held:
+            checks["jax"] = check_jax(trainer.net, X, Y)
+        finals = {"initlab": evaluate(trainer.net, X, Y, LOSS)["cost"]}
+        if "reference" in held:
+            finals["reference"] = evaluate(held["reference"].net, X, Y, LOSS)["cost"]
+        checks["final_costs"] = {k: v.tolist()[:4] for k, v in finals.items()}
     return {
         "case": case.name,
         "label": case.label,
@@ -395,17 +328,19 @@ def run_case(
         "warmup_steps": warmup,
         "chunk_steps": chunk,
         "repeats": repeats,
-        "total_steps": steps,
+        "steps_initlab": held["initlab"].step if "initlab" in held else None,
         "pause_s": pause,
         "other_processes_cpu_fraction": others,
-        "initlab_s_per_step": _spread(t_initlab),
-        "torch_s_per_step": _spread(t_torch),
-        "ratio": _spread(ratios),
-        "initlab_s_per_step_all": t_initlab,
-        "torch_s_per_step_all": t_torch,
-        "target": case.target,
-        "passed": statistics.median(ratios) >= case.target,
-        "check": check,
+        "s_per_step": {name: _spread(times[name]) for name in names},
+        "s_per_step_all": times,
+        "ratio_to_initlab": ratios,
+        "cpu_s_per_step": {name: _spread(cpu[name]) for name in names},
+        "cpu_ratio_to_initlab": cpu_ratios,
+        "peak_mib": memory,
+        "flops_per_step": flops_per_step(case.sizes, X.shape[0]) * case.population,
+        "fast_path": _fast.plan(net, get_loss(LOSS), Trainer(net.copy(), X, Y).opt) is not None,
+        "check": checks,
+        "ok": all(c.get("ok", True) for c in checks.values() if isinstance(c, dict)),
     }
 
 
@@ -423,6 +358,13 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _version(name: str) -> str:
+    try:
+        return __import__(name).__version__
+    except ImportError:
+        return "absent"
+
+
 def machine_info() -> dict[str, Any]:
     """CPU, versions and thread counts of both sides."""
     import torch
@@ -436,7 +378,8 @@ def machine_info() -> dict[str, Any]:
         "numpy": np.__version__,
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
-        "torch_interop_threads": torch.get_num_interop_threads(),
+        "numba": _version("numba"),
+        "jax": _version("jax"),
         "load_avg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
     try:
@@ -453,11 +396,7 @@ def machine_info() -> dict[str, Any]:
 
 
 def _us(x: float) -> str:
-    return f"{x * 1e6:,.0f}"
-
-
-def _cell(s: dict[str, float], fmt: Callable[[float], str], unit: str = "") -> str:
-    return f"{fmt(s['median'])}{unit} [{fmt(s['min'])}-{fmt(s['max'])}]"
+    return f"{x * 1e6:,.0f}" if x >= 1e-4 else f"{x * 1e6:,.1f}"
 
 
 def _format(rows: list[tuple[str, ...]]) -> list[str]:
@@ -469,99 +408,112 @@ def _format(rows: list[tuple[str, ...]]) -> list[str]:
 
 
 def table(results: list[dict[str, Any]]) -> list[str]:
-    """The timing table as lines of text."""
+    """The timing table as lines of text: one row per case and side."""
     rows = [
         (
             "case",
-            "network",
-            "steps",
-            "initlab us/step",
-            "torch us/step",
-            "torch/initlab",
-            "target",
-            "result",
+            "side",
+            "wall us/step [min-max]",
+            "x initlab",
+            "CPU us/step",
+            "x initlab (CPU)",
+            "peak MiB",
             "others' CPU",
-            "check",
         )
     ]
     for r in results:
         others = r["other_processes_cpu_fraction"]
-        rows.append(
-            (
-                r["case"],
-                r["label"],
-                str(r["total_steps"]),
-                _cell(r["initlab_s_per_step"], _us),
-                _cell(r["torch_s_per_step"], _us),
-                _cell(r["ratio"], lambda x: f"{x:.2f}", "x"),
-                f"{r['target']:g}x",
-                "PASS" if r["passed"] else "FAIL",
-                "?" if others is None else f"{100 * others:.0f}%",
-                "ok" if r["check"]["ok"] else "MISMATCH: " + ", ".join(r["check"]["failed"]),
+        for i, (name, s) in enumerate(r["s_per_step"].items()):
+            ratio = r["ratio_to_initlab"].get(name)
+            c = r["cpu_s_per_step"][name]
+            cratio = r["cpu_ratio_to_initlab"].get(name)
+            mem = r["peak_mib"].get(name)
+            rows.append(
+                (
+                    f"{r['case']} {r['label']}" if i == 0 else "",
+                    name,
+                    f"{_us(s['median'])} [{_us(s['min'])}-{_us(s['max'])}]",
+                    "" if ratio is None else f"{ratio['median']:.2f}x",
+                    _us(c["median"]),
+                    "" if cratio is None else f"{cratio['median']:.2f}x",
+                    "?" if mem is None else f"{mem:.1f}",
+                    ("?" if others is None else f"{100 * others:.0f}%") if i == 0 else "",
+                )
             )
-        )
     return _format(rows)
 
 
-def check_table(results: list[dict[str, Any]]) -> list[str]:
-    """The correctness figures as lines of text."""
-    rows = [
-        (
-            "case",
-            "fp64 replay max|dp|",
-            "fp64 cost rel",
-            "fp32 grads rel",
-            "fp32 cost rel",
-            "timed fp32 max|dp|",
-            "fp32 drift initlab/torch",
-            "moved",
-            "timed fp32 cost rel",
+def summary(results: list[dict[str, Any]]) -> list[str]:
+    """The targets of issue 18, per case: initlab against JAX scan (>= 1, >= 1.5 for the
+    populations) and the small case against its FLOP count."""
+    out = []
+    for r in results:
+        ratio = r["ratio_to_initlab"].get("jax scan")
+        if ratio is None or "initlab" not in r["s_per_step"]:
+            continue
+        cratio = r["cpu_ratio_to_initlab"]["jax scan"]["median"]
+        need = 1.5 if r["population"] > 1 else 1.0
+        t = r["s_per_step"]["initlab"]["median"]
+        gflops = r["flops_per_step"] / t / 1e9
+        out.append(
+            f"{r['case']}: jax scan / initlab = {ratio['median']:.2f}x wall, {cratio:.2f}x CPU "
+            f"(target >= {need:g}x: {'PASS' if min(ratio['median'], cratio) >= need else 'FAIL'});"
+            " initlab "
+            f"{r['flops_per_step'] / 1e6:.3g} MFLOP/step of matmuls in {t * 1e6:,.1f} us = "
+            f"{gflops:.1f} GFLOP/s; fast path {'on' if r['fast_path'] else 'off'}"
         )
-    ]
+    return out
+
+
+def check_lines(results: list[dict[str, Any]]) -> list[str]:
+    out = []
     for r in results:
         c = r["check"]
-        rows.append(
-            (
-                r["case"],
-                f"{c['fp64_max_abs_param_diff']:.1e}",
-                f"{c['fp64_final_cost_max_rel_diff']:.1e}",
-                f"{c['fp32_grad_max_diff_rel_to_max_grad']:.1e}",
-                f"{c['fp32_cost_max_rel_diff_same_params']:.1e}",
-                f"{c['fp32_max_abs_param_diff']:.1e}",
-                f"{c['fp32_drift_from_fp64_initlab']:.1e} / {c['fp32_drift_from_fp64_torch']:.1e}",
-                f"{c['max_abs_param_movement']:.2f}",
-                f"{c['fp32_final_cost_max_rel_diff']:.1e}",
+        parts = []
+        if "torch" in c:
+            t = c["torch"]
+            parts.append(
+                f"torch fp64 replay max|dp| {t['fp64_max_abs_param_diff']:.1e}, fp32 grads "
+                f"{t['fp32_grad_max_diff_rel_to_max_grad']:.1e}"
+                + ("" if t["ok"] else f" MISMATCH: {', '.join(t['failed'])}")
             )
-        )
-    return _format(rows)
+        if "jax" in c:
+            j = c["jax"]
+            parts.append(
+                f"jax fp32 grads {j['fp32_grad_max_diff_rel_to_max_grad']:.1e}, cost "
+                f"{j['fp32_cost_max_rel_diff_same_params']:.1e}" + ("" if j["ok"] else " MISMATCH")
+            )
+        if "final_costs" in c:
+            parts.append(
+                "final cost " + ", ".join(f"{k} {v[0]:.6f}" for k, v in c["final_costs"].items())
+            )
+        out.append(f"{r['case']}: " + "; ".join(parts))
+    return out
 
 
 def print_report(info: dict[str, Any], results: list[dict[str, Any]], quick: bool) -> None:
     def load(key: str) -> str:
         return ", ".join(f"{x:.2f}" for x in info.get(key) or [])
 
-    threads = "default" if info["threads_option"] is None else "set by --threads"
     print(
-        f"initlab engine vs PyTorch eager (CPU, float32, full-batch GD), {info['date']}"
-        f"{'  [--quick]' if quick else ''}\n"
+        f"initlab engine vs JAX and PyTorch eager (CPU, float32, full-batch GD, 300 points), "
+        f"{info['date']}{'  [--quick]' if quick else ''}\n"
         f"machine: {info['cpu']}, {info['cpu_count']} CPUs ({info['usable_cpus']} usable); "
         f"load average {load('load_avg_start')} at start, {load('load_avg_end')} at end\n"
-        f"python {info['python']}, numpy {info['numpy']}, torch {info['torch']} "
-        f"({info['torch_threads']} threads, {threads}); BLAS: {'; '.join(info['blas'])}\n"
-        "time/step: median over the interleaved repeats [min-max]; torch/initlab: median of the "
-        "paired per-repeat ratios [min-max];\nothers' CPU: share of all CPUs that other "
+        f"python {info['python']}, numpy {info['numpy']}, numba {info['numba']}, jax "
+        f"{info['jax']}, torch {info['torch']}; {info['threads']} thread(s) per library; "
+        f"BLAS: {'; '.join(info['blas'])}\n"
+        "wall us/step: median over the interleaved repeats [min-max]; CPU us/step: this process's "
+        "CPU time, median; x initlab: median of the\npaired per-repeat ratios side / initlab "
+        "(above 1: initlab is faster); PASS needs both ratios; peak MiB: growth of "
+        "the peak resident set during one chunk; others' CPU: share of all CPUs\nthat other "
         "processes used during the case (timings are unreliable when it is high)\n"
     )
     print("\n".join(table(results)))
-    print(
-        "\ncorrectness: fp64 replay = both sides re-run in float64 from the same start (must "
-        f"agree to {EXACT_RTOL:g}); fp32 grads/cost = both sides'\nfloat32 gradients (relative "
-        f"to the largest) and cost at the final parameters (must agree to {FP32_GRAD_RTOL:g} / "
-        f"{FP32_COST_RTOL:g}); timed fp32 = the timed runs' final\nparameters, next to how far "
-        "each side's float32 run drifted from its float64 replay (rounding amplified by training)"
-        "\n"
-    )
-    print("\n".join(check_table(results)))
+    print()
+    print("\n".join(summary(results)))
+    print()
+    print("\n".join(check_lines(results)))
     busy = [r for r in results if (r["other_processes_cpu_fraction"] or 0.0) > 0.1]
     if busy:
         print(
@@ -571,24 +523,19 @@ def print_report(info: dict[str, Any], results: list[dict[str, Any]], quick: boo
 
 
 def set_threads(n: int) -> Any:
-    """Give both sides ``n`` threads: torch's intra-op pool and the BLAS/OpenMP pools NumPy uses
-    (through threadpoolctl).  Returns the limiter, which must be kept alive."""
+    """``n`` threads for torch's intra-op pool and the BLAS/OpenMP pools NumPy and numba use
+    (through threadpoolctl; the environment was set before the imports).  Returns the
+    limiter, which must be kept alive."""
     import torch
+    from threadpoolctl import threadpool_limits
 
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        raise SystemExit(
-            "bench_engine: --threads needs threadpoolctl (pip install threadpoolctl) to set the "
-            "number of BLAS threads NumPy uses"
-        ) from None
     torch.set_num_threads(n)
     return threadpool_limits(limits=n)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Time initlab's engine against PyTorch eager on CPU (see the module "
+        description="Time initlab's engine against JAX and PyTorch eager on CPU (see the module "
         "docstring for what is measured)."
     )
     parser.add_argument("--quick", action="store_true", help="fewer, shorter repeats")
@@ -606,17 +553,15 @@ def main(argv: list[str] | None = None) -> int:
         help="run only this case (may be repeated)",
     )
     parser.add_argument(
+        "--side", action="append", choices=SIDES, help="run only this side (may be repeated)"
+    )
+    parser.add_argument(
         "--pause",
         type=float,
         default=DEFAULT_PAUSE,
         help=f"seconds to sleep before each timed chunk (default {DEFAULT_PAUSE})",
     )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="give both sides this many threads (default: each library's own default)",
-    )
+    parser.add_argument("--threads", type=int, default=1, help="threads per library (default 1)")
     args = parser.parse_args(argv)
     repeats = args.repeats
     if repeats is None:
@@ -625,30 +570,33 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--repeats must be >= 1, got {repeats}")
     if not args.pause >= 0:
         parser.error(f"--pause must be >= 0 seconds, got {args.pause}")
-    if args.threads is not None and args.threads < 1:
+    if args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
     try:
+        import jax  # noqa: F401
+        import threadpoolctl  # noqa: F401
         import torch  # noqa: F401
-    except ImportError:
-        print("bench_engine: this benchmark needs PyTorch (pip install torch)", file=sys.stderr)
+    except ImportError as e:
+        print(f"bench_engine: this benchmark needs {e.name} (pip install -e '.[bench]' torch "
+              "threadpoolctl)", file=sys.stderr)  # fmt: skip
         return 2
-
-    limiter = set_threads(args.threads) if args.threads is not None else None
+    limiter = set_threads(args.threads)
     info = machine_info()
-    info["threads_option"] = args.threads
+    info["threads"] = args.threads
     X, Y = make_data()
-    results = [
-        run_case(case, X, Y, repeats, args.quick, args.pause)
-        for case in CASES
-        if not args.case or case.name in args.case
-    ]
+    wanted = tuple(args.side or SIDES)
+    results = []
+    for case in CASES:
+        if not args.case or case.name in args.case:
+            results.append(run_case(case, X, Y, repeats, args.quick, args.pause, wanted))
+            print(f"[{case.name} done]", file=sys.stderr, flush=True)
     info["load_avg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     print_report(info, results, args.quick)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": info, "quick": args.quick, "results": results}, f, indent=2)
     del limiter
-    return 0 if all(r["check"]["ok"] for r in results) else 1
+    return 0 if all(r["ok"] for r in results) else 1
 
 
 if __name__ == "__main__":

@@ -14,6 +14,18 @@ population)::
                dW_l = A_{l-1}^T @ dZ_l            db_l = sum over the m examples of dZ_l
                dA_{l-1} = dZ_l @ W_l^T            dZ_{l-1} = dA_{l-1} * g'_{l-1}(Z_{l-1})
 
+Two optional per-layer constants extend these equations (both default to a plain MLP):
+
+* a *residual block* (``residual[l - 1] = alpha``, a hidden layer whose width equals its
+  input's): ``A_l = A_{l-1} + alpha * g_l(Z_l)``, so backward
+  ``dZ_l = alpha * dA_l * g'_l(Z_l)`` and the skip path adds ``dA_l`` to ``dA_{l-1}``;
+* a *weight multiplier* (``multipliers[l - 1] = c``, as parametrisations such as muP use):
+  ``Z_l = c * (A_{l-1} @ W_l) + b_l``, so ``dW_l = c * A_{l-1}^T @ dZ_l`` and
+  ``dA_{l-1} = c * dZ_l @ W_l^T``.
+
+Per-layer learning-rate multipliers (``lr_scale`` for W, ``bias_lr_scale`` for b) do not change
+these equations: the training loop multiplies layer l's updates by them.
+
 Every ``d`` here is an exact gradient of the mean cost ``J``: ``dZ_l = dJ/dZ_l``, ``dA_l =
 dJ/dA_l``.  The seed (and Andrew Ng's notes) write per-example ``dZ = A - Y`` and put the ``1/m``
 into ``dW = A^T dZ / m``; dividing once at the output gives the same ``dW`` and ``db`` and makes
@@ -52,6 +64,22 @@ __all__ = [
 ]
 
 
+def _per_layer(name: str, values: Any, L: int, default: Any) -> tuple:
+    """``values`` as one entry per layer: empty means ``default`` everywhere."""
+    values = tuple(values) if values is not None else ()
+    if not values:
+        return (default,) * L
+    if len(values) != L:
+        raise ValueError(f"{name} has {len(values)} entries for {L} layers")
+    out = []
+    for i, v in enumerate(values):
+        if v is None and default is None:
+            out.append(None)
+        else:
+            out.append(check_finite_real(f"{name}[{i}]", v))
+    return tuple(out)
+
+
 @dataclass
 class Network:
     """An MLP (or a population of K of them): sizes, activations and parameters."""
@@ -62,6 +90,44 @@ class Network:
     biases: list[np.ndarray]
     #: what built the parameters, per member (for reports); free-form plain data
     meta: dict[str, Any] = field(default_factory=dict)
+    #: per layer: the branch scale alpha of a residual block, or None for a dense layer
+    #: (empty: all dense)
+    residual: tuple[float | None, ...] = ()
+    #: per layer: the weight multiplier c in ``Z = c * (A @ W) + b`` (empty: all 1)
+    multipliers: tuple[float, ...] = ()
+    #: per layer: the learning-rate multiplier of its W (empty: all 1)
+    lr_scale: tuple[float, ...] = ()
+    #: per layer: the learning-rate multiplier of its b (empty: all 1)
+    bias_lr_scale: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        L = len(self.weights)
+        self.residual = _per_layer("residual", self.residual, L, None)
+        self.multipliers = _per_layer("multipliers", self.multipliers, L, 1.0)
+        self.lr_scale = _per_layer("lr_scale", self.lr_scale, L, 1.0)
+        self.bias_lr_scale = _per_layer("bias_lr_scale", self.bias_lr_scale, L, 1.0)
+        for l, alpha in enumerate(self.residual):
+            if alpha is None:
+                continue
+            if l == L - 1:
+                raise ValueError(
+                    "residual: the output layer cannot be a residual block; use None for it"
+                )
+            if self.sizes[l] != self.sizes[l + 1]:
+                raise ValueError(
+                    f"residual[{l}]: layer {l + 1} maps width {self.sizes[l]} to "
+                    f"{self.sizes[l + 1]}; a residual block A + alpha g(A W + b) needs the same "
+                    "width in and out (there is no projection): make that layer dense (None)"
+                )
+
+    @property
+    def plain(self) -> bool:
+        """True for a plain MLP: no residual block, every multiplier and lr scale 1."""
+        return (
+            all(a is None for a in self.residual)
+            and all(c == 1.0 for c in self.multipliers)
+            and all(s == 1.0 for s in self.lr_scale + self.bias_lr_scale)
+        )
 
     @property
     def depth(self) -> int:
@@ -91,6 +157,10 @@ class Network:
             [w.copy() for w in self.weights],
             [b.copy() for b in self.biases],
             dict(self.meta),
+            self.residual,
+            self.multipliers,
+            self.lr_scale,
+            self.bias_lr_scale,
         )
 
     def member(self, k: int) -> Network:
@@ -104,6 +174,10 @@ class Network:
             [w[sl].copy() for w in self.weights],
             [b[sl].copy() for b in self.biases],
             dict(self.meta),
+            self.residual,
+            self.multipliers,
+            self.lr_scale,
+            self.bias_lr_scale,
         )
 
 
@@ -139,13 +213,19 @@ class Grads:
 
 
 def forward(net: Network, X: np.ndarray) -> tuple[np.ndarray, Cache]:
-    """Forward pass: ``Z_l = A_{l-1} @ W_l + b_l``, ``A_l = g_l(Z_l)``; returns ``(A_L, cache)``."""
+    """Forward pass: ``Z_l = A_{l-1} @ W_l + b_l``, ``A_l = g_l(Z_l)`` (residual blocks and
+    multipliers as in the module docstring); returns ``(A_L, cache)``."""
     A = X
     As, Zs = [X], []
-    for W, b, g in zip(net.weights, net.biases, net.activations, strict=True):
+    layers = zip(
+        net.weights, net.biases, net.activations, net.residual, net.multipliers, strict=True
+    )
+    for W, b, g, alpha, c in layers:
         Z = A @ W
+        if c != 1.0:
+            Z *= c
         Z += b
-        A = g.forward(Z)
+        A = g.forward(Z) if alpha is None else A + alpha * g.forward(Z)
         Zs.append(Z)
         As.append(A)
     return A, Cache(As, Zs)
@@ -172,22 +252,38 @@ def backward(
     db: list[np.ndarray] = [None] * L  # type: ignore[list-item]
     dZs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
     dAs: list[np.ndarray] = [None] * L  # type: ignore[list-item]
-    dZ = loss.delta(cache.Z[-1], cache.A[-1], Y, net.activations[-1])
-    dZ *= 1.0 / m  # from here on dZ and dA are gradients of the mean cost J
+    delta = loss.delta(cache.Z[-1], cache.A[-1], Y, net.activations[-1])
+    dZ = delta * (1.0 / m)  # from here on dZ and dA are gradients of the mean cost J
     ones = _ones_row(m, dZ.dtype)
     for l in range(L - 1, -1, -1):
         dZs[l] = dZ
+        # the output layer sums the per-example deltas before dividing by m, so deltas that
+        # cancel exactly (a balanced batch at a stationary point) give exactly 0
+        c = net.multipliers[l]
+        src, w_scale, b_scale = (delta, c / m, 1.0 / m) if l == L - 1 else (dZ, c, 1.0)
         A_prev_T = cache.A[l].swapaxes(-1, -2)
         if out is None:
-            dW[l] = A_prev_T @ dZ
-            db[l] = ones @ dZ
+            dW[l] = A_prev_T @ src
+            db[l] = ones @ src
         else:
-            dW[l] = np.matmul(A_prev_T, dZ, out=out.dW[l])
-            db[l] = np.matmul(ones, dZ, out=out.db[l])
+            dW[l] = np.matmul(A_prev_T, src, out=out.dW[l])
+            db[l] = np.matmul(ones, src, out=out.db[l])
+        if w_scale != 1.0:
+            dW[l] *= w_scale
+        if b_scale != 1.0:
+            db[l] *= b_scale
         if l > 0:
             dA = dZ @ net.weights[l].swapaxes(-1, -2)
+            if c != 1.0:
+                dA *= c
+            if net.residual[l] is not None:
+                dA += dAs[l]  # the skip path of A_{l+1} = A_l + alpha g(Z_{l+1})
             dAs[l - 1] = dA
-            dZ = dA * net.activations[l - 1].derivative(cache.Z[l - 1], cache.A[l])
+            g, alpha, Z = net.activations[l - 1], net.residual[l - 1], cache.Z[l - 1]
+            if alpha is None:
+                dZ = dA * g.derivative(Z, cache.A[l])
+            else:  # the branch's own output g(Z), not the block's A
+                dZ = (alpha * dA) * g.derivative(Z, g.forward(Z))
     return Grads(dW, db, dZs, dAs)
 
 
@@ -241,6 +337,22 @@ def _check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
     return tuple(check_positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes))
 
 
+def _residual_layers(sizes: tuple[int, ...], residual: Any) -> tuple[float | None, ...]:
+    """``init_network``'s ``residual`` as one entry per layer (the output layer's is None)."""
+    n_hidden = len(sizes) - 2
+    if residual is None:
+        return ()
+    if isinstance(residual, list | tuple):
+        if len(residual) != n_hidden:
+            raise ValueError(
+                f"residual lists {len(residual)} entries for {n_hidden} hidden layers "
+                "(one branch scale, or None for a dense layer, per hidden layer)"
+            )
+        return (*residual, None)
+    alpha = check_finite_real("residual", residual)
+    return (*(alpha if sizes[l] == sizes[l + 1] else None for l in range(n_hidden)), None)
+
+
 def init_network(
     sizes: Sequence[int],
     activation: str | Activation | Sequence[str | Activation] = "relu",
@@ -252,6 +364,9 @@ def init_network(
     seed: int | Sequence[int] = 0,
     dtype: Any = np.float64,
     data: np.ndarray | None = None,
+    residual: float | Sequence[float | None] | None = None,
+    multipliers: Sequence[float] | None = None,
+    lr_scale: Sequence[float] | None = None,
 ) -> Network:
     """Build a network (or a population) and initialize its parameters with the given schemes.
 
@@ -263,6 +378,15 @@ def init_network(
     the same seed draw the same random numbers, which makes scheme comparisons paired).
     Weights are ``(in, out)``; biases get ``fans=(in, out)`` so fan-based bias schemes work.
     Data-dependent schemes (``lsuv``) need ``data``: a batch of inputs.
+
+    ``residual`` makes hidden layers residual blocks ``A_l = A_{l-1} + alpha g(Z_l)``: one
+    number ``alpha`` for every hidden layer whose width equals its input's (a layer that
+    changes the width, such as the first from the inputs, stays dense: there is no
+    projection), or a list with one ``alpha`` or None (dense) per hidden layer, where a block
+    that changes the width is an error.  ``multipliers`` (weight multipliers ``c_l`` in
+    ``Z_l = c_l A_{l-1} W_l + b_l``) and ``lr_scale`` (learning-rate multipliers) have one
+    entry per layer, output layer included (:func:`initlab.parametrisation.parametrise` sets
+    the multipliers and learning-rate scales of a named parametrisation such as muP).
     """
     sizes = _check_sizes(sizes)
     k = check_positive_int("population", population)
@@ -294,6 +418,9 @@ def init_network(
         weights,
         biases,
         {"weight_init": [str(s) for s in w_specs], "bias_init": [str(s) for s in b_specs]},
+        _residual_layers(sizes, residual),
+        tuple(multipliers or ()),
+        tuple(lr_scale or ()),
     )
     lsuv_members = [i for i, s in enumerate(w_specs) if s.info.data_dependent]
     if lsuv_members:

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+import initlab._fast as _fast
 from initlab._checks import check_positive_int
 from initlab._json import jsonable
 from initlab.losses import Loss, get_loss
@@ -218,10 +219,30 @@ class Evaluate:
         }
 
 
+def _look_ahead(probes: Sequence[Probe], start: int, last: int) -> tuple[int, list[Probe]]:
+    """Ask the probes about the steps ``start, start + 1, ...`` in order, each probe once per
+    step as the loop always does, up to the first step some probe wants: returns how many
+    steps no probe wants and the probes that want the step after them (empty if none up to
+    ``last``).  A probe is asked about a step after it has seen every earlier event, as in a
+    step-by-step loop, so its answers cannot differ."""
+    for t in range(start, last + 1):
+        due = [p for p in probes if p.wants(t, last)]
+        if due:
+            return t - start, due
+    return last + 1 - start, []
+
+
 class Trainer:
     """The training loop as an object that can be advanced in chunks (``run(n)`` then
     ``run(n)`` again continues with the same optimizer state and data order); :func:`fit` is
-    ``Trainer(...).run(steps)`` in one go.  The web page uses it to train step by step."""
+    ``Trainer(...).run(steps)`` in one go.  The web page uses it to train step by step.
+
+    ``engine`` chooses who runs the steps no probe watches: ``"fast"`` the compiled loop of
+    :mod:`initlab._fast` wherever it applies; ``"auto"`` (the default) the same, for runs long
+    enough to be worth loading it (:func:`initlab._fast.worth_loading`); ``"reference"``
+    always the NumPy reference engine.  Set it on the instance before :meth:`run`."""
+
+    engine: str = "auto"
 
     def __init__(
         self,
@@ -285,6 +306,12 @@ class Trainer:
         net.biases[:] = views[1::2]
         g = self._views(self._gflat)
         self._gout = Grads(g[0::2], g[1::2], [], [])
+        # per-layer learning-rate multipliers, spread over each layer's W and b
+        self._lr_scale = None
+        per_param = [s for pair in zip(net.lr_scale, net.bias_lr_scale, strict=True) for s in pair]
+        if any(s != 1.0 for s in per_param):
+            scale = np.repeat(per_param, sizes).astype(net.dtype)
+            self._lr_scale = scale.reshape(1, 1, -1)
 
     def _views(self, buf: np.ndarray) -> list[np.ndarray]:
         """``buf`` cut into arrays shaped like ``[W_1, b_1, W_2, ...]`` (views, no copies)."""
@@ -296,69 +323,150 @@ class Trainer:
 
     def run(self, steps: int) -> np.ndarray:
         """Advance ``steps`` steps (fewer if every member has stopped); returns their costs,
-        shape (K, steps run)."""
+        shape (K, steps run).
+
+        Stretches of steps at which no probe is due run on the compiled loop of
+        :mod:`initlab._fast` where it applies (same equations; see there); every step a probe
+        watches, and every run it does not apply to, runs on the reference engine below."""
         n = check_positive_int("steps", steps)
-        net, X, Y, loss, opt, probes = self.net, self.X, self.Y, self.loss, self.opt, self.probes
+        net = self.net
         if any(w.base is not self._flat for w in net.weights + net.biases):
             # the parameters were replaced since the last run: pack the new ones (the
             # optimizer's state is kept, it does not depend on the values)
             self._pack()
+        log = np.full((net.population, n), np.nan)
+        last = self.step + n - 1
+        # (with every member stopped already, the reference loop runs its one step)
+        fast = self._fast_plan(n) if self.active.any() else None
+        done = 0
+        with np.errstate(all="ignore"):
+            while done < n:
+                if fast is None:
+                    done += self._reference_steps(n - done, log, done, last)
+                    break
+                free, due = _look_ahead(self.probes, self.step, last)
+                if free:
+                    done += self._fast_stretch(fast, free, log[:, done:])
+                if due and self.active.any():
+                    done += self._reference_steps(1, log, done, last, asked=due)
+                if not self.active.any():
+                    break
+        self._costs.append(log[:, :done])
+        return log[:, :done]
+
+    def _fast_plan(self, steps: int) -> _fast.FastPlan | None:
+        """The compiled loop's plan for a run of ``steps`` steps, or None where the reference
+        engine runs (see :attr:`engine`)."""
+        if self.engine not in ("auto", "fast"):
+            if self.engine != "reference":
+                raise ValueError(
+                    f"Trainer.engine must be 'auto', 'fast' or 'reference', got {self.engine!r}"
+                )
+            return None
+        if self.engine == "auto" and not _fast.worth_loading(self.net, self.batch_size, steps):
+            return None
+        key = (self.net.sizes, self.net.activations, self.net.dtype, self.opt)
+        if getattr(self, "_plan_key", None) != key:
+            self._plan_key = key
+            self._plan = _fast.plan(self.net, self.loss, self.opt)
+        return self._plan
+
+    def _batches(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows of the next ``n`` steps' batches as ``(rows, starts, sizes)`` for
+        :func:`initlab._fast.run_chunk`, drawing the epochs' orders as the reference loop
+        does (one permutation of the examples at the start of each epoch)."""
+        m, bs, per_epoch = self.X.shape[0], self.batch_size, self.steps_per_epoch
+        if bs >= m:
+            return _fast.full_batch(m, n)
+        perms: list[np.ndarray] = []
+        starts = np.empty(n, dtype=np.int64)
+        sizes = np.empty(n, dtype=np.int64)
+        for s in range(n):
+            j = (self.step + s) % per_epoch
+            if j == 0:
+                self._perm = self._rng.permutation(m)
+            if j == 0 or s == 0:
+                perms.append(self._perm)
+            starts[s] = (len(perms) - 1) * m + j * bs
+            sizes[s] = min(bs, m - j * bs)
+        return np.concatenate(perms).astype(np.int64), starts, sizes
+
+    def _fast_stretch(self, plan: _fast.FastPlan, n: int, log: np.ndarray) -> int:
+        """Run ``n`` steps on the compiled loop (no probe is due in them); returns how many
+        ran (fewer if every member stopped) and writes their costs into ``log``."""
+        t = self.step
+        costs, stopped = _fast.run_chunk(
+            plan, self._flat, self.opt, self.state, self.X, self.Y, self._batches(n), self.active
+        )
+        done = costs.shape[1]
+        log[:, :done] = costs
+        for k in np.flatnonzero(stopped >= 0):
+            self.diverged_at[k] = t + int(stopped[k])
+        self.step += done
+        return done
+
+    def _reference_steps(
+        self, n: int, log: np.ndarray, at: int, last: int, asked: list[Probe] | None = None
+    ) -> int:
+        """Run up to ``n`` steps on the NumPy reference engine, writing their costs into
+        ``log[:, at:]``; returns how many ran (fewer if every member stopped).  The probes are
+        asked whether they want each step, unless ``asked`` already holds the answer for a
+        single step."""
+        net, X, Y, loss, opt, probes = self.net, self.X, self.Y, self.loss, self.opt, self.probes
         flat, gflat, gout = self._flat, self._gflat, self._gout
         bs, m, per_epoch = self.batch_size, X.shape[0], self.steps_per_epoch
         active = self.active
         all_active = bool(active.all())
-        log = np.full((net.population, n), np.nan)
         Xb, Yb = X, Y
-        last = self.step + n - 1
         done = 0
-        with np.errstate(all="ignore"):
-            for i in range(n):
-                t = self.step
-                if bs < m:
-                    j = t % per_epoch
-                    if j == 0:
-                        self._perm = self._rng.permutation(m)
-                    idx = self._perm[j * bs : (j + 1) * bs]
-                    Xb, Yb = X[idx], Y[idx]
-                A, cache = forward(net, Xb)
-                cost = loss.cost(cache.Z[-1], A, Yb)
-                grads = backward(net, cache, Yb, loss, out=gout)
-                (U,) = opt.updates([gflat], self.state)
-                total = U.sum(axis=2)[:, 0] + cost  # NaN or inf iff a member's step is
-                if all_active and math.isfinite(total.sum()):
-                    log[:, i] = cost
-                else:
-                    ok = np.isfinite(total)
-                    log[active, i] = cost[active]
-                    for k in np.flatnonzero(active & ~ok):
-                        self.diverged_at[k] = t
-                    active &= ok
-                    U[~active] = 0.0
-                    all_active = bool(active.all())
-                if probes:
-                    due = [p for p in probes if p.wants(t, last)]
-                    if due:
-                        event = StepEvent(
-                            t,
-                            net,
-                            Xb,
-                            Yb,
-                            cache,
-                            grads,
-                            self._views(U),
-                            cost,
-                            active.copy(),
-                            loss,
-                        )
-                        for p in due:
-                            p(event)
-                flat += U
-                self.step += 1
-                done = i + 1
-                if not all_active and not active.any():
-                    break
-        self._costs.append(log[:, :done])
-        return log[:, :done]
+        for i in range(at, at + n):
+            t = self.step
+            if bs < m:
+                j = t % per_epoch
+                if j == 0:
+                    self._perm = self._rng.permutation(m)
+                idx = self._perm[j * bs : (j + 1) * bs]
+                Xb, Yb = X[idx], Y[idx]
+            A, cache = forward(net, Xb)
+            cost = loss.cost(cache.Z[-1], A, Yb)
+            grads = backward(net, cache, Yb, loss, out=gout)
+            (U,) = opt.updates([gflat], self.state)
+            if self._lr_scale is not None:
+                U *= self._lr_scale
+            total = U.sum(axis=2)[:, 0] + cost  # NaN or inf iff a member's step is
+            if all_active and math.isfinite(total.sum()):
+                log[:, i] = cost
+            else:
+                ok = np.isfinite(total)
+                log[active, i] = cost[active]
+                for k in np.flatnonzero(active & ~ok):
+                    self.diverged_at[k] = t
+                active &= ok
+                U[~active] = 0.0
+                all_active = bool(active.all())
+            if probes:
+                due = [p for p in probes if p.wants(t, last)] if asked is None else asked
+                if due:
+                    event = StepEvent(
+                        t,
+                        net,
+                        Xb,
+                        Yb,
+                        cache,
+                        grads,
+                        self._views(U),
+                        cost,
+                        active.copy(),
+                        loss,
+                    )
+                    for p in due:
+                        p(event)
+            flat += U
+            self.step += 1
+            done += 1
+            if not all_active and not active.any():
+                break
+        return done
 
     def history(self) -> History:
         """A :class:`History` of everything run so far (the final cost is evaluated now)."""
