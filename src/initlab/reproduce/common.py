@@ -15,6 +15,7 @@ __all__ = [
     "at_step",
     "by_factor",
     "by_sign",
+    "by_threshold",
     "by_tolerance",
     "lines_figure",
     "members_of",
@@ -59,6 +60,20 @@ def by_factor(ours: Mapping[str, Any], target: float, factor: float) -> str:
     if 1 / factor <= m / target <= factor:
         return REPRODUCED
     return DIRECTION if (m - 1) * (target - 1) > 0 else NOT_REPRODUCED
+
+
+def by_threshold(
+    ours: Mapping[str, Any], reproduced_at: float, direction_at: float, *, above: bool = True
+) -> str:
+    """For a claimed bound: reproduced if our mean is at least ``reproduced_at`` (at most,
+    with ``above=False``), in direction only if it passes ``direction_at``, else not."""
+    m = ours.get("mean")
+    if m is None:
+        return NOT_REPRODUCED
+    s = 1.0 if above else -1.0
+    if s * m >= s * reproduced_at:
+        return REPRODUCED
+    return DIRECTION if s * m >= s * direction_at else NOT_REPRODUCED
 
 
 def members_of(configs: Sequence[Any], **match: Any) -> list[int]:
