@@ -29,7 +29,7 @@ def _run_sweep(ctx: Any, sw2s: list[float], depths: list[int], seeds: int) -> An
     from initlab.sweep import grid, sweep
 
     s = ctx.settings
-    width = s.pick(48, 24, 8)
+    width = s.pick(48, 16, 8)
     g = grid(
         {
             "init": [_scheme(v) for v in sw2s],
@@ -41,7 +41,7 @@ def _run_sweep(ctx: Any, sw2s: list[float], depths: list[int], seeds: int) -> An
         bias_init=f"random_normal:std={math.sqrt(SIGMA_B2):.6g}",
         optimizer="momentum",
         lr=0.01,
-        steps=s.pick(1000, 200, 20),
+        steps=s.pick(1000, 150, 20),
         batch_size=64,
     )
     if ctx.store is not None:
@@ -144,7 +144,7 @@ def schoenholz2017(ctx: Any) -> PaperResult:
     s = ctx.settings
     sw2s = s.pick(
         [1.0, 1.3, 1.5, 1.76, 2.0, 2.5, 3.0, 4.0],
-        [1.0, 1.3, 1.76, 2.25, 3.0, 4.0],
+        [1.0, 1.4, 1.76, 2.5, 4.0],
         [1.0, 1.76, 4.0],
     )
     depths = s.pick([4, 8, 16, 32, 64], [4, 8, 16, 32], [2, 6])
