@@ -151,3 +151,16 @@ def test_tiny_run_is_stored(tiny_run) -> None:
     assert [e["name"] for e in experiments] == ["glorot2010"]
     assert experiments[0]["verdict"] == report.results[0].verdict
     assert n_runs == len(experiments[0]["run_ids"]) > 0
+
+
+@pytest.mark.slow
+def test_every_experiment_runs_tiny(tmp_path) -> None:
+    # every experiment end to end at test sizes (seconds each): a verdict per number and the
+    # figures drawn; the numbers themselves are the quick/default runs' business
+    report = run_reproduce(names(), Settings(tiny=True), None, progress=False)
+    assert [r.name for r in report.results] == names()
+    for r in report.results:
+        assert r.comparisons and r.differences and r.figures, r.name
+        assert all(f"{r.name}/{f['name']}" in report.images for f in r.figures)
+    paths = write_outputs(report, tmp_path)
+    assert paths["html"].stat().st_size > 10_000

@@ -10,6 +10,7 @@ import numpy as np
 
 from initlab.reproduce.common import (
     at_step,
+    by_factor,
     by_sign,
     by_tolerance,
     lines_figure,
@@ -92,7 +93,9 @@ def _trained(ctx: Any, depth: int) -> dict[str, Any]:
         for k in ks:
             c = h.cost[k]
             tail = c[~np.isnan(c)][-max(1, steps // 20) :]
-            drops.append(float(1 - np.mean(tail) / cost0[k]))
+            # a run whose cost blew up (or diverged to NaN/inf) counts as -1: it did not learn
+            drop = 1 - np.mean(tail) / cost0[k] if tail.size else -1.0
+            drops.append(float(np.clip(drop, -1.0, 1.0)) if np.isfinite(drop) else -1.0)
             hit = np.flatnonzero(c <= (1 - LEARN_DROP) * cost0[k])
             reach.append(int(hit[0]) if hit.size else None)
         out[lab] = {
@@ -112,9 +115,10 @@ def _comparisons(init: dict[str, Any], t30: dict[str, Any], t22: dict[str, Any])
             "output std at init, Xavier / He, 30 layers",
             "(1/sqrt 2)^30 = 3.05e-5 (Sec. 2.2)",
             r,
-            by_tolerance(r, PAPER_RATIO, 0.25 * PAPER_RATIO, same_side=1.0),
-            "std of layer 30's pre-activations, geometric mean over unpaired seeds; reproduced "
-            "if within 25% of the paper's number or the CI reaches it; direction only if below 1",
+            by_factor(r, PAPER_RATIO, 1.5),
+            "std of layer 30's pre-activations, geometric mean over unpaired seeds (64-wide "
+            "layers scatter the ratio by about a factor 2 per seed); reproduced if within a "
+            "factor 1.5 of the paper's number; direction only if below 1",
         )
     )
     for depth, t in ((30, t30), (22, t22)):
@@ -126,7 +130,8 @@ def _comparisons(init: dict[str, Any], t30: dict[str, Any], t22: dict[str, Any])
                 claim, crit = (
                     "learns (Figs. 2-3)",
                     (
-                        f"fraction of the initial cost removed by the end; reproduced if at "
+                        f"fraction of the initial cost removed by the end (mean of the last 5% of "
+                        f"steps; a run that blew up counts as -1); reproduced if at "
                         f"least {LEARN_DROP}, direction only if above {STALL_DROP}"
                     ),
                 )
