@@ -227,9 +227,9 @@ def test_the_compiled_loop_runs_the_stretches_between_probes(monkeypatch) -> Non
     calls: list[int] = []
     real = _fast.run_chunk
 
-    def counting(plan, flat, opt, state, X, Y, batches, active):
+    def counting(plan, flat, opt, state, X, Y, batches, active, work=None):
         calls.append(len(batches[1]))
-        return real(plan, flat, opt, state, X, Y, batches, active)
+        return real(plan, flat, opt, state, X, Y, batches, active, work)
 
     monkeypatch.setattr(_fast, "run_chunk", counting)
     rng = np.random.default_rng(5)

@@ -18,6 +18,7 @@ MODULES = [
     "initlab.schemes.registry",
     "initlab.schemes.sampling",
     "initlab.schemes.gains",
+    "initlab.schemes.model",
 ]
 
 
@@ -30,7 +31,7 @@ def _run(obj, name, module):
     return runner.summarize(verbose=False)
 
 
-@pytest.mark.parametrize("name", S.available())
+@pytest.mark.parametrize("name", S.available(model_level=True))
 def test_every_scheme_has_a_formula_and_a_running_example(name):
     i = S.info(name)
     assert i.formula and i.summary

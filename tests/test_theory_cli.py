@@ -80,7 +80,7 @@ def test_plots_are_written(tmp_path, capsys):
         (["--sigma-b", "-1"], "--sigma-b must be a finite number >= 0"),
         (["--layers", "10,10,2", "--init", "constant"], "mean 0.5"),
         (["--sigma-w2", "1,a"], "--sigma-w2 must be comma-separated numbers"),
-        (["--sigma-w2", "-1"], "sigma_w2 must be >= 0"),
+        (["--sigma-w2", "-1"], "--sigma-w2 -1: must be >= 0"),
         (["--layers", "10,5", "--sigma-w2", "1"], "--sigma-w2 is for the mean-field form"),
     ],
 )

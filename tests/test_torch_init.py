@@ -18,7 +18,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 from torch.nn import init as tinit  # noqa: E402
 
-from initlab.torch import GAIN_SCHEMES, initialize  # noqa: E402
+from initlab.torch import initialize  # noqa: E402
 
 SQRT2 = math.sqrt(2.0)
 ALPHA = 1e-3  # KS: a correct law fails with probability 1e-3 under a fresh seed; seeds are fixed
@@ -65,18 +65,26 @@ def test_import_torch_inside_the_package_is_pytorch():
 
 # --------------------------------------------------------------------------- module types
 
-# factory, {parameter: (fan_in, fan_out, chunks)} computed from the constructor arguments
+# factory, {parameter: (fan_in, fan_out, chunks)} computed from the constructor arguments:
+# grouped conv: fan_in = in/g * rf, fan_out = out/g * rf; ConvTranspose(in, out, k, stride=s,
+# groups=g): fan_in = in/g * rf / s^d, fan_out = out/g * rf; MultiheadAttention(E): q/k/v
+# blocks of (E, E) each
 MODULES = {
     "Linear": (lambda: nn.Linear(200, 100), {"weight": (200, 100, 1)}),
     "Conv1d": (lambda: nn.Conv1d(32, 64, 5), {"weight": (32 * 5, 64 * 5, 1)}),
     "Conv2d": (lambda: nn.Conv2d(16, 32, 5), {"weight": (16 * 25, 32 * 25, 1)}),
-    "Conv2d_groups": (lambda: nn.Conv2d(32, 64, 3, groups=4), {"weight": (8 * 9, 64 * 9, 1)}),
+    "Conv2d_groups": (lambda: nn.Conv2d(32, 64, 3, groups=4), {"weight": (8 * 9, 16 * 9, 1)}),
+    "Conv2d_depthwise": (lambda: nn.Conv2d(64, 64, 3, groups=64), {"weight": (9, 9, 1)}),
     "Conv3d": (lambda: nn.Conv3d(16, 32, 3), {"weight": (16 * 27, 32 * 27, 1)}),
     "ConvTranspose1d": (lambda: nn.ConvTranspose1d(32, 64, 5), {"weight": (32 * 5, 64 * 5, 1)}),
     "ConvTranspose2d": (lambda: nn.ConvTranspose2d(16, 32, 5), {"weight": (16 * 25, 32 * 25, 1)}),
     "ConvTranspose2d_groups": (
         lambda: nn.ConvTranspose2d(64, 32, 3, groups=4),
-        {"weight": (16 * 9, 32 * 9, 1)},
+        {"weight": (16 * 9, 8 * 9, 1)},
+    ),
+    "ConvTranspose2d_stride": (
+        lambda: nn.ConvTranspose2d(64, 32, 4, stride=2),  # DCGAN's layer
+        {"weight": (64 * 16 // 4, 32 * 16, 1)},
     ),
     "ConvTranspose3d": (lambda: nn.ConvTranspose3d(16, 32, 3), {"weight": (16 * 27, 32 * 27, 1)}),
     "Embedding": (lambda: nn.Embedding(1000, 16), {"weight": (16, 1000, 1)}),
@@ -94,6 +102,11 @@ MODULES = {
         },
     ),
     "GRU": (lambda: nn.GRU(48, 64), {"weight_ih_l0": (48, 64, 3), "weight_hh_l0": (64, 64, 3)}),
+    "MultiheadAttention": (lambda: nn.MultiheadAttention(64, 4), {"in_proj_weight": (64, 64, 3)}),
+    "MultiheadAttention_kdim": (
+        lambda: nn.MultiheadAttention(64, 4, kdim=16, vdim=32),
+        {"q_proj_weight": (64, 64, 1), "k_proj_weight": (16, 64, 1), "v_proj_weight": (32, 64, 1)},
+    ),
 }
 
 
@@ -109,14 +122,14 @@ def test_every_module_type_is_initialized_with_its_fans(kind):
         rec = summary[name]
         assert (rec.fan_in, rec.fan_out, rec.chunks) == (fan_in, fan_out, chunks)
         # recurrent layers of LSTM/GRU and a bare layer: no activation known -> He's sqrt(2);
-        # nn.RNN: its own tanh
-        g = 5.0 / 3.0 if kind == "RNN" else SQRT2
+        # nn.RNN: its own tanh; attention's q/k/v projections are linear maps: gain 1
+        g = 5.0 / 3.0 if kind == "RNN" else 1.0 if kind.startswith("Multihead") else SQRT2
         assert rec.gain == pytest.approx(g, rel=1e-12)
         assert rec.std == pytest.approx(g / math.sqrt(fan_in), rel=1e-12)
         w = values(params[name])
         check_variance(w, g * g / fan_in, KURTOSIS["normal"])
     for name, p in params.items():
-        if name.startswith("bias"):
+        if "bias" in name:
             assert summary[name].scheme == "zeros" and not p.detach().any()
 
 
@@ -400,7 +413,13 @@ def test_gain_is_inferred_from_the_following_activation():
         assert rec.gain == pytest.approx(g, rel=1e-6)
         assert rec.std == pytest.approx(g / 8.0, rel=1e-6)  # He: gain / sqrt(64)
     assert s["7.0.weight"].activation == "silu"
-    assert ("7.1", "BatchNorm1d: not a layer initlab initializes") in s.untouched
+    assert s["7.0.weight"].source == "silu (traced)"
+    # the norm layer: weight 1, bias 0, running statistics reset
+    assert (s["7.1.weight"].scheme, s["7.1.bias"].scheme) == (
+        "constant:value=1.0",
+        "constant:value=0.0",
+    )
+    assert s["7.1.running_var"].kind == "buffer" and torch.all(model[7][1].running_var == 1)
 
 
 def test_gain_rules_unknown_explicit_fixed_and_schemes_without_gain():
@@ -412,11 +431,28 @@ def test_gain_rules_unknown_explicit_fixed_and_schemes_without_gain():
         def forward(self, x):
             return torch.relu(self.body(x))
 
+    class Opaque(nn.Module):  # a successor the graph cannot read: a custom parametrized op
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(8, 8))
+            self.w = nn.Parameter(torch.ones(8))
+
+        def forward(self, x):
+            return torch.cumsum(self.body(x) * self.w, dim=-1)
+
     m = Block()
     s = initialize(m, "he_normal")
     assert s["body.0.weight"].gain == pytest.approx(5 / 3)
-    # the end of a Sequential inside a custom module: unknown -> He's own sqrt(2)
-    assert s["body.2.weight"].activation is None and s["body.2.weight"].gain == pytest.approx(SQRT2)
+    # the end of a Sequential inside a custom forward that applies torch.relu: traced, relu
+    assert s["body.2.weight"].activation == "relu" and s["body.2.weight"].gain == pytest.approx(
+        SQRT2
+    )
+    assert s["body.2.weight"].source == "relu (traced)"
+    # an unknown successor: He's own sqrt(2), and the summary says so
+    s = initialize(Opaque(), "he_normal")
+    assert s["body.0.weight"].activation is None and s["body.0.weight"].gain == pytest.approx(SQRT2)
+    assert s["body.0.weight"].source == "default (unknown successor)"
+    assert s["w"].left.startswith("no rule for parameter w of Opaque")
     # an explicit activation applies to every layer
     s = initialize(m, "xavier_normal", activation="relu")
     assert [r.gain for r in s if r.name.endswith("weight")] == pytest.approx([SQRT2, SQRT2])
@@ -430,13 +466,40 @@ def test_gain_rules_unknown_explicit_fixed_and_schemes_without_gain():
     assert s["body.0.weight"].gain is None and s["body.0.weight"].std == pytest.approx(8**-0.5)
     s = initialize(m, "identity")
     assert s["body.0.weight"].gain == 1.0 and torch.equal(m.body[0].weight.detach(), torch.eye(8))
-    assert set(GAIN_SCHEMES) == {
+    from initlab import schemes
+
+    gain_schemes = {n for n in schemes.available() if schemes.info(n).gain_from_activation}
+    assert gain_schemes == {
         "xavier_normal",
         "xavier_uniform",
         "he_normal",
         "he_uniform",
         "orthogonal",
     }
+
+
+def test_a_registered_scheme_takes_its_gain_from_the_activation_by_its_own_flag(monkeypatch):
+    """The torch adapter reads ``gain_from_activation`` from the registry (no hand list): a
+    scheme registered in a test with the flag gets sqrt(2) after a ReLU, one without keeps 1."""
+    from initlab import schemes
+    from initlab.schemes import registry
+    from initlab.schemes.sampling import normal_distribution
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
+    def law(fans, *, gain: float = 1.0):
+        return normal_distribution(gain / fans.fan_in**0.5)
+
+    for name, flag in (("gain_flag_on", True), ("gain_flag_off", False)):
+        law.__name__ = name
+        law.__doc__ = "A test law.\n\nFormula: W ~ N(0, gain^2 / fan_in)"
+        schemes.scheme("plain", gain_from_activation=flag)(law)
+    m = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4))
+    on = initialize(m, "gain_flag_on", generator=0)
+    off = initialize(m, "gain_flag_off", generator=0)
+    assert on["0.weight"].gain == pytest.approx(SQRT2) and on["0.weight"].source.startswith("relu")
+    assert off["0.weight"].gain == 1.0 and off["0.weight"].source == "the scheme's own"
+    assert on["0.weight"].std == pytest.approx(SQRT2 / 4) and off["0.weight"].std == 0.25
 
 
 # --------------------------------------------------------------------------- dtypes
@@ -589,18 +652,19 @@ def test_skip_leaves_modules_and_their_children_alone():
     changed = [not torch.equal(b, a) for b, a in zip(before, after, strict=True)]
     # 0.weight 0.bias 2.weight 2.bias 4.weight 4.bias 6.weight 6.bias
     assert changed == [True, True, False, False, False, False, True, True]
-    assert ("2", "skip") in s.untouched and ("4", "skip") in s.untouched
+    assert s["2.weight"].left == "skip" and s["4.bias"].left == "skip"
     outer = nn.Sequential(nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3)), nn.Linear(3, 3))
     s = initialize(outer, "ones", skip="0")
-    assert s.names == ["1.weight", "1.bias"]
+    assert s.written == ["1.weight", "1.bias"]
+    assert [r.left for r in s.left] == ["skip"] * 4  # 0.0 and 0.1: inside the skipped "0"
 
 
 # --------------------------------------------------------------------------- bad input
 
 
 def test_no_initializable_layer_is_a_clear_error():
-    with pytest.raises(ValueError, match="no layer initlab.torch can initialize.*BatchNorm1d"):
-        initialize(nn.Sequential(nn.ReLU(), nn.BatchNorm1d(3)))
+    with pytest.raises(ValueError, match="no layer initlab.torch can initialize.*Softmax"):
+        initialize(nn.Sequential(nn.ReLU(), nn.Softmax(-1)))
     with pytest.raises(ValueError, match="every initializable layer .* skipped"):
         initialize(nn.Sequential(nn.Linear(2, 2)), skip=nn.Linear)
 
@@ -608,6 +672,10 @@ def test_no_initializable_layer_is_a_clear_error():
 def test_unknown_scheme_lists_the_names():
     with pytest.raises(ValueError, match=r"unknown initialization scheme 'he_norml'.*he_normal"):
         initialize(nn.Linear(3, 3), "he_norml")
+    with pytest.raises(
+        ValueError, match=r"'fixupp'.*model-level.*gpt2, fixup.*\(did you mean fixup\?\)"
+    ):
+        initialize(nn.Linear(3, 3), "fixupp")
     with pytest.raises(ValueError, match="overrides.*he_norml|he_norml"):
         initialize(nn.Linear(3, 3), overrides={nn.Linear: "he_norml"})
 
@@ -667,7 +735,7 @@ def test_summary_prints_and_serialises():
     assert "0.weight" in text and "fan_in" in text and "relu" in text
     d = s.to_dicts()[0]
     assert d["name"] == "0.weight" and d["fan_in"] == 27 and d["shape"] == [8, 3, 3, 3]
-    with pytest.raises(KeyError, match="no parameter 'nope'"):
+    with pytest.raises(KeyError, match="no parameter or buffer 'nope'"):
         s["nope"]
 
 
@@ -682,8 +750,9 @@ def test_wrapped_and_parametrized_models():
     wn = nn.Sequential(weight_norm(nn.Linear(4, 8)), nn.ReLU(), nn.Linear(8, 2))
     before = [p.detach().clone() for p in wn[0].parameters()]
     s = initialize(wn, "zeros")
-    assert s.names == ["2.weight", "2.bias"]
-    assert s.untouched == (("0", "ParametrizedLinear with parametrized weights"),)
+    assert s.written == ["2.weight", "2.bias"]
+    assert {r.left for r in s.left} == {"ParametrizedLinear with parametrized weights"}
+    assert len(s.left) == len(list(wn[0].parameters()))  # every one of its tensors has a row
     assert all(torch.equal(b, p) for b, p in zip(before, wn[0].parameters(), strict=True))
 
 

@@ -84,7 +84,8 @@ def test_lsuv_reaches_unit_variance(factory, data):
         assert abs(v - 1.0) < TOL, (name, v)
         assert s[name].variance == pytest.approx(v, rel=1e-6)
     # the start really was orthogonal (gain aside): W W^T proportional to I before rescaling
-    assert all(r.scheme == "orthogonal" for r in s.init if r.name.endswith("weight"))
+    weights = [r for r in s.init if r.name.endswith("weight") and "Norm" not in r.module]
+    assert weights and all(r.scheme == "orthogonal" for r in weights)
 
 
 def test_lsuv_is_idempotent_and_leaves_no_state():
@@ -258,3 +259,47 @@ def test_summary_text():
     text = str(s)
     assert text.startswith("LSUV (tol=0.1, max_iter=10)") and "var after" in text
     assert math.isfinite(s[0].initial_variance)
+
+
+def test_hf_gpt2_tied_embedding_rescaled_once_and_a_second_call_changes_nothing():
+    pytest.importorskip("transformers")
+    from transformers import GPT2Config, GPT2LMHeadModel
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    model = GPT2LMHeadModel(GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=64))
+    ids = torch.randint(0, 64, (8, 16), generator=gen(0))
+    s = lsuv(model, ids, generator=gen(1))
+    assert s.converged
+    assert abs(s["transformer.wte"].variance - 1.0) < s.tol
+    assert s["lm_head"].note.startswith("tied to 'transformer.wte'")
+    for name in ("transformer.h.0.attn.c_attn", "transformer.h.1.mlp.c_proj"):
+        assert s[name].module == "Conv1D" and abs(s[name].variance - 1.0) < s.tol
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    again = lsuv(model, ids, init=None)
+    assert all(layer.iterations == 0 for layer in again)
+    assert all(torch.equal(before[n], p) for n, p in model.named_parameters())
+
+
+def test_attention_is_rescaled_as_one_unit_through_its_value_projection():
+    m = nn.MultiheadAttention(16, 2, batch_first=True)
+    x = torch.randn(4, 10, 16, generator=gen(0))
+
+    class SelfAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = m
+
+        def forward(self, x):
+            return self.attn(x, x, x)[0]
+
+    model = SelfAttention()
+    s = lsuv(model, x, generator=gen(1))
+    assert abs(s["attn"].variance - 1.0) < s.tol
+    assert s["attn.out_proj"].note.startswith("part of the attention 'attn'")
+    q, k, _ = m.in_proj_weight.detach().chunk(3)
+    # q and k keep their orthogonal start (gain 1: W W^T = I), only v was rescaled
+    assert torch.allclose(q @ q.T, torch.eye(16), atol=1e-5)
+    assert torch.allclose(k @ k.T, torch.eye(16), atol=1e-5)
+    with torch.no_grad():
+        assert abs(float(model(x).var(correction=0)) - 1.0) < s.tol

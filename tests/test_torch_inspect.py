@@ -192,6 +192,7 @@ def test_forward_only_measures_activations_and_skips_gradient_rules():
         assert a.get("distinct_units") == b.get("distinct_units")
         assert a["dZ_rms"] is None and a["dW_norm"] is None and a["grad_data"] is None
     assert "gradients were not measured" in fwd.findings[0].message
+    assert fwd.verdict.sentence.endswith("gradients were not measured.")
     # forward-only rules still apply: zeros are symmetric without a target
     zeros = init_network(DEEP, "tanh", "sigmoid", "zeros", seed=0)
     assert "symmetric" in inspect(torch_mlp(zeros, "tanh"), torch.from_numpy(X)).modes
@@ -457,7 +458,8 @@ def test_result_is_plain_data_with_a_table_and_a_report(tmp_path):
     assert table.splitlines()[0].split()[:5] == ["layer", "name", "module", "units", "act"]
     assert "Linear" in table and "tanh" in table
     text = str(r)
-    assert "verdict: " + ", ".join(r.modes) in text and "loss (BCELoss)" in text
+    assert text.startswith("verdict: At initialization ")  # the sentence first
+    assert "modes: " + ", ".join(r.modes) in text and "loss (BCELoss)" in text
     assert r["2"] is r.layers[1] and r[0]["name"] == "0"
     # the engine's report and figures take the History unchanged
     assert "per-layer statistics at step 0" in D.report(r.history)

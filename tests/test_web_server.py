@@ -129,7 +129,12 @@ def test_bad_values_get_runconfigs_own_message_naming_the_field(client, config, 
     r = client.post("/api/config", json={"config": config})
     assert r.status_code == 422
     body = r.json()
-    assert body == {"type": "error", "field": field, "message": str(exc.value)}
+    assert exc.value.field == field  # the error carries its field, the page reads it
+    assert body["type"] == "error" and body["field"] == field
+    assert body["message"] == str(exc.value)
+    assert body["allowed"] == exc.value.allowed and body["allowed"]
+    sent = config[field]
+    assert body["value"] == sent
     assert "Traceback" not in body["message"]
 
 
@@ -168,10 +173,24 @@ def test_limits_refuse_what_would_exhaust_the_machine(client, over, at, field):
     cfg = RunConfig.from_dict(over)  # valid for the CLI ...
     with pytest.raises(ValueError) as exc:
         check_limits(cfg)  # ... but not for an untrusted request
+    assert exc.value.field == field
     r = client.post("/api/config", json={"config": over})
     assert r.status_code == 422
-    assert r.json() == {"type": "error", "field": field, "message": str(exc.value)}
+    body = r.json()
+    assert (body["field"], body["message"], body["value"]) == (field, str(exc.value), over[field])
+    assert str(LIMITS[{"hidden": "hidden_layers"}.get(field, field)]) in body["allowed"] or (
+        str(LIMITS["units"]) in body["allowed"]
+    )
     assert client.post("/api/config", json={"config": at}).status_code == 200  # at the limit
+
+
+@pytest.mark.parametrize("field", ["steps", "n_samples", "batch_size"])
+def test_a_huge_value_is_blamed_on_its_own_field(client, field):
+    """2**63 once made the limit check blame ``hidden`` (the other limits were re-checked at
+    2**62); the error now carries the field the limit belongs to."""
+    r = client.post("/api/config", json={"config": {field: 2**63}})
+    assert r.status_code == 422
+    assert r.json()["field"] == field and str(2**63) in r.json()["message"]
 
 
 def test_custom_limits_and_the_population_limit():
@@ -377,6 +396,10 @@ def test_frames_carry_the_diagnostics_own_records_and_verdict():
             assert json.loads(dumps(v)) == json.loads(dumps(theirs[k])), k
     expected = [x.to_dict() for x in D.verdict(result.history)]
     assert json.loads(dumps(f["verdict"][0])) == json.loads(dumps(expected))
+    # the two-part verdict, from the same home: sentence, at initialization, in training
+    parts = f["verdict_parts"][0]
+    assert parts["sentence"] == D.judge(result.history, predict=False).sentence
+    assert {"at_init", "in_training", "status"} <= set(parts)
 
 
 def test_compare_members_start_from_the_single_runs_weights():

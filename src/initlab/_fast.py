@@ -200,18 +200,23 @@ def run_chunk(
     Y: np.ndarray,
     batches: tuple[np.ndarray, np.ndarray, np.ndarray],
     active: np.ndarray,
+    work: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run ``len(batches[1])`` steps of the compiled loop on the ``(K, 1, P)`` parameter
     buffer ``flat`` in place; ``batches = (rows, starts, sizes)``: step ``s`` trains on
     ``X[rows[starts[s]:starts[s] + sizes[s]]]``.  Advances the optimizer's state (``state["t"]``
     included) and clears ``active`` for members that stop.  Returns the costs ``(K, n)`` (NaN
     for members not active) and, per member, the step within the chunk at which it stopped
-    (-1 if it did not)."""
+    (-1 if it did not).  ``work``: scratch space of :func:`workspace_size` entries in the
+    parameters' dtype, kept between calls (allocated here if not given)."""
     K = flat.shape[0]
     n = len(batches[1])
     s1, s2 = _state_arrays(opt, state, K, flat.dtype)
     log = np.full((K, n), np.nan)
     stopped = np.full(K, -1, dtype=np.int64)
+    need = workspace_size(p, flat.shape[-1], int(batches[2].max()))
+    if work is None or work.shape[0] < need or work.dtype != flat.dtype:
+        work = np.empty(need, dtype=flat.dtype)
     _kernel.train_chunk(
         X,
         Y,
@@ -235,11 +240,21 @@ def run_chunk(
         log,
         active,
         stopped,
+        work,
     )
     # the optimizer's step count, as the reference loop advances it: once per step run
     done = n if active.any() else int(stopped.max()) + 1
     state["t"] += done
     return log[:, :done], stopped
+
+
+def workspace_size(p: FastPlan, n_params: int, m: int) -> int:
+    """Entries of the scratch space the compiled loop needs for batches of up to ``m`` rows:
+    activations and pre-activations of every layer, targets, two delta buffers, gradient
+    and update, the cost's terms."""
+    sizes = p.sizes
+    rows = 2 * int(sizes.sum()) - int(sizes[0]) + 2 * int(sizes[-1]) + 1 + 2 * int(sizes.max())
+    return m * rows + 2 * n_params
 
 
 def full_batch(m: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -414,7 +414,7 @@ def _update(G, U, S1, S2, opt, lr, h, t, sc):  # type: ignore[no-untyped-def]
 @njit(cache=True, fastmath=_FLAGS)
 def train_chunk(  # type: ignore[no-untyped-def]
     X, Y, bidx, bstart, bsize, flat, S1, S2, sizes, woff, boff, acts, aparams, blas, loss, opt,
-    lr, h, t0, log, active, stopped,
+    lr, h, t0, log, active, stopped, work,
 ):  # fmt: skip
     """Run ``log.shape[1]`` steps for every active member of the population, in place.
 
@@ -425,7 +425,9 @@ def train_chunk(  # type: ignore[no-untyped-def]
     one rate per member, ``h`` the optimizer's other constants, ``t0`` the optimizer's step
     count before the chunk.  Writes each step's cost into ``log`` (K, n) and, for a member whose
     cost or update is not finite, clears ``active[k]`` and sets ``stopped[k]`` to the step
-    (the update is not applied)."""
+    (the update is not applied).  ``work`` is scratch space of at least
+    :func:`initlab._fast.workspace_size` entries, kept by the caller between calls (fresh
+    pages cost more than a short chunk's steps)."""
     K, n_steps = log.shape
     L = sizes.shape[0] - 1
     n0, n_out = sizes[0], sizes[L]
@@ -438,15 +440,23 @@ def train_chunk(  # type: ignore[no-untyped-def]
         aoff[l + 1] = aoff[l] + sizes[l]
         maxw = max(maxw, sizes[l])
     dt = flat.dtype
-    A = np.empty((aoff[L + 1], mb_max), dtype=dt)  # rows: X^T, then A_1 .. A_L
-    Z = np.empty((aoff[L + 1] - n0, mb_max), dtype=dt)  # rows: Z_1 .. Z_L
-    Yt = np.empty((n_out, mb_max), dtype=dt)
-    dZ = np.empty((maxw, mb_max), dtype=dt)
-    dA = np.empty((maxw, mb_max), dtype=dt)
-    G = np.empty(flat.shape[1], dtype=dt)
-    U = np.empty(flat.shape[1], dtype=dt)
+    P_n = flat.shape[1]
+    at = 0
+    A = work[at : at + aoff[L + 1] * mb_max].reshape((aoff[L + 1], mb_max))  # X^T, A_1 .. A_L
+    at += aoff[L + 1] * mb_max
+    Z = work[at : at + (aoff[L + 1] - n0) * mb_max].reshape((aoff[L + 1] - n0, mb_max))
+    at += (aoff[L + 1] - n0) * mb_max
+    Yt = work[at : at + n_out * mb_max].reshape((n_out, mb_max))
+    at += n_out * mb_max
+    dZ = work[at : at + maxw * mb_max].reshape((maxw, mb_max))
+    at += maxw * mb_max
+    dA = work[at : at + maxw * mb_max].reshape((maxw, mb_max))
+    at += maxw * mb_max
+    G = work[at : at + P_n]
+    U = work[at + P_n : at + 2 * P_n]
+    at += 2 * P_n
+    C = work[at : at + mb_max * (n_out + 1)]  # the cost's terms (and a row for softmax)
     sc = np.empty(1, dtype=dt)
-    C = np.empty(mb_max * (n_out + 1), dtype=dt)  # the cost's terms (and a row for softmax)
     none = np.empty(0, dtype=dt)
     # one batch for all steps (full batch): gather it once
     same_batch = True

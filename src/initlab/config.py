@@ -20,16 +20,29 @@ from typing import Any
 
 import numpy as np
 
-from initlab._checks import check_choice, check_finite_real, check_positive_int
+from initlab._checks import (
+    Choice,
+    Integer,
+    ParameterError,
+    ParameterTypeError,
+    Parsed,
+    Real,
+    Widths,
+    suggest,
+    validate,
+)
 from initlab.activations import parse_activation
 from initlab.losses import LOSSES, get_loss
 from initlab.network import Network, init_network
 from initlab.optim import OPTIMIZERS, get_optimizer
+from initlab.schemes import available as _schemes
 from initlab.schemes import parse_scheme
 from initlab.train import Evaluate, History, Probe, Trainer
 
 __all__ = [
     "LIMITS",
+    "MEMBER_FIELDS",
+    "SPEC",
     "Prepared",
     "RunConfig",
     "RunResult",
@@ -51,6 +64,57 @@ LIMITS: dict[str, int] = {
     "steps": 100_000,
     "batch_size": 5000,
     "population": 16,
+}
+
+
+def _hidden_activation(spec: Any) -> str:
+    g = parse_activation(spec)
+    if not g.elementwise:
+        raise ValueError(f"activation={spec!r} can only be an output activation")
+    return g.spec
+
+
+def _datasets() -> tuple[str, ...]:
+    from initlab.data import DATASETS
+
+    return tuple(DATASETS)
+
+
+def _activations() -> tuple[str, ...]:
+    from initlab.activations import ACTIVATIONS
+
+    return tuple(ACTIVATIONS)
+
+
+_SCHEME = "a scheme name from `initlab schemes` with optional parameters, e.g. he_normal"
+
+#: ``RunConfig``'s constraints, one per field, as data (see :mod:`initlab._checks`); a bad
+#: value raises a ParameterError whose ``field`` is the RunConfig field.
+SPEC: dict[str, Any] = {
+    "dataset": Choice(_datasets),
+    "n_samples": Integer(minimum=4, none_ok=True),
+    "noise": Real(low=0.0, none_ok=True),
+    "test_fraction": Real(low=0.0, high=1.0, high_inclusive=False),
+    "data_seed": Integer(minimum=0),
+    "hidden": Widths(minimum=1),
+    "activation": Parsed(_hidden_activation, "an elementwise activation, e.g. relu", _activations),
+    "output_activation": Parsed(
+        lambda v: parse_activation(v).spec,
+        "an activation, e.g. sigmoid or softmax",
+        _activations,
+        none_ok=True,
+    ),
+    "loss": Parsed(
+        lambda v: get_loss(v).name, "one of: " + ", ".join(LOSSES), lambda: LOSSES, none_ok=True
+    ),
+    "init": Parsed(lambda v: str(parse_scheme(v, field="init")), _SCHEME, _schemes),
+    "bias_init": Parsed(lambda v: str(parse_scheme(v, field="bias_init")), _SCHEME, _schemes),
+    "optimizer": Choice(lambda: (*OPTIMIZERS, "sgd")),
+    "lr": Real(low=0.0, low_inclusive=False),
+    "steps": Integer(minimum=1),
+    "batch_size": Integer(minimum=1, none_ok=True),
+    "seed": Integer(minimum=0),
+    "dtype": Choice(lambda: DTYPES),
 }
 
 
@@ -82,47 +146,9 @@ class RunConfig:
     dtype: str = "float64"
 
     def __post_init__(self) -> None:
-        from initlab.data import DATASETS
-
-        put = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
-        check_choice("dataset", self.dataset, DATASETS)
-        if self.n_samples is not None:
-            put("n_samples", check_positive_int("n_samples", self.n_samples, minimum=4))
-        if self.noise is not None:
-            put("noise", check_finite_real("noise", self.noise, low=0.0))
-        put(
-            "test_fraction",
-            check_finite_real(
-                "test_fraction", self.test_fraction, low=0.0, high=1.0, high_inclusive=False
-            ),
-        )
-        put("data_seed", check_positive_int("data_seed", self.data_seed, minimum=0))
-        if isinstance(self.hidden, int | str) or not isinstance(self.hidden, Sequence):
-            raise TypeError(
-                f"hidden must be a list of layer widths, e.g. [10, 5]; got {self.hidden!r}"
-            )
-        put(
-            "hidden",
-            tuple(check_positive_int(f"hidden[{i}]", h) for i, h in enumerate(self.hidden)),
-        )
-        g = parse_activation(self.activation)
-        if not g.elementwise:
-            raise ValueError(f"activation={self.activation!r} can only be an output activation")
-        put("activation", g.spec)
-        if self.output_activation is not None:
-            put("output_activation", parse_activation(self.output_activation).spec)
-        if self.loss is not None:
-            check_choice("loss", get_loss(self.loss).name, LOSSES)
-            put("loss", get_loss(self.loss).name)
-        put("init", str(parse_scheme(self.init)))
-        put("bias_init", str(parse_scheme(self.bias_init)))
-        check_choice("optimizer", self.optimizer, OPTIMIZERS + ("sgd",))
-        put("lr", check_finite_real("lr", self.lr, low=0.0, low_inclusive=False))
-        put("steps", check_positive_int("steps", self.steps))
-        if self.batch_size is not None:
-            put("batch_size", check_positive_int("batch_size", self.batch_size))
-        put("seed", check_positive_int("seed", self.seed, minimum=0))
-        check_choice("dtype", self.dtype, DTYPES)
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for name, value in validate(SPEC, values).items():
+            object.__setattr__(self, name, value)
 
     # ------------------------------------------------------------------ plain data
 
@@ -135,18 +161,23 @@ class RunConfig:
     def from_dict(cls, d: Mapping[str, Any]) -> RunConfig:
         """Build from a mapping (JSON, a web request); unknown keys are an error."""
         if not isinstance(d, Mapping):
-            raise TypeError(f"a run configuration must be a mapping, got {type(d).__name__}")
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(d) - set(names))
-        if unknown:
-            raise ValueError(
-                f"unknown configuration field(s) {', '.join(map(repr, unknown))}; the fields "
-                f"are: {', '.join(names)}"
+            raise ParameterTypeError(
+                "config",
+                d,
+                "a mapping of RunConfig fields",
+                f"a run configuration must be a mapping, got {type(d).__name__}",
             )
-        values = dict(d)
-        if "hidden" in values and isinstance(values["hidden"], list):
-            values["hidden"] = tuple(values["hidden"])
-        return cls(**values)
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(str(k) for k in d if k not in names)
+        if unknown:
+            raise ParameterError(
+                unknown[0],
+                d[unknown[0]] if unknown[0] in d else None,
+                "the fields: " + ", ".join(names),
+                f"unknown configuration field(s) {', '.join(map(repr, unknown))}"
+                f"{suggest(unknown[0], names)}; the fields are: {', '.join(names)}",
+            )
+        return cls(**dict(d))
 
     def replace(self, **changes: Any) -> RunConfig:
         """A copy with some fields changed (validated again)."""
@@ -187,23 +218,30 @@ class RunConfig:
 
 
 def check_limits(config: RunConfig, limits: Mapping[str, int] = LIMITS) -> RunConfig:
-    """Raise a ValueError if ``config`` asks for more than ``limits`` allow (web requests)."""
+    """Raise a ParameterError if ``config`` asks for more than ``limits`` allow (web requests);
+    its ``field`` is the RunConfig field at fault."""
     checks = [
-        ("hidden_layers", len(config.hidden), "hidden layers"),
-        ("units", max(config.hidden, default=0), "units in a hidden layer"),
-        ("n_samples", config.n_samples or 0, "points (n_samples)"),
-        ("steps", config.steps, "steps"),
-        ("batch_size", config.batch_size or 0, "batch_size"),
+        ("hidden_layers", "hidden", len(config.hidden), "hidden layers"),
+        ("units", "hidden", max(config.hidden, default=0), "units in a hidden layer"),
+        ("n_samples", "n_samples", config.n_samples or 0, "points (n_samples)"),
+        ("steps", "steps", config.steps, "steps"),
+        ("batch_size", "batch_size", config.batch_size or 0, "batch_size"),
     ]
-    for key, value, what in checks:
+    for key, field_name, value, what in checks:
         if value > limits[key]:
-            raise ValueError(f"{what} = {value} exceeds the limit of {limits[key]}")
+            raise ParameterError(
+                field_name,
+                getattr(config, field_name),
+                f"at most {limits[key]} {what}",
+                f"{field_name}: {what} = {value} exceeds the limit of {limits[key]}",
+            )
     return config
 
 
 # ------------------------------------------------------------------------ running
 
-_MEMBER_FIELDS = ("init", "bias_init", "seed", "lr")
+#: the fields in which the members of one population may differ (everything else is shared)
+MEMBER_FIELDS = ("init", "bias_init", "seed", "lr")
 
 
 @dataclass
@@ -240,7 +278,7 @@ class RunResult:
 
 def _shared_part(c: RunConfig) -> dict[str, Any]:
     d = c.to_dict()
-    for f in _MEMBER_FIELDS:
+    for f in MEMBER_FIELDS:
         d.pop(f)
     return d
 
@@ -275,9 +313,13 @@ def prepare(configs: RunConfig | Sequence[RunConfig]) -> Prepared:
         other = _shared_part(c)
         diff = sorted(k for k in base if base[k] != other[k])
         if diff:
-            raise ValueError(
+            raise ParameterError(
+                diff[0],
+                other[diff[0]],
+                f"the value of configuration 0 ({base[diff[0]]!r}): a population may differ only "
+                f"in {', '.join(MEMBER_FIELDS)}",
                 f"configurations 0 and {i} differ in {', '.join(diff)}; a population may differ "
-                f"only in {', '.join(_MEMBER_FIELDS)}"
+                f"only in {', '.join(MEMBER_FIELDS)}",
             )
     c0 = cs[0]
     ds = c0.load_data()

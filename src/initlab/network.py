@@ -43,7 +43,13 @@ from typing import Any
 
 import numpy as np
 
-from initlab._checks import check_finite_real, check_float_dtype, check_positive_int
+from initlab._checks import (
+    ParameterError,
+    ParameterTypeError,
+    check_finite_real,
+    check_float_dtype,
+    check_positive_int,
+)
 from initlab.activations import Activation, parse_activation
 from initlab.losses import Loss, get_loss
 from initlab.schemes import SchemeSpec, parse_scheme
@@ -392,8 +398,10 @@ def init_network(
     k = check_positive_int("population", population)
     dt = check_float_dtype(dtype)
     acts = _activations(sizes, activation, output_activation)
-    w_specs = [parse_scheme(s) for s in _per_member("weight_init", weight_init, k)]
-    b_specs = [parse_scheme(s) for s in _per_member("bias_init", bias_init, k)]
+    w_specs = [
+        parse_scheme(s, field="weight_init") for s in _per_member("weight_init", weight_init, k)
+    ]
+    b_specs = [parse_scheme(s, field="bias_init") for s in _per_member("bias_init", bias_init, k)]
     if isinstance(seed, list | tuple):
         seeds = _per_member("seed", seed, k)
         rngs = [member_rng(check_positive_int("seed", s, minimum=0), 0) for s in seeds]
@@ -424,12 +432,29 @@ def init_network(
     )
     lsuv_members = [i for i, s in enumerate(w_specs) if s.info.data_dependent]
     if lsuv_members:
+        allowed = f"a 2-D array of real inputs of shape (m, {net.sizes[0]}) with m >= 1"
         if data is None:
-            raise ValueError(
+            raise ParameterError(
+                "data",
+                None,
+                allowed,
                 "weight_init 'lsuv' is data-dependent: pass data=<a batch of inputs> to "
-                "init_network so each layer can be rescaled to unit output variance"
+                "init_network so each layer can be rescaled to unit output variance",
             )
-        lsuv_rescale(net, data, members=lsuv_members)
+        arr = np.asarray(data)
+        if np.iscomplexobj(arr) or arr.dtype.kind not in "biuf":
+            raise ParameterTypeError(
+                "data", data, allowed, f"data must hold real numbers, got dtype {arr.dtype}"
+            )
+        if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] != net.sizes[0]:
+            raise ParameterError(
+                "data",
+                data,
+                allowed,
+                f"data for 'lsuv' must have shape (m, {net.sizes[0]}) with m >= 1 (one row per "
+                f"example, one column per input of the network), got shape {arr.shape}",
+            )
+        lsuv_rescale(net, arr, members=lsuv_members)
     return net
 
 
@@ -532,17 +557,26 @@ def check_data(net: Network, X: np.ndarray, Y: np.ndarray, loss: Loss | str) -> 
     """Validate inputs and targets against the network and the loss; returns the loss."""
     loss = get_loss(loss)
     if X.ndim != 2 or X.shape[1] != net.sizes[0]:
-        raise ValueError(
+        raise ParameterError(
+            "X",
+            X.shape,
+            f"shape (m, {net.sizes[0]})",
             f"X must have shape (m, {net.sizes[0]}) for a network with {net.sizes[0]} inputs, "
-            f"got {X.shape}"
+            f"got {X.shape}",
         )
     if Y.ndim != 2 or Y.shape != (X.shape[0], net.sizes[-1]):
-        raise ValueError(
+        raise ParameterError(
+            "Y",
+            Y.shape,
+            f"shape ({X.shape[0]}, {net.sizes[-1]})",
             f"Y must have shape ({X.shape[0]}, {net.sizes[-1]}) (one row per example, one column "
-            f"per output), got {Y.shape}"
+            f"per output), got {Y.shape}",
         )
     if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or inf")
+        bad = int(np.size(X) - np.count_nonzero(np.isfinite(X)))
+        raise ParameterError(
+            "X", f"{bad} NaN/inf entries", "finite numbers", f"X contains {bad} NaN or inf entries"
+        )
     loss.check_output(net.activations[-1])
     loss.check_targets(Y)
     return loss

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from initlab._checks import check_choice, check_finite_real
+from initlab._checks import ParameterError, check_choice, check_finite_real
 
 __all__ = [
     "OPTIMIZERS",
@@ -59,9 +59,19 @@ def _lr(lr: Any) -> Any:
         return check_finite_real("lr", lr, low=0.0, low_inclusive=False)
     arr = np.asarray(lr, dtype=np.float64)
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"lr must be a number or a 1-D array with one rate per member, got {lr!r}")
+        raise ParameterError(
+            "lr",
+            lr,
+            "a number or a 1-D array with one rate per member",
+            f"lr must be a number or a 1-D array with one rate per member, got {lr!r}",
+        )
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"every lr must be a finite number > 0, got {arr.tolist()}")
+        raise ParameterError(
+            "lr",
+            arr.tolist(),
+            "finite numbers > 0",
+            f"every lr must be a finite number > 0, got {arr.tolist()}",
+        )
     return arr.reshape(-1, 1, 1)
 
 

@@ -24,10 +24,11 @@ What it holds (schema version :data:`SCHEMA_VERSION`)
   that a study left ``running`` by a killed process is marked ``interrupted`` the next time the
   store is opened (see :attr:`Store.notes`).  Added to older version-1 files on first open.
 
-Floats are stored exactly: arrays as raw float64 bytes, and JSON written by Python (shortest
-repr, which round-trips; NaN and inf kept as the tokens ``NaN``/``Infinity``).  JSON handed to
-users (:meth:`Store.export_run`) replaces non-finite numbers with the strings ``"nan"``,
-``"inf"``, ``"-inf"``.
+Floats are stored exactly: arrays as raw float64 bytes, and strict JSON in initlab's one
+convention (:mod:`initlab._json`: shortest repr, which round-trips; non-finite numbers as the
+strings ``"nan"``, ``"inf"``, ``"-inf"``, read back as floats; files written with the older
+``NaN``/``Infinity`` tokens read the same).  JSON handed to users (:meth:`Store.export_run`)
+is in the same convention.
 
 Transactions
 ------------
@@ -45,8 +46,6 @@ non-numeric schema version, read-only, busy, damaged (with how to recover what i
 from __future__ import annotations
 
 import functools
-import json
-import math
 import os
 import socket
 import sqlite3
@@ -58,6 +57,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from initlab import _json
 from initlab._process import process_alive, process_started
 
 __all__ = [
@@ -219,34 +219,14 @@ def _now() -> str:
 
 
 def _dumps(obj: Any) -> str:
-    """Exact JSON for storage (NaN/inf kept as tokens Python reads back)."""
-    return json.dumps(_py(obj), separators=(",", ":"), allow_nan=True)
+    """Strict JSON for storage in the one convention (:mod:`initlab._json`: non-finite floats
+    as ``"nan"``/``"inf"``/``"-inf"``, read back as floats by :func:`_loads`)."""
+    return _json.dumps(obj)
 
 
-def _py(x: Any) -> Any:
-    """NumPy scalars and arrays to Python objects, recursively (floats unchanged)."""
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, Mapping):
-        return {str(k): _py(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_py(v) for v in x]
-    return x
-
-
-def plain_json(x: Any) -> Any:
-    """``x`` with NumPy types converted and non-finite floats replaced by ``"nan"``, ``"inf"``
-    or ``"-inf"``, so ``json.dumps(..., allow_nan=False)`` accepts it (standard JSON)."""
-    x = _py(x)
-    if isinstance(x, float) and not math.isfinite(x):
-        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    if isinstance(x, dict):
-        return {k: plain_json(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [plain_json(v) for v in x]
-    return x
+_loads = _json.loads
+#: Plain data in the one JSON convention (kept under this name for its callers).
+plain_json = _json.jsonable
 
 
 def _float(x: Any) -> float | None:
@@ -459,8 +439,8 @@ class Store:
             "id": r["id"],
             "created": r["created"],
             "status": r["status"],
-            "options": json.loads(r["options"]),
-            "settings": json.loads(r["settings"]),
+            "options": _loads(r["options"]),
+            "settings": _loads(r["settings"]),
             "seconds": r["seconds"],
             "version": r["version"],
         }
@@ -600,7 +580,7 @@ class Store:
         ).fetchone()
         if b is None:
             raise StoreError(f"study {study_id} has no stored population {key!r}")
-        spec = json.loads(b["spec"])
+        spec = _loads(b["spec"])
         runs = self.conn.execute(
             "SELECT * FROM runs WHERE batch_id = ? ORDER BY member", (b["id"],)
         ).fetchall()
@@ -615,9 +595,9 @@ class Store:
             "key": b["key"],
             "description": b["description"],
             "spec": spec,
-            "dataset": json.loads(b["dataset"]),
-            "stats": json.loads(b["stats"]),
-            "meta": json.loads(b["meta"]),
+            "dataset": _loads(b["dataset"]),
+            "stats": _loads(b["stats"]),
+            "meta": _loads(b["meta"]),
             "steps_run": b["steps_run"],
             "seconds": b["seconds"],
             "runs": [self._run_full(r) for r in runs],
@@ -683,12 +663,12 @@ class Store:
         for r in self.conn.execute(q, args).fetchall():
             d = dict(r)
             d["population"] = d.pop("key")
-            d["verdict"] = [f["mode"] for f in json.loads(d["verdict"])]
+            d["verdict"] = [f["mode"] for f in _loads(d["verdict"])]
             out.append(d)
         return out
 
     def _run_full(self, r: sqlite3.Row) -> dict[str, Any]:
-        shapes = json.loads(r["param_shapes"])
+        shapes = _loads(r["param_shapes"])
         flat = np.frombuffer(r["params"], dtype=np.float64)
         params, i = [], 0
         for s in shapes:
@@ -703,16 +683,16 @@ class Store:
             "scheme": r["scheme"],
             "seed": r["seed"],
             "label": r["label"],
-            "config": json.loads(r["config"]),
+            "config": _loads(r["config"]),
             "status": r["status"],
             "final_cost": r["final_cost"],
             "train_accuracy": r["train_accuracy"],
             "test_accuracy": r["test_accuracy"],
             "diverged_at": r["diverged_at"],
             "cost": np.frombuffer(r["cost"], dtype=np.float64).copy(),
-            "evals": json.loads(r["evals"]),
-            "layer_stats": json.loads(r["layer_stats"]),
-            "verdict": json.loads(r["verdict"]),
+            "evals": _loads(r["evals"]),
+            "layer_stats": _loads(r["layer_stats"]),
+            "verdict": _loads(r["verdict"]),
             "params": params,
             "created": r["created"],
         }
@@ -732,9 +712,9 @@ class Store:
         ).fetchone()
         d["population"] = b["key"]
         d["population_description"] = b["description"]
-        d["stats"] = json.loads(b["stats"])
-        d["dataset"] = json.loads(b["dataset"])
-        d["meta"] = json.loads(b["meta"])
+        d["stats"] = _loads(b["stats"])
+        d["dataset"] = _loads(b["dataset"])
+        d["meta"] = _loads(b["meta"])
         d["experiments"] = [
             row[0]
             for row in self.conn.execute(
@@ -817,7 +797,7 @@ class Store:
                     "name": r["name"],
                     "verdict": r["verdict"],
                     "key_figure": r["key_figure"],
-                    "result": json.loads(r["result"]),
+                    "result": _loads(r["result"]),
                     "seconds": r["seconds"],
                     "run_ids": runs,
                 }

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 import initlab._fast as _fast
-from initlab._checks import check_positive_int
+from initlab._checks import ParameterError, ParameterTypeError, check_positive_int
 from initlab._json import jsonable
 from initlab.losses import Loss, get_loss
 from initlab.network import Cache, Grads, Network, backward, check_data, forward
@@ -232,6 +232,66 @@ def _look_ahead(probes: Sequence[Probe], start: int, last: int) -> tuple[int, li
     return last + 1 - start, []
 
 
+def _check_arguments(net: Any, optimizer: Any, seed: Any, lr: Any) -> None:
+    """The Trainer's arguments that are not data: a Network, an optimizer (a name or an object
+    with ``init`` and ``updates``), a seed (an int >= 0 or a numpy Generator) and learning
+    rates that are numbers (their range is the optimizer's to check)."""
+    try:
+        np.asarray(lr, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise ParameterTypeError(
+            "lr",
+            lr,
+            "a number > 0, or one per population member",
+            f"lr must be a number or a list of numbers (one per member), got {lr!r}",
+        ) from None
+    if not isinstance(net, Network):
+        raise ParameterTypeError(
+            "net",
+            net,
+            "an initlab Network (see initlab.network.init_network)",
+            f"net must be an initlab Network, got {type(net).__name__}",
+        )
+    if not isinstance(optimizer, str) and not (
+        callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "updates", None))
+    ):
+        raise ParameterTypeError(
+            "optimizer",
+            optimizer,
+            "a name (gd, momentum, nesterov, rmsprop, adam) or an initlab.optim optimizer",
+            f"optimizer must be a name such as 'adam' or an initlab.optim optimizer, got "
+            f"{optimizer!r}",
+        )
+    if not isinstance(seed, np.random.Generator):
+        check_positive_int("seed", seed, minimum=0)
+
+
+def _as_data(name: str, A: Any, net: Network) -> np.ndarray:
+    """``A`` (inputs X or targets Y) as a 2-D array of the network's dtype with at least one
+    row; complex, text or object values are an error, not silently converted."""
+    allowed = "a 2-D array of real numbers with at least one row"
+    try:
+        arr = np.asarray(A)
+    except (ValueError, TypeError) as exc:  # ragged lists
+        raise ParameterError(name, A, allowed, f"{name} is not an array: {exc}") from None
+    if np.iscomplexobj(arr) or arr.dtype.kind not in "biuf":
+        raise ParameterTypeError(
+            name,
+            A,
+            allowed,
+            f"{name} must hold real numbers, got dtype {arr.dtype} (complex values would lose "
+            "their imaginary part)"
+            if np.iscomplexobj(arr)
+            else f"{name} must hold real numbers, got dtype {arr.dtype}",
+        )
+    if arr.ndim >= 1 and arr.shape[0] == 0:
+        raise ParameterError(
+            name, A, allowed, f"{name} has no rows (shape {arr.shape}); give at least one example"
+        )
+    with np.errstate(over="ignore"):
+        return arr.astype(net.dtype, copy=False)
+
+
 class Trainer:
     """The training loop as an object that can be advanced in chunks (``run(n)`` then
     ``run(n)`` again continues with the same optimizer state and data order); :func:`fit` is
@@ -257,8 +317,9 @@ class Trainer:
         seed: int = 0,
         probes: Sequence[Probe] = (),
     ) -> None:
-        self.X = np.asarray(X, dtype=net.dtype)
-        self.Y = np.asarray(Y, dtype=net.dtype)
+        _check_arguments(net, optimizer, seed, lr)
+        self.X = _as_data("X", X, net)
+        self.Y = _as_data("Y", Y, net)
         self.loss = check_data(net, self.X, self.Y, loss)
         self.opt = get_optimizer(optimizer, lr) if isinstance(optimizer, str) else optimizer
         lr_arr = getattr(self.opt, "lr", None)
@@ -395,8 +456,20 @@ class Trainer:
         """Run ``n`` steps on the compiled loop (no probe is due in them); returns how many
         ran (fewer if every member stopped) and writes their costs into ``log``."""
         t = self.step
+        work = getattr(self, "_work", None)
+        need = _fast.workspace_size(plan, self._flat.shape[-1], self.batch_size)
+        if work is None or work.shape[0] < need or work.dtype != self._flat.dtype:
+            work = self._work = np.empty(need, dtype=self._flat.dtype)
         costs, stopped = _fast.run_chunk(
-            plan, self._flat, self.opt, self.state, self.X, self.Y, self._batches(n), self.active
+            plan,
+            self._flat,
+            self.opt,
+            self.state,
+            self.X,
+            self.Y,
+            self._batches(n),
+            self.active,
+            work,
         )
         done = costs.shape[1]
         log[:, :done] = costs

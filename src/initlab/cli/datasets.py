@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
+
+from initlab._json import dumps
 
 ORDER = 55
 
@@ -22,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from initlab import data
 
     if args.json:
-        print(json.dumps({n: data.defaults(n) for n in data.available()}, indent=2))
+        print(dumps({n: data.defaults(n) for n in data.available()}, indent=2))
         return 0
     for name in data.available():
         print(data.describe(name))

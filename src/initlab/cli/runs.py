@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from initlab._json import dumps
+
 ORDER = 11
 
 
@@ -100,7 +102,7 @@ def _list(args: argparse.Namespace) -> int:
             every = s.studies()
             rows = every[:limit]
             if args.json:
-                print(json.dumps(rows, indent=2))
+                print(dumps(rows, indent=2))
                 _hidden(len(rows), len(every), "studies", out)
                 return 0
             print(
@@ -140,9 +142,7 @@ def _list(args: argparse.Namespace) -> int:
         rows = s.runs(args.study, limit)
         total = s.count_runs(args.study) if limit is not None and len(rows) == limit else len(rows)
         if args.json:
-            from initlab.store import plain_json
-
-            print(json.dumps(plain_json(rows), indent=2))
+            print(dumps(rows, indent=2))
             _hidden(len(rows), total, "runs", out)
             return 0
         if not rows:
@@ -251,7 +251,7 @@ def _export(args: argparse.Namespace) -> int:
     with _store(args) as s:
         data = s.export_run(args.id)
     if args.format == "json":
-        text = json.dumps(data, indent=1, allow_nan=False) + "\n"
+        text = dumps(data, indent=1) + "\n"
     else:
         lines = ["step,cost"]
         lines += [

@@ -26,6 +26,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=8,
         help="most browser tabs training at once (default 8)",
     )
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests addressed to NAME (the Host header); by default only "
+        "loopback names and --host are answered, against DNS rebinding ('*': any)",
+    )
     p.set_defaults(func=run)
 
 
@@ -40,5 +48,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             f'the page needs the web extra ({exc.name} is missing): pip install "initlab[web]"'
         ) from None
-    serve(args.host, args.port, open_browser=not args.no_browser, max_sessions=args.max_sessions)
+    serve(
+        args.host,
+        args.port,
+        open_browser=not args.no_browser,
+        max_sessions=args.max_sessions,
+        allow_hosts=args.allow_host,
+    )
     return 0

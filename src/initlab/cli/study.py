@@ -9,11 +9,12 @@ figure, writes ``report.html`` (one self-contained file), ``report.md`` (with ``
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import textwrap
 from typing import Any
+
+from initlab._json import dumps
 
 ORDER = 10
 
@@ -138,6 +139,9 @@ def run(args: argparse.Namespace) -> int:
                 f"--from-store rebuilds a stored study with its own settings; drop "
                 f"{', '.join('--' + f for f in fixed)}"
             )
+    from initlab.cli import writable_dir
+
+    writable_dir("--out", args.out)  # refused now, not after the whole study
     store_path = args.store or default_path()
     store = None
     if not args.no_store:
@@ -176,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
         if store is not None:
             store.close()
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, allow_nan=False))
+        print(dumps(report.to_dict(), indent=2))
     else:
         _print_summary(report, paths, store_path)
     return 0

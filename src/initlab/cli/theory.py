@@ -14,10 +14,11 @@ Two forms:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 from typing import Any
+
+from initlab._json import dumps, jsonable, restore
 
 ORDER = 60
 
@@ -166,24 +167,16 @@ def _mean_field_report(args: argparse.Namespace) -> dict[str, Any]:
         "sigma_b2": sb2,
         "q0": args.input_variance,
         "critical": {
-            "sigma_w2": _clean(crit.sigma_w2),
-            "q_star": _clean(crit.q_star),
+            "sigma_w2": jsonable(crit.sigma_w2),
+            "q_star": jsonable(crit.q_star),
         },
         "points": points,
     }
 
 
-def _clean(x: float) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    return x
-
-
 def _num(value: Any) -> Any:
-    """Back from JSON-safe strings to floats for the table."""
-    if isinstance(value, str) and value in ("inf", "-inf", "nan"):
-        return float(value)
-    return value
+    """Back from the JSON convention's strings to floats for the table."""
+    return restore(value)
 
 
 def _print_mean_field(report: dict[str, Any]) -> None:
@@ -371,7 +364,7 @@ def run(args: argparse.Namespace) -> int:
     if args.layers is None:
         report = _mean_field_report(args)
         if args.json:
-            print(json.dumps(report, indent=2))
+            print(dumps(report, indent=2))
         else:
             _print_mean_field(report)
         if folder is not None:
@@ -383,7 +376,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--sigma-w2 is for the mean-field form; with --layers use --init")
     result, title = _network(args)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(dumps(result.to_dict(), indent=2))
     else:
         print(f"Predicted signal propagation before training (mean field): {title}")
         print(

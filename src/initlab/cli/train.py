@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
+
+from initlab._checks import ParameterError
+from initlab._json import dumps
 
 ORDER = 20
 
@@ -16,6 +18,25 @@ def _int_list(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated integers such as 2,10,5,1; got {text!r}"
         ) from None
+    return values
+
+
+_LAYERS = "comma-separated integers >= 1, e.g. 2,10,5,1"
+
+
+def _widths(flag: str, values: tuple[int, ...], args: argparse.Namespace) -> tuple[int, ...]:
+    """``values`` of ``--layers``/``--hidden`` after checking each is >= 1; an error names the
+    flag, what was typed and the position (RunConfig's own message would say ``hidden[i]``)."""
+    typed = ",".join(map(str, values))
+    args.flags["hidden"] = (flag, typed)
+    for i, v in enumerate(values):
+        if v < 1:
+            raise ParameterError(
+                flag,
+                typed,
+                _LAYERS,
+                f"{flag} {typed}: size number {i + 1} is {v}; allowed: {_LAYERS}",
+            )
     return values
 
 
@@ -81,6 +102,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
     """A validated RunConfig from parsed options (``--layers`` checked against the data)."""
     from initlab.config import RunConfig
 
+    args.flags = {}
     if args.layers is not None and args.hidden is not None:
         raise ValueError("give --layers or --hidden, not both")
     fields: dict[str, Any] = {
@@ -101,11 +123,17 @@ def config_from_args(args: argparse.Namespace) -> Any:
         "dtype": args.dtype,
     }
     if args.hidden is not None:
-        fields["hidden"] = args.hidden
+        fields["hidden"] = _widths("--hidden", args.hidden, args)
     if args.layers is not None:
         if len(args.layers) < 2:
-            raise ValueError(f"--layers needs at least input and output sizes, got {args.layers}")
-        fields["hidden"] = args.layers[1:-1]
+            raise ParameterError(
+                "--layers",
+                ",".join(map(str, args.layers)),
+                _LAYERS,
+                f"--layers {','.join(map(str, args.layers))}: needs at least the input and "
+                "the output size, e.g. 2,10,5,1",
+            )
+        fields["hidden"] = _widths("--layers", args.layers, args)[1:-1]
     config = RunConfig(**fields)
     if args.layers is not None:
         ds = config.load_data()
@@ -172,6 +200,10 @@ def run(args: argparse.Namespace) -> int:
     from initlab import config as C
 
     cfg = config_from_args(args)
+    if args.plot:
+        from initlab.cli import writable_dir
+
+        writable_dir("--plot", args.plot)  # before the training, not after it
     diag = None
     probes: list[Any] = []
     if args.diagnose or args.plot:
@@ -188,9 +220,11 @@ def run(args: argparse.Namespace) -> int:
         if diag is not None:
             from initlab import diagnostics
 
-            out["verdict"] = [v.to_dict() for v in diagnostics.verdict(result.history)]
-            out["layer_stats"] = diagnostics.layer_stats(result.history)
-        print(json.dumps(out, indent=2, default=str))
+            v = diagnostics.judge(result.history)
+            out["verdict"] = [f.to_dict() for f in v.findings]
+            out["verdict_summary"] = v.to_dict()
+            out["layer_stats"] = [r.to_dict() for r in diagnostics.layer_stats(result.history)]
+        print(dumps(out, indent=2))
         return 0
     ds = result.dataset
     sizes = ",".join(map(str, result.net.sizes))
@@ -207,6 +241,10 @@ def run(args: argparse.Namespace) -> int:
         f"{result.history.meta['batch_size']}, {result.seconds:.2f} s"
     )
     print(f"status   {s['status']}")
+    if diag is None:  # with --diagnose the report below starts with the whole verdict
+        from initlab import diagnostics
+
+        print(f"verdict  {diagnostics.judge(result.history, predict=False).sentence}")
     print(
         f"cost     {result.history.cost[0, 0]:.6g} at step 0 -> {s['final_cost']:.6g} "
         "(training set)"
@@ -223,6 +261,9 @@ def run(args: argparse.Namespace) -> int:
         if args.plot:
             from initlab import report
 
-            paths = report.write_run_figures(result, args.plot)
-            print(f"\nfigures written: {', '.join(str(p) for p in paths)}")
+            skipped: list[str] = []
+            paths = report.write_run_figures(result, args.plot, skipped=skipped)
+            print(f"\nfigures written: {', '.join(str(p) for p in paths) or 'none'}")
+            if skipped:
+                print(f"figures not drawn: {'; '.join(skipped)}")
     return 0

@@ -265,42 +265,52 @@ def save_png(fig: Any, path: str | Path, dpi: int = 100) -> Path:
     return p
 
 
-def write_run_figures(result: Any, directory: str | Path, member: int = 0) -> list[Path]:
+def write_run_figures(
+    result: Any, directory: str | Path, member: int = 0, skipped: list[str] | None = None
+) -> list[Path]:
     """The standard figures of a run (a :class:`initlab.config.RunResult` trained with the
     ``LayerStats`` probe): cost, activation and gradient histograms, update:data, the
     pre-activation variance by layer with the mean-field prediction, and the decision boundary
-    for 2-D data.  Returns the paths written."""
-    d = Path(directory)
-    h = result.history
-    paths = [
-        save_png(
-            cost_curves(h, [result.configs[member].label()], members=[member]), d / "cost.png"
-        ),
-        save_png(activation_histograms(h, member), d / "activations.png"),
-        save_png(gradient_histograms(h, member), d / "gradients.png"),
-        save_png(update_ratio_curves(h, member), d / "update_ratio.png"),
-    ]
+    for 2-D data.  Returns the paths written.  With a ``skipped`` list, a figure that cannot be
+    drawn (a diverged run has nothing finite to put on a log scale) is left out and named
+    there with the reason, and the others are still drawn."""
     from initlab.diagnostics import predicted_variance
 
-    pv = predicted_variance(h, member)
-    pred = None if pv["predicted_q"] is None else {"Var(Z) measured": pv["predicted_q"]}
-    paths.append(
-        save_png(
-            scale_by_depth(
-                {"Var(Z) measured": pv["measured_q"]},
-                ylabel="Var(Z) at step 0",
-                title="pre-activation variance by layer",
-                predicted=pred,
-            ),
-            d / "variance_by_depth.png",
+    d = Path(directory)
+    h = result.history
+
+    def variance() -> Any:
+        pv = predicted_variance(h, member)
+        pred = None if pv["predicted_q"] is None else {"Var(Z) measured": pv["predicted_q"]}
+        return scale_by_depth(
+            {"Var(Z) measured": pv["measured_q"]},
+            ylabel="Var(Z) at step 0",
+            title="pre-activation variance by layer",
+            predicted=pred,
         )
-    )
+
+    figures = {
+        "cost.png": lambda: cost_curves(h, [result.configs[member].label()], members=[member]),
+        "activations.png": lambda: activation_histograms(h, member),
+        "gradients.png": lambda: gradient_histograms(h, member),
+        "update_ratio.png": lambda: update_ratio_curves(h, member),
+        "variance_by_depth.png": variance,
+    }
     if result.dataset.n_features == 2:
-        paths.append(
-            save_png(
-                decision_boundary(result.net, result.dataset, member), d / "decision_boundary.png"
-            )
+        figures["decision_boundary.png"] = lambda: decision_boundary(
+            result.net, result.dataset, member
         )
+    paths = []
+    for name, draw in figures.items():
+        try:
+            paths.append(save_png(draw(), d / name))
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            if skipped is None:
+                raise
+            import matplotlib.pyplot as plt
+
+            plt.close("all")
+            skipped.append(f"{name} ({exc})")
     return paths
 
 

@@ -11,6 +11,7 @@ Quick tour::
     schemes.calculate_gain("gelu")                               # numeric gain, 1.5335...
     spec = schemes.parse_scheme("random_normal:std=0.5")         # from text (CLI, web, configs)
     schemes.available(); schemes.recommend("tanh")
+    schemes.available("model")   # gpt2, fixup, t_fixup, deepnorm, mup: for initlab.torch only
 """
 
 from initlab.schemes.fans import FAN_MODES, LAYOUTS, Axes, Fans, compute_fans, fan_value
@@ -40,6 +41,8 @@ from initlab.schemes.library import (
 )
 from initlab.schemes.registry import (
     CATEGORIES,
+    MODEL,
+    TENSOR_CATEGORIES,
     SchemeInfo,
     SchemeSpec,
     available,
@@ -54,6 +57,9 @@ from initlab.schemes.sampling import Distribution, truncated_normal_std
 from initlab.schemes.sources import NumpySource, Source
 from initlab.schemes.structured import dirac, identity, lsuv, orthogonal, scaled, sparse
 
+# isort: split
+from initlab.schemes import model  # noqa: F401  (registers gpt2, fixup, ...: after the others)
+
 glorot_normal = xavier_normal
 glorot_uniform = xavier_uniform
 kaiming_normal = he_normal
@@ -66,6 +72,8 @@ __all__ = [
     "FAN_MODES",
     "GAIN_TABLE",
     "LAYOUTS",
+    "MODEL",
+    "TENSOR_CATEGORIES",
     "Axes",
     "NumpySource",
     "Distribution",

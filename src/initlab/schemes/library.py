@@ -268,7 +268,9 @@ def variance_scaling(
     return variance_scaling_distribution(fans, scale, mode, distribution)
 
 
-@scheme("variance_scaling", recommended=TANH_LIKE, aliases=("glorot_normal",))
+@scheme(
+    "variance_scaling", recommended=TANH_LIKE, aliases=("glorot_normal",), gain_from_activation=True
+)
 def xavier_normal(fans: Fans, *, gain: float = 1.0) -> Distribution:
     """Xavier/Glorot normal, for tanh and sigmoid (Glorot & Bengio 2010).
 
@@ -280,7 +282,12 @@ def xavier_normal(fans: Fans, *, gain: float = 1.0) -> Distribution:
     return variance_scaling_distribution(fans, _gain_squared(gain), "fan_avg", "normal")
 
 
-@scheme("variance_scaling", recommended=TANH_LIKE, aliases=("glorot_uniform",))
+@scheme(
+    "variance_scaling",
+    recommended=TANH_LIKE,
+    aliases=("glorot_uniform",),
+    gain_from_activation=True,
+)
 def xavier_uniform(fans: Fans, *, gain: float = 1.0) -> Distribution:
     """Xavier/Glorot uniform, Keras's default.
 
@@ -294,7 +301,12 @@ def xavier_uniform(fans: Fans, *, gain: float = 1.0) -> Distribution:
     return variance_scaling_distribution(fans, _gain_squared(gain), "fan_avg", "uniform")
 
 
-@scheme("variance_scaling", recommended=RELU_LIKE, aliases=("kaiming_normal",))
+@scheme(
+    "variance_scaling",
+    recommended=RELU_LIKE,
+    aliases=("kaiming_normal",),
+    gain_from_activation=True,
+)
 def he_normal(fans: Fans, *, gain: float = SQRT2, mode: str = "fan_in") -> Distribution:
     """He/Kaiming normal, for ReLU (He et al. 2015).
 
@@ -311,7 +323,12 @@ def he_normal(fans: Fans, *, gain: float = SQRT2, mode: str = "fan_in") -> Distr
     return variance_scaling_distribution(fans, _gain_squared(gain), mode, "normal")
 
 
-@scheme("variance_scaling", recommended=RELU_LIKE, aliases=("kaiming_uniform",))
+@scheme(
+    "variance_scaling",
+    recommended=RELU_LIKE,
+    aliases=("kaiming_uniform",),
+    gain_from_activation=True,
+)
 def he_uniform(fans: Fans, *, gain: float = SQRT2, mode: str = "fan_in") -> Distribution:
     """He/Kaiming uniform.
 

@@ -13,12 +13,23 @@ A scheme is one definition (see :mod:`initlab.schemes.library` and docs/schemes.
 The decorator reads everything else from the definition: the defaults from its signature, the
 summary from the first line of its docstring and the formula from its ``Formula:`` line.  It
 returns the array function ``(shape, rng, dtype, *, params, layout, fans) -> numpy array``, the
-public API, which samples the law with :func:`initlab.schemes.sampling.draw` (one sampler) or
-runs the rule with a NumPy source.  The torch adapter samples the same laws and runs the same
-rules with torch's generator.
+public API (generated in :mod:`initlab.schemes.arrays`), which samples the law with
+:func:`initlab.schemes.sampling.draw` (one sampler) or runs the rule with a NumPy source.  The
+torch adapter samples the same laws and runs the same rules with torch's generator.
 
 ``get("he_normal")`` returns a :class:`SchemeSpec`, a callable that is also plain data (name and
 parameters); ``parse_scheme("random_normal:std=0.5")`` reads the same thing from text.
+
+**Model-level schemes** (category ``"model"``: gpt2, fixup, t_fixup, deepnorm, mup; defined in
+:mod:`initlab.schemes.model`) need a structure a single tensor does not have (residual branches,
+a base-width model), so they are registered with ``needs=`` (that structure), ``paper=`` and
+``entry=`` (the function that applies them, e.g. ``initlab.torch.initialize``).  Their
+definition ``(*, params) -> str | None`` names the per-tensor scheme of the model's ordinary
+tensors (GPT-2: ``random_normal:std=0.02``).  :func:`available` lists them only when asked
+(``available("model")`` or ``model_level=True``), and :func:`get`/:func:`parse_scheme` refuse
+them unless ``model_level=True``, so every per-tensor surface (``RunConfig``, the web page,
+``init_network``) refuses them with a :class:`~initlab._checks.ParameterError` naming the field
+and the function to use instead.
 """
 
 from __future__ import annotations
@@ -32,14 +43,21 @@ from typing import Any
 
 import numpy as np
 
-from initlab._checks import as_generator, check_choice, check_float_dtype, check_shape
+from initlab._checks import (
+    ParameterError,
+    check_choice,
+    suggest,
+)
+from initlab.schemes.arrays import array_function
 from initlab.schemes.fans import Fans, compute_fans
 from initlab.schemes.gains import calculate_gain
-from initlab.schemes.sampling import Distribution, draw
+from initlab.schemes.sampling import Distribution
 from initlab.schemes.sources import NumpySource, Source
 
 __all__ = [
     "CATEGORIES",
+    "MODEL",
+    "TENSOR_CATEGORIES",
     "SchemeInfo",
     "SchemeSpec",
     "available",
@@ -51,7 +69,12 @@ __all__ = [
     "scheme",
 ]
 
-CATEGORIES = ("failure", "plain", "variance_scaling", "library_default", "structured")
+#: the category of model-level schemes (see the module docstring)
+MODEL = "model"
+#: the categories of per-tensor schemes, the ones ``RunConfig``, the web page and the NumPy
+#: engine offer
+TENSOR_CATEGORIES = ("failure", "plain", "variance_scaling", "library_default", "structured")
+CATEGORIES = (*TENSOR_CATEGORIES, MODEL)
 _CALL = ("shape", "rng", "dtype", "layout", "fans")  # the array function's own arguments
 _RULE_ARGS = ("shape", "source", "layout", "fans")
 
@@ -76,11 +99,36 @@ class SchemeInfo:
     uses_fans: bool = True
     #: shape and layout of the trial call that validates a rule's parameters up front
     trial: tuple[tuple[int, ...], Any] = ((4, 4), None)
+    #: the gain comes from the activation after the layer (the torch adapter sets ``gain``
+    #: from it unless the spec fixes ``gain``): Xavier, He, orthogonal
+    gain_from_activation: bool = False
+    #: a model-level scheme's definition ``(**params) -> per-tensor scheme text or None``
+    base_rule: Callable[..., Any] | None = field(default=None, repr=False)
+    #: model-level schemes: the structure they need, their paper and the function applying them
+    needs: str = ""
+    paper: str = ""
+    entry: str = ""
+
+    @property
+    def model_level(self) -> bool:
+        """Whether the scheme needs a model's structure (category ``"model"``)."""
+        return self.category == MODEL
+
+    def base(self, **params: Any) -> SchemeSpec | None:
+        """A model-level scheme's per-tensor scheme for the model's ordinary tensors (None
+        where it has none), from its definition at ``params`` over the defaults."""
+        if not self.model_level:
+            raise ValueError(f"scheme {self.name!r} is per-tensor; base() is for model-level ones")
+        spec = self.definition(**self.bind(params))
+        return None if spec is None else parse_scheme(spec)
 
     @property
     def definition(self) -> Callable[..., Any]:
         """The function the scheme is defined by (its rule, else its law)."""
-        return self.rule if self.rule is not None else self.law  # type: ignore[return-value]
+        for d in (self.rule, self.law, self.base_rule):
+            if d is not None:
+                return d
+        raise AssertionError(self.name)  # pragma: no cover - every scheme has one
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -102,6 +150,9 @@ class SchemeInfo:
         self, shape: tuple[int, ...], layout: Any = None, fans: Any = None, **params: Any
     ) -> Distribution | None:
         """The law of one entry of a weight of ``shape`` (None where no single law applies)."""
+        if self.model_level:
+            base = self.base(**params)
+            return None if base is None else base.info.law_at(shape, layout, fans, **base.params)
         p = self.bind(params)
         if self.rule is not None:
             d = None if self.law is None else self.law(shape, layout, fans, **p)
@@ -170,100 +221,29 @@ def _section(doc: str, name: str, key: str) -> str:
     raise ValueError(f"scheme {name!r}: its docstring needs a line starting with {key!r}")
 
 
-# --------------------------------------------------------------------------- the array function
+# --------------------------------------------------------------------------- registration
 
 _REGISTRY: dict[str, SchemeInfo] = {}
 _ALIASES: dict[str, str] = {}
 
 
-def _format_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
-        if n < 1000 or unit == "PB":
-            return f"{n:.3g} {unit}"
-        n /= 1000
-    return f"{n:.3g} PB"  # pragma: no cover
+def _model_function(i: SchemeInfo) -> Callable[..., np.ndarray]:
+    """The array function of a model-level scheme: it refuses, naming where to use it."""
 
+    def fn(*args: Any, **kwargs: Any) -> np.ndarray:
+        raise _model_level_error(_REGISTRY[i.name], "scheme", i.name)
 
-def _physical_memory() -> int | None:
-    import os
-
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, OSError, ValueError):  # pragma: no cover - not POSIX
-        return None
-
-
-def check_memory(shape: tuple[int, ...], dtype: np.dtype) -> None:
-    """Refuse, before allocating, a shape whose float64 draw and cast copy exceed the memory."""
-    n = math.prod(shape)
-    need = n * (8 + np.dtype(dtype).itemsize)
-    have = _physical_memory()
-    if have is not None and need > have:
-        raise ValueError(
-            f"shape {shape} has {n:,} entries: sampling it in float64 and casting to "
-            f"{np.dtype(dtype)} needs {_format_bytes(need)}, more than this machine's "
-            f"{_format_bytes(have)} of memory; use a smaller shape"
-        )
-
-
-def _sample(
-    i: SchemeInfo, shape: Any, rng: Any, dtype: Any, layout: Any, fans: Any, params: Mapping
-) -> np.ndarray:
-    shape = check_shape(shape)
-    dt = check_float_dtype(dtype)
-    gen = as_generator(rng)
-    check_memory(shape, dt)
-    empty = math.prod(shape) == 0
-    if i.rule is None:
-        if empty:
-            return i.values(shape, NumpySource(gen), layout, fans, **params).astype(dt)
-        d = i.law_at(shape, layout, fans, **params)
-        return draw(d, shape, gen, dt)  # type: ignore[arg-type]
-    values = i.values(shape, NumpySource(gen), layout, fans, **params)
-    with np.errstate(over="ignore"):
-        out = np.asarray(values, dtype=np.float64).astype(dt)
-    if not np.all(np.isfinite(out)):
-        raise ValueError(f"{i.name} values overflow {dt} (largest {np.finfo(dt).max:g})")
-    return out
-
-
-def _array_function(i: SchemeInfo, definition: Callable[..., Any]) -> Callable[..., np.ndarray]:
-    own = _defaults(definition)
-    hints = {k: v for k, v in definition.__annotations__.items() if k in own}
-
-    def fn(
-        shape: Any, rng: Any = None, dtype: Any = np.float64, *, layout: Any = None, **kw: Any
-    ) -> np.ndarray:
-        fans = kw.pop("fans", None)
-        unknown = sorted(set(kw) - set(own))
-        if unknown:
-            raise TypeError(
-                f"{i.name}() got an unexpected keyword argument {unknown[0]!r}; its parameters "
-                f"are: {', '.join(own) or 'none'} (and layout, fans)"
-            )
-        return _sample(_REGISTRY[i.name], shape, rng, dtype, layout, fans, kw)
-
-    P = inspect.Parameter
-    fn.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            P("shape", P.POSITIONAL_OR_KEYWORD, annotation="int | tuple[int, ...]"),
-            P("rng", P.POSITIONAL_OR_KEYWORD, default=None),
-            P("dtype", P.POSITIONAL_OR_KEYWORD, default=np.float64),
-            *(
-                P(k, P.KEYWORD_ONLY, default=v, annotation=hints.get(k, P.empty))
-                for k, v in own.items()
-            ),
-            P("layout", P.KEYWORD_ONLY, default=None),
-            P("fans", P.KEYWORD_ONLY, default=None),
-        ],
-        return_annotation="numpy.ndarray",
-    )
-    fn.__name__ = fn.__qualname__ = i.name
-    fn.__module__ = definition.__module__
-    fn.__doc__ = definition.__doc__
-    fn.__wrapped__ = definition  # type: ignore[attr-defined]
-    fn.info = i  # type: ignore[attr-defined]
     return fn
+
+
+def _check_model_args(name: str, category: str, needs: str, entry: str, **tensor: Any) -> None:
+    if (category == MODEL) != bool(needs and entry):
+        raise TypeError(
+            f"scheme {name!r}: needs= and entry= are given exactly for category {MODEL!r}"
+        )
+    if category == MODEL and any(tensor.values()):
+        given = ", ".join(k for k, v in tensor.items() if v)
+        raise TypeError(f"scheme {name!r}: a model-level scheme takes no {given}")
 
 
 def scheme(
@@ -274,13 +254,21 @@ def scheme(
     data_dependent: bool = False,
     law: Callable[..., Distribution] | None = None,
     trial: tuple[tuple[int, ...], Any] = ((4, 4), None),
+    gain_from_activation: bool = False,
+    needs: str = "",
+    paper: str = "",
+    entry: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., np.ndarray]]:
     """Register the decorated law (or rule) as a scheme and return its array function.
 
     The definition's first positional parameter says what it is: ``fans`` (a law of the fans),
     none (a law that ignores the fans), or ``shape, source`` (a structured rule, with ``law``
     giving the moments of its entries where a single law describes them).  ``trial`` is the
-    shape and layout a rule is tried on to validate parameters in :func:`get`."""
+    shape and layout a rule is tried on to validate parameters in :func:`get`.
+    ``gain_from_activation``: the torch adapter sets the scheme's ``gain`` from the layer's
+    activation.  Category ``"model"`` (with ``needs``, ``paper`` and ``entry``): a model-level
+    scheme, whose definition ``(*, params)`` returns the per-tensor scheme of ordinary tensors
+    (or None); its array function refuses."""
     check_choice("category", category, CATEGORIES)
 
     def register(definition: Callable[..., Any]) -> Callable[..., np.ndarray]:
@@ -300,6 +288,18 @@ def scheme(
             )
         if name in _REGISTRY or name in _ALIASES:
             raise ValueError(f"scheme {name!r} is registered twice")
+        _check_model_args(
+            name,
+            category,
+            needs,
+            entry,
+            recommended=recommended,
+            law=law,
+            rule=is_rule,
+            fans=positional == ["fans"],
+            gain_from_activation=gain_from_activation,
+            data_dependent=data_dependent,
+        )
         i = SchemeInfo(
             name=name,
             fn=lambda *a, **k: None,  # replaced below
@@ -309,12 +309,19 @@ def scheme(
             recommended_for=tuple(recommended),
             aliases=tuple(aliases),
             data_dependent=data_dependent,
-            law=law if is_rule else definition,
+            law=law if is_rule else (None if category == MODEL else definition),
             rule=definition if is_rule else None,
+            base_rule=definition if category == MODEL else None,
             uses_fans=positional == ["fans"],
             trial=trial,
+            gain_from_activation=gain_from_activation,
+            needs=needs,
+            paper=paper,
+            entry=entry,
         )
-        fn = _array_function(i, definition)
+        fn = _model_function(i) if i.model_level else array_function(i, definition)
+        if i.model_level:
+            functools.update_wrapper(fn, definition)
         object.__setattr__(i, "fn", fn)
         _REGISTRY[name] = i
         _ALIASES.update({a: name for a in aliases})
@@ -326,23 +333,47 @@ def scheme(
 # --------------------------------------------------------------------------- lookups
 
 
-def available(category: str | None = None) -> list[str]:
-    """Every registered scheme name (aliases excluded), optionally only one category's."""
+def available(category: str | None = None, *, model_level: bool = False) -> list[str]:
+    """Every registered per-tensor scheme name (aliases excluded), optionally only one
+    category's.  Model-level schemes are listed by ``available("model")``, and together with
+    the others by ``model_level=True``."""
     if category is not None:
         check_choice("category", category, CATEGORIES)
-    return [n for n, i in _REGISTRY.items() if category is None or i.category == category]
+    return [
+        n
+        for n, i in _REGISTRY.items()
+        if (category is None and (model_level or not i.model_level)) or i.category == category
+    ]
 
 
-def info(name: str) -> SchemeInfo:
-    """The :class:`SchemeInfo` of ``name`` (aliases such as ``glorot_uniform`` accepted)."""
+def info(name: str, *, field: str = "scheme") -> SchemeInfo:
+    """The :class:`SchemeInfo` of ``name`` (aliases such as ``glorot_uniform`` accepted;
+    model-level schemes too).  An unknown name is a ParameterError for ``field``."""
     if isinstance(name, str):
         key = _ALIASES.get(name, name)
         if key in _REGISTRY:
             return _REGISTRY[key]
     names = ", ".join(available())
-    raise ValueError(
+    raise ParameterError(
+        field,
+        name,
+        f"a registered scheme: {names}",
         f"unknown initialization scheme {name!r}; available: {names} "
-        f"(aliases: {', '.join(sorted(_ALIASES))})"
+        f"(aliases: {', '.join(sorted(_ALIASES))}; model-level schemes, for "
+        f"initlab.torch: {', '.join(available(MODEL))})" + suggest(name, [*_REGISTRY, *_ALIASES]),
+    )
+
+
+def _model_level_error(i: SchemeInfo, field: str, value: Any) -> ParameterError:
+    tensor = available()
+    allowed = "a per-tensor scheme: " + ", ".join(tensor)
+    return ParameterError(
+        field,
+        value,
+        allowed,
+        f"{field}={str(value)!r} is a model-level scheme: it needs {i.needs}, which one tensor "
+        f"does not have; apply it to a PyTorch model with {i.entry}(model, {i.name!r}, ...), "
+        f"or choose a per-tensor scheme for {field}{suggest(i.name, tensor)}: " + ", ".join(tensor),
     )
 
 
@@ -381,19 +412,29 @@ class SchemeSpec:
         return self.name + ":" + ",".join(f"{k}={v}" for k, v in self.params.items())
 
 
-def get(name: str | SchemeSpec, **params: Any) -> SchemeSpec:
+def get(
+    name: str | SchemeSpec, *, model_level: bool = False, field: str = "scheme", **params: Any
+) -> SchemeSpec:
     """Return scheme ``name`` with ``params`` bound, checked now rather than at first use.
 
     Unknown names and parameters raise a ValueError that lists what is allowed; bad values
-    raise the scheme's own error.  Example: ``get("he_normal")((256, 128), rng=0)``.
+    raise the scheme's own error.  A model-level scheme raises a ParameterError for ``field``
+    unless ``model_level=True``.  Example: ``get("he_normal")((256, 128), rng=0)``.
     """
     if isinstance(name, SchemeSpec):
         if params:
-            return get(name.name, **{**name.params, **params})
+            merged = {**name.params, **params}
+            return get(name.name, model_level=model_level, field=field, **merged)
+        if name.info.model_level and not model_level:
+            raise _model_level_error(name.info, field, str(name))
         return name
-    i = info(name)
+    i = info(name, field=field)
+    if i.model_level and not model_level:
+        raise _model_level_error(i, field, name)
     i.bind(params)
-    if i.rule is None:
+    if i.model_level:
+        i.base(**params)  # validates every value up front
+    elif i.rule is None:
         i.law_at((4, 4), None, None, **params)  # validates every value up front
     else:
         shape, layout = i.trial
@@ -413,33 +454,46 @@ def _parse_value(text: str) -> Any:
     return t
 
 
-def parse_scheme(spec: str | SchemeSpec) -> SchemeSpec:
+def parse_scheme(
+    spec: str | SchemeSpec, *, model_level: bool = False, field: str = "scheme"
+) -> SchemeSpec:
     """Parse ``"name"``, ``"name:value"`` (the first parameter) or ``"name:k=v,k=v"``.
 
     Examples: ``"he_normal"``, ``"constant:0.3"``, ``"random_normal:std=0.5,mean=0"``,
-    ``"scaled:base=xavier_normal,factor=10"``.
+    ``"scaled:base=xavier_normal,factor=10"``.  Model-level schemes (``"gpt2:std=0.01"``) only
+    with ``model_level=True``; otherwise a ParameterError for ``field`` says where to use them.
     """
     if isinstance(spec, SchemeSpec):
-        return spec
+        return get(spec, model_level=model_level, field=field)
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"a scheme must be a name such as 'he_normal', got {spec!r}")
+        raise ParameterError(
+            field,
+            spec,
+            "a scheme name such as 'he_normal'",
+            f"{field}: a scheme must be a name such as 'he_normal', got {spec!r}",
+        )
     name, sep, rest = spec.strip().partition(":")
     name = name.strip()
+    i = info(name, field=field)
+    if i.model_level and not model_level:
+        raise _model_level_error(i, field, spec.strip())
     if not sep or not rest.strip():
-        return get(name)
-    i = info(name)
+        return get(name, model_level=model_level, field=field)
     params: dict[str, Any] = {}
     for k, item in enumerate(rest.split(",")):
         key, eq, value = item.partition("=")
         if not eq:
             if k != 0 or not i.defaults:
-                raise ValueError(
-                    f"scheme spec {spec!r}: write parameters as key=value "
-                    f"(parameters of {i.name}: {', '.join(i.defaults) or 'none'})"
+                raise ParameterError(
+                    field,
+                    spec,
+                    f"key=value parameters of {i.name}: {', '.join(i.defaults) or 'none'}",
+                    f"{field}: scheme spec {spec!r}: write parameters as key=value "
+                    f"(parameters of {i.name}: {', '.join(i.defaults) or 'none'})",
                 )
             key, value = next(iter(i.defaults)), item
         params[key.strip()] = _parse_value(value)
-    return get(name, **params)
+    return get(name, model_level=model_level, field=field, **params)
 
 
 def distribution(

@@ -61,7 +61,9 @@ def _orthogonal_law(shape: Shape, layout: Any, fans: Any, *, gain: float) -> Dis
     return Distribution("orthogonal", 0.0, g / math.sqrt(max(r, c, 1)), -g, g)
 
 
-@scheme("structured", recommended=("tanh", "linear"), law=_orthogonal_law)
+@scheme(
+    "structured", recommended=("tanh", "linear"), law=_orthogonal_law, gain_from_activation=True
+)
 def orthogonal(
     shape: Shape, source: Source, *, gain: float = 1.0, layout: Any = None, fans: Any = None
 ) -> np.ndarray:

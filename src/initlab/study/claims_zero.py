@@ -94,7 +94,7 @@ def _zero_trap(ctx: Any, exp: Experiment, act: str) -> Any:
         f"{fmt(c0, 5)} -> {fmt(c1, 5)} (with {ref_scheme}: {spread_text(ref_final)})"
     )
     obs = [
-        "The diagnostics name: " + ", ".join(pop.modes(k)) + ".",
+        "The diagnostics name: " + ", ".join(pop.modes(k)) + ". " + pop.judge(k).sentence,
         (
             f"Mechanism: with W = 0 every hidden Z is 0, so A = {act}(0) = "
             f"{'0' if act in ('relu', 'tanh') else '0.5'}; the gradient reaching a hidden layer "

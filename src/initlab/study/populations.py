@@ -309,6 +309,15 @@ class Population:
     def modes(self, k: int, reference: int | None = None) -> list[str]:
         return [f.mode for f in self.findings(k, reference)]
 
+    def judge(self, k: int, reference: int | None = None) -> Any:
+        """The diagnostics' two-part :class:`~initlab.diagnostics.Verdict` of member ``k`` (its
+        ``sentence`` says both parts)."""
+        from initlab.diagnostics import judge
+
+        if reference is None:
+            return judge(self.history, k, predict=False)
+        return judge(self.history, k, self.history, reference, predict=False)
+
     def label(self, k: int) -> str:
         s, seed = self.members[k]
         return s if s in DETERMINISTIC else f"{s} (seed {seed})"

@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from initlab.config import _MEMBER_FIELDS, RunConfig  # the fields a population may vary
+from initlab.config import MEMBER_FIELDS, RunConfig  # the fields a population may vary
 from initlab.sweep.spec import GridSpec, SweepSpecError
 
 __all__ = [
@@ -185,7 +185,7 @@ def cell_flops(config: RunConfig, cache: dict[str, Any] | None = None) -> int | 
 
 def _population_key(config: RunConfig) -> str:
     d = config.to_dict()
-    for f in _MEMBER_FIELDS:
+    for f in MEMBER_FIELDS:
         if f != "seed" or config.batch_size is None:
             d.pop(f)
     return _canonical(d)

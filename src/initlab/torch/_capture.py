@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +80,23 @@ __all__ = [
     "step_event",
     "to_numpy",
 ]
+
+#: Modules an input passes through unchanged in value for the graph's purpose (elementwise
+#: masks and identities): the layer after one still reads the layer before's activation.
+PASS_THROUGH: tuple[type[nn.Module], ...] = (
+    nn.Dropout,
+    nn.Dropout1d,
+    nn.Dropout2d,
+    nn.Dropout3d,
+    nn.AlphaDropout,
+    nn.Identity,
+)
+
+
+def _opaque(m: nn.Module) -> bool:
+    """Modules with children that compute without calling them (attention's projections)."""
+    return isinstance(m, nn.MultiheadAttention | nn.RNNBase)
+
 
 #: The layers whose statistics are recorded.
 INSPECTED: tuple[type[nn.Module], ...] = (nn.Linear, *CONV, *CONV_TRANSPOSE)
@@ -317,6 +335,12 @@ class Captured:
     dw: torch.Tensor | None = None  # parameter gradients, summed over backward passes
     db: torch.Tensor | None = None
     backward_seen: bool = False
+    # the graph around the first call: its input, its A (activation output, or Z), and the
+    # clock at the call and once A was produced
+    x_in: Any = None
+    a_out: Any = None
+    t_call: int = -1
+    t_done: int = -1
 
 
 class Capture:
@@ -326,7 +350,8 @@ class Capture:
     ``param_hooks``: also sum the gradients of each site's weight and bias over the backward
     passes (:class:`Watch`; :func:`inspect` gets them from ``torch.autograd.grad``).
     ``grad_enabled_only``: ignore calls made with gradients disabled (evaluation inside a
-    training loop).  Every handle is kept and removed by :meth:`remove`."""
+    training loop).  ``model``: also watch its other modules, to tell how consecutive sites are
+    related (:meth:`boundaries`).  Every handle is kept and removed by :meth:`remove`."""
 
     def __init__(
         self,
@@ -335,11 +360,18 @@ class Capture:
         grads: bool,
         param_hooks: bool = False,
         grad_enabled_only: bool = False,
+        model: nn.Module | None = None,
     ) -> None:
         self.sites = sites
         self.grads = grads
         self.param_hooks = param_hooks
         self.grad_enabled_only = grad_enabled_only
+        self.model = model
+        #: other modules called, as (clock, type name), and pass-through outputs -> inputs
+        self.calls: list[tuple[int, str]] = []
+        self._alias: dict[int, Any] = {}
+        self._keep: list[Any] = []
+        self._clock = itertools.count()
         self.data = [Captured() for _ in sites]
         self.handles: list[Any] = []
         #: the input of the first layer called (the engine's ``X``), as rows
@@ -362,6 +394,12 @@ class Capture:
             for key, m in acts.items():
                 self._pending[key] = []
                 self.handles.append(m.register_forward_hook(self._act_hook))
+            if self.model is not None:
+                mine = {id(s.module) for s in self.sites} | set(acts)
+                for m in self.model.modules():
+                    if id(m) in mine or (any(True for _ in m.children()) and not _opaque(m)):
+                        continue
+                    self.handles.append(m.register_forward_hook(self._other_hook))
         except BaseException:
             self.remove()
             raise
@@ -369,6 +407,46 @@ class Capture:
     def remove(self) -> None:
         while self.handles:
             self.handles.pop().remove()
+
+    def _other_hook(self, module: nn.Module, args: Any, out: Any) -> Any:
+        if self._skip():
+            return None
+        if isinstance(module, PASS_THROUGH) and args and isinstance(out, torch.Tensor):
+            if out is not args[0]:  # an identity (or eval-mode dropout) returns its input
+                self._alias[id(out)] = args[0]
+                self._keep.append(out)
+        else:
+            self.calls.append((next(self._clock), type(module).__name__))
+        return None
+
+    def boundaries(self, order: list[int]) -> list[str | None]:
+        """For the sites ``order`` (forward order), what lies between each one's output and the
+        next one's input: None when the next site's input *is* its ``A`` (through dropout or
+        identity modules) and no other module ran in between; else the modules that ran after
+        the layer and before the next (``"BatchNorm2d"``, ``"AdaptiveAvgPool2d, Flatten"``,
+        ...), or ``"functional operation"`` (a residual join, a reshape, an ``F.*`` call) when
+        none did.  The last site's entry is None."""
+        out: list[str | None] = []
+        for i, j in zip(order[:-1], order[1:], strict=True):
+            lo, up = self.data[i], self.data[j]
+            x, seen = up.x_in, set()
+            while x is not None and id(x) in self._alias and id(x) not in seen:
+                seen.add(id(x))
+                x = self._alias[id(x)]
+            # modules run after the layer (normalisation looked through on the way to its
+            # activation included) and before the next one
+            names = list(dict.fromkeys(n for t, n in self.calls if lo.t_call < t < up.t_call))
+            if names:
+                out.append(", ".join(names))
+            elif x is None or x is not lo.a_out:
+                out.append("functional operation")
+            elif self.sites[i].activation.name == "unknown":
+                # fed straight in, but outside a Sequential chain: other uses (a residual
+                # join, say) are not known, nor is the gradient they add
+                out.append("output used outside an nn.Sequential chain")
+            else:
+                out.append(None)
+        return [*out, None] if order else []
 
     def _skip(self) -> bool:
         return self.grad_enabled_only and not torch.is_grad_enabled()
@@ -384,6 +462,9 @@ class Capture:
                 rec.w0, rec.b0 = site.weight(), site.bias()
                 if rec.first == 0 and args and isinstance(args[0], torch.Tensor):
                     self.x = site.input_rows(args[0])
+                rec.x_in = args[0] if args else None
+                rec.t_call = rec.t_done = next(self._clock)
+                rec.a_out = out
             call = len(rec.z)
             rec.z.append(site.rows(out))
             rec.shapes.append(out.shape)
@@ -401,6 +482,8 @@ class Capture:
             return None
         i, call = queue.pop(0)
         site, rec = self.sites[i], self.data[i]
+        if call == 0:
+            rec.a_out, rec.t_done = out, next(self._clock)
         like = rec.shapes[call]
         rec.a[call] = site.rows(out, like)
         if self.grads and out.requires_grad:
@@ -515,9 +598,25 @@ def step_event(
     )
 
 
-def label_records(records: list[dict[str, Any]], sites: list[Site]) -> None:
-    """Add the layer's qualified name and module type to LayerStats records (in place)."""
+def label_records(
+    records: list[dict[str, Any]], sites: list[Site], boundaries: list[str | None] | None = None
+) -> None:
+    """Add to LayerStats records (in place) what the torch model tells: the layer's qualified
+    ``name`` and ``module`` type, its ``kind``, ``fan_in`` and ``connections`` (inputs per
+    output value: ``fan_in / prod(stride)`` for a transposed conv) and the ``boundary`` after
+    it (from :meth:`Capture.boundaries`)."""
     for r in records:
         site = sites[r["layer"] - 1]
-        r.setdefault("name", site.name)
-        r.setdefault("module", type(site.module).__name__)
+        m = site.module
+        fan_in = int(site.weight().shape[0])
+        kind = (
+            "conv_transpose" if isinstance(m, CONV_TRANSPOSE) else "conv" if site.conv else "dense"
+        )
+        stride = math.prod(m.stride) if kind == "conv_transpose" else 1
+        r["name"] = site.name
+        r["module"] = type(m).__name__
+        r["kind"] = kind
+        r["fan_in"] = fan_in
+        r["connections"] = fan_in / stride
+        if boundaries is not None:
+            r["boundary"] = boundaries[r["layer"] - 1]

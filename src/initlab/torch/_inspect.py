@@ -35,7 +35,14 @@ from torch import nn
 
 from initlab._checks import check_choice
 from initlab._json import jsonable
-from initlab.diagnostics import LAYER_COLUMNS, Finding, LayerStats, format_layer_stats, verdict
+from initlab.diagnostics import (
+    LAYER_COLUMNS,
+    Finding,
+    LayerStats,
+    Verdict,
+    format_layer_stats,
+    judge,
+)
 from initlab.torch._capture import (
     CONV,
     CONV_TRANSPOSE,
@@ -79,6 +86,9 @@ class InspectResult:
     measure are None, and so are the update fields (``inspect`` applies no update).
     ``history`` is the same data as a one-step :class:`initlab.train.History`, so
     :func:`initlab.diagnostics.report` and the figures of :mod:`initlab.report.figures` take it.
+    ``verdict`` is the two-part :class:`initlab.diagnostics.Verdict` (its sentence, the findings
+    at initialization, the boundaries the gradient rules did not cross; no training part: a
+    single pass takes no step).
     """
 
     layers: tuple[dict[str, Any], ...]
@@ -89,6 +99,7 @@ class InspectResult:
     history: History
     notes: tuple[str, ...] = ()
     skipped: tuple[tuple[str, str], ...] = field(default=())
+    verdict: Verdict | None = None
 
     @property
     def gradients(self) -> bool:
@@ -124,11 +135,16 @@ class InspectResult:
 
     def report(self) -> str:
         """The table, the loss, the verdict with its evidence, and the notes."""
-        lines = [self.table(), ""]
+        lines = []
+        if self.verdict is not None:
+            lines += [f"verdict: {self.verdict.sentence}", ""]
+        lines += [self.table(), ""]
         if self.loss is not None:
             lines.append(f"loss ({self.loss_name}): {self.loss:.6g}")
-        lines.append("verdict: " + ", ".join(self.modes))
+        lines.append("modes: " + ", ".join(self.modes))
         lines += [f"  - {f.mode}: {f.message}" for f in self.findings]
+        if self.verdict is not None and self.verdict.boundaries:
+            lines.append("  not judged across: " + "; ".join(self.verdict.boundaries))
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -141,6 +157,7 @@ class InspectResult:
             {
                 "layers": [dict(r) for r in self.layers],
                 "findings": [f.to_dict() for f in self.findings],
+                "verdict": None if self.verdict is None else self.verdict.to_dict(),
                 "loss": self.loss,
                 "loss_name": self.loss_name,
                 "mode": self.mode,
@@ -361,7 +378,7 @@ def inspect(
                 params.append(p)
     frozen = [p for p in params if not p.requires_grad] if backward else []
     devices = sorted({p.device.index or 0 for p in model.parameters() if p.device.type == "cuda"})
-    capture = Capture(sites, grads=backward)
+    capture = Capture(sites, grads=backward, model=model)
     locator = _Locator(model)
     loss_value: float | None = None
     loss_name: str | None = None
@@ -437,9 +454,12 @@ def _result(
     )
     probe = LayerStats(every=1)
     probe(event)
-    label_records(probe.records, used)
+    label_records(probe.records, used, capture.boundaries(order))
+    if not backward:  # not measured, not zero: the verdict's gradient rules then skip them
+        for r in probe.records:
+            r.update({k: None for k in GRADIENT_FIELDS if k in r})
     history = History(
-        cost=np.array([[cost]]),
+        cost=np.array([[cost]]) if backward else np.empty((1, 0)),
         final_cost=np.array([cost]),
         diverged_at=[0 if backward and not math.isfinite(cost) else None],
         steps_run=0,
@@ -453,13 +473,15 @@ def _result(
             "activations": [s.activation.spec for s in used],
         },
     )
-    findings = verdict(history)
+    judged = judge(history)
+    findings = judged.findings
     if not backward and [f.mode for f in findings] == ["healthy"]:
         findings = [
             Finding(
-                "healthy",
-                "no failure mode found in the forward statistics (activation scale, saturation, "
-                "dead units, symmetry); gradients were not measured",
+                mode="healthy",
+                message="no failure mode found in the forward statistics (activation scale, "
+                "saturation, dead units, symmetry); gradients were not measured",
+                part="none",
             )
         ]
     layers = []
@@ -497,4 +519,5 @@ def _result(
         history=history,
         notes=tuple(notes),
         skipped=all_skipped,
+        verdict=judged,
     )

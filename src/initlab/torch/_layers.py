@@ -1,28 +1,39 @@
 """Which torch modules initlab initializes, their weights' fans, and activation gains.
 
-Fans, per module type (``rf`` is the kernel's receptive field, the product of its sizes):
+Fans, per module type (``rf`` is the kernel's receptive field, the product of its sizes;
+``g`` the groups, ``S = prod(stride)``; computed by :func:`initlab.schemes.compute_fans`):
 
-====================================  =========================  =================  ==============
-module (weight shape)                 fan_in                     fan_out            torch.nn.init
-====================================  =========================  =================  ==============
-Linear ``(out, in)``                  in                         out                same
-ConvNd ``(out, in/g, *k)``            in/g * rf                  out * rf           same
-ConvTransposeNd ``(in, out/g, *k)``   in/g * rf                  out * rf           differs
-Embedding ``(num, dim)``              dim                        num                same
-RNN/LSTM/GRU weight_ih, per gate      input size                 hidden size        see below
+====================================  =====================  ===================  ============
+module (weight shape)                 fan_in                 fan_out              torch.nn.init
+====================================  =====================  ===================  ============
+Linear ``(out, in)``                  in                     out                  same
+HF Conv1D ``(in, out)``               in                     out                  --
+ConvNd ``(out, in/g, *k)``            in/g * rf              out/g * rf / S       differs
+ConvTransposeNd ``(in, out/g, *k)``   in/g * rf / S          out/g * rf           differs
+MultiheadAttention in_proj, per q/k/v E (kdim, vdim)         E                    differs
+Embedding ``(num, dim)``              dim                    num                  same
+RNN/LSTM/GRU weight_ih, per gate      input size             hidden size          see below
   ``(gates * hidden, input)``
-RNN/LSTM/GRU weight_hh, per gate      hidden (proj) size         hidden size        see below
-LSTM weight_hr ``(proj, hidden)``     hidden                     proj               same
-====================================  =========================  =================  ==============
+RNN/LSTM/GRU weight_hh, per gate      hidden (proj) size     hidden size          see below
+LSTM weight_hr ``(proj, hidden)``     hidden                 proj                 same
+====================================  =====================  ===================  ============
 
-* **ConvTranspose**: a ``ConvTransposeNd(in, out, k, groups=g)`` gets the fans of the
-  ``ConvNd(in, out, k, groups=g)`` that maps the same channels: ``fan_in = in/g * rf``, the
-  number of inputs that reach one output at stride 1, and ``fan_out = out * rf``.  For
-  ``g = 1`` this is ``compute_fans(shape, "torch_transpose")``.  ``torch.nn.init`` reads
-  ``fan_in = size(1) * rf = out/g * rf`` and ``fan_out = size(0) * rf = in * rf`` whatever the
-  layer, i.e. the fans of the convolution whose gradient the transposed one is (for ``g = 1``
-  initlab's two fans swapped); for ``in != out`` the two differ, and so do every fan-based
-  scheme and ``torch_default`` (weight and bias).
+* **Grouped, depthwise and strided convolutions**: one output channel reads ``in/g`` input
+  channels and one input channel feeds ``out/g`` output channels, so ``fan_out = out/g * rf``
+  (``torch.nn.init``: ``out * rf``, 64x too large for ``Conv2d(64, 64, 3, groups=64)``); a
+  stride ``s`` makes one input feed ``rf / S`` positions per output channel on average.  Checked
+  by variance ratios in ``tests/test_torch_fans.py`` (forward with fan_in, backward with
+  fan_out, each within 10 % of 1).
+* **ConvTranspose**: ``ConvTransposeNd(in, out, k, stride=s, groups=g)`` scatters each input
+  to ``out/g * rf`` outputs (``fan_out``), and each output position receives ``rf / S`` taps per
+  input channel (``fan_in = in/g * rf / S``; DCGAN's ``ConvTranspose2d(in, out, 4, stride=2)``:
+  ``in * 4``).  ``torch.nn.init`` reads ``fan_in = size(1) * rf = out/g * rf`` and ``fan_out =
+  size(0) * rf = in * rf`` whatever the layer, which gives DCGAN's layers a forward variance
+  ratio of 1/2 (stride 2, ``in = 2 out``) where 1 is wanted.
+* **Attention**: ``nn.MultiheadAttention``'s packed ``in_proj_weight (3E, E)`` is three
+  ``(E, E)`` maps, each initialized on its own (``torch``'s own Xavier uses ``fan_out = 3E``);
+  ``q/k/v_proj_weight`` (``kdim``/``vdim`` differ) each with its own fans; ``out_proj`` is a
+  Linear.  The q/k/v projections are read linearly (gain 1, "attention projection").
 * **Embedding**: the rows are the vectors a model consumes, so ``fan_in = embedding_dim``
   (``torch.nn.init``'s reading and Flax's default embedding initializer): the fan-in schemes
   set the squared norm of a row to about ``gain^2`` (LeCun: 1), while Xavier, whose fan_out is
@@ -40,7 +51,6 @@ LSTM weight_hr ``(proj, hidden)``     hidden                     proj           
 from __future__ import annotations
 
 import fnmatch
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,26 +94,58 @@ class Weight:
     name: str  # the parameter's name inside its module, e.g. "weight" or "weight_hh_l0"
     tensor: torch.Tensor
     fans: Fans  # fans of one chunk
-    chunks: int = 1  # row blocks initialized separately (the gates of a recurrent layer)
-    layout: str = "torch"  # "torch" or "torch_transpose" (dirac needs it)
+    chunks: int = 1  # blocks initialized separately (recurrent gates, attention's q/k/v)
+    layout: str = "torch"  # "torch" or "torch_transpose" (dirac, sparse need it)
     groups: int = 1
     biases: list[tuple[str, torch.Tensor]] = field(default_factory=list)
     padding_idx: int | None = None
+    chunk_dim: int = 0  # the axis the chunks split (HF Conv1D's fused q/k/v: 1)
+    chunk_names: tuple[str, ...] = ()  # e.g. ("input", "forget", "cell", "output")
+    role: str = ""  # "attention" for q/k/v projections (their gain is linear)
 
     def chunk_views(self) -> list[torch.Tensor]:
-        return list(self.tensor.chunk(self.chunks, dim=0)) if self.chunks > 1 else [self.tensor]
+        if self.chunks == 1:
+            return [self.tensor]
+        return list(self.tensor.chunk(self.chunks, dim=self.chunk_dim))
+
+    def chunk_shape(self) -> tuple[int, ...]:
+        shape = list(self.tensor.shape)
+        shape[self.chunk_dim] //= self.chunks
+        return tuple(shape)
 
 
-def _conv_transpose_fans(module: nn.Module, shape: tuple[int, ...]) -> Fans:
-    if module.groups == 1:
-        return compute_fans(shape, "torch_transpose")
-    rf = math.prod(shape[2:])
-    return Fans(module.in_channels // module.groups * rf, module.out_channels * rf, rf)
+def conv_fans(module: nn.Module, shape: tuple[int, ...]) -> Fans:
+    """``ConvNd(in, out, k, groups=g, stride=s)``, weight ``(out, in/g, *k)``: ``fan_in = in/g *
+    rf`` (the inputs one output reads), ``fan_out = out/g * rf / prod(s)`` (the outputs one
+    input feeds, on average); :func:`initlab.schemes.compute_fans` with ``groups``/``stride``."""
+    return compute_fans(shape, "torch", groups=module.groups, stride=tuple(module.stride))
+
+
+def conv_transpose_fans(module: nn.Module, shape: tuple[int, ...]) -> Fans:
+    """``ConvTransposeNd(in, out, k, stride=s, groups=g)``, weight ``(in, out/g, *k)``:
+    ``fan_in = in/g * rf / prod(s)`` (on average, the inputs that reach one output: each
+    output position is hit by ``rf / prod(s)`` kernel taps), ``fan_out = out/g * rf`` (one input
+    is scattered to every tap of its group's ``out/g`` channels)."""
+    return compute_fans(shape, "torch_transpose", groups=module.groups, stride=tuple(module.stride))
 
 
 def _bias(module: nn.Module, name: str) -> list[tuple[str, torch.Tensor]]:
     b = getattr(module, name, None)
     return [(name, b)] if isinstance(b, torch.Tensor) else []
+
+
+GATE_NAMES = {
+    "LSTM": ("input", "forget", "cell", "output"),
+    "GRU": ("reset", "update", "new"),
+    "RNN": (),
+}
+
+
+def gate_names(module: nn.Module) -> tuple[str, ...]:
+    for cls in type(module).__mro__:
+        if cls.__name__ in GATE_NAMES and cls.__module__.startswith("torch.nn"):
+            return GATE_NAMES[cls.__name__]
+    return ()
 
 
 def _recurrent_weights(module: nn.Module) -> list[Weight]:
@@ -123,8 +165,62 @@ def _recurrent_weights(module: nn.Module) -> list[Weight]:
             [(f"bias_{suffix}", params[f"bias_{suffix}"])] if f"bias_{suffix}" in params else []
         )
         fans = compute_fans((module.hidden_size, *shape[1:]), "torch")
-        out.append(Weight(name, p, fans, chunks=gates, biases=biases))
+        names = gate_names(module) if gates > 1 else ()
+        out.append(Weight(name, p, fans, chunks=gates, biases=biases, chunk_names=names))
     return out
+
+
+def _attention_weights(m: nn.MultiheadAttention) -> list[Weight]:
+    """The q/k/v projections of ``nn.MultiheadAttention``; ``out_proj`` is its own Linear.
+
+    Packed ``in_proj_weight (3E, E)``: three ``(E, E)`` blocks, each with fans ``(E, E)``
+    (torch's ``_reset_parameters`` draws Xavier on the packed matrix, fan_out ``3E``).
+    ``q/k/v_proj_weight`` (when ``kdim``/``vdim`` differ from E): ``(E, kdim)`` etc."""
+    e = m.embed_dim
+    biases = _bias(m, "in_proj_bias") + _bias(m, "bias_k") + _bias(m, "bias_v")
+    if m.in_proj_weight is not None:
+        fans = Fans(e, e)
+        return [
+            Weight(
+                "in_proj_weight",
+                m.in_proj_weight,
+                fans,
+                chunks=3,
+                biases=biases,
+                chunk_names=("q", "k", "v"),
+                role="attention",
+            )
+        ]
+    out = []
+    for i, n in enumerate(("q_proj_weight", "k_proj_weight", "v_proj_weight")):
+        w = getattr(m, n)
+        out.append(
+            Weight(
+                n,
+                w,
+                compute_fans(tuple(w.shape), "torch"),
+                biases=biases if i == 0 else [],
+                role="attention",
+            )
+        )
+    return out
+
+
+def is_hf_conv1d(module: nn.Module) -> bool:
+    """HuggingFace's ``Conv1D`` (GPT-2): a linear layer whose weight is ``(in, out)``."""
+    w = module._parameters.get("weight")  # not getattr: torch.fx patches it while tracing
+    return (
+        type(module).__name__ == "Conv1D"
+        and hasattr(module, "nf")
+        and isinstance(w, torch.Tensor)
+        and w.dim() == 2
+        and w.shape[1] == module.nf
+    )
+
+
+def is_weight_layer(module: nn.Module) -> bool:
+    """A module :func:`layer_weights` knows (SUPPORTED, nn.MultiheadAttention, HF Conv1D)."""
+    return isinstance(module, (*SUPPORTED, nn.MultiheadAttention)) or is_hf_conv1d(module)
 
 
 def layer_weights(module: nn.Module) -> list[Weight]:
@@ -135,7 +231,7 @@ def layer_weights(module: nn.Module) -> list[Weight]:
             Weight(
                 "weight",
                 w,
-                _conv_transpose_fans(module, tuple(w.shape)),
+                conv_transpose_fans(module, tuple(w.shape)),
                 layout="torch_transpose",
                 groups=module.groups,
                 biases=_bias(module, "bias"),
@@ -143,7 +239,7 @@ def layer_weights(module: nn.Module) -> list[Weight]:
         ]
     if isinstance(module, CONV):
         w = module.weight
-        fans = compute_fans(tuple(w.shape), "torch")
+        fans = conv_fans(module, tuple(w.shape))
         return [Weight("weight", w, fans, groups=module.groups, biases=_bias(module, "bias"))]
     if isinstance(module, nn.Linear):
         w = module.weight
@@ -156,7 +252,26 @@ def layer_weights(module: nn.Module) -> list[Weight]:
         return [Weight("weight", w, fans, padding_idx=module.padding_idx)]
     if isinstance(module, RECURRENT):
         return _recurrent_weights(module)
+    if isinstance(module, nn.MultiheadAttention):
+        return _attention_weights(module)
+    if is_hf_conv1d(module):
+        w = module.weight  # (in, out): the layout of a transposed conv with no kernel
+        fans = compute_fans(tuple(w.shape), "torch_transpose")
+        return [Weight("weight", w, fans, layout="torch_transpose", biases=_bias(module, "bias"))]
     return []
+
+
+# --------------------------------------------------------------------------- normalisation
+
+_NORM_NAMES = (
+    "BatchNorm1d BatchNorm2d BatchNorm3d SyncBatchNorm LayerNorm GroupNorm RMSNorm "
+    "InstanceNorm1d InstanceNorm2d InstanceNorm3d"
+).split()
+#: Normalisation layers: weight (gamma) and bias (beta) are set to ``norm_weight``/``norm_bias``
+#: (default 1 and 0), running statistics reset (mean 0, variance 1, count 0).
+NORM: tuple[type[nn.Module], ...] = tuple(getattr(nn, n) for n in _NORM_NAMES if hasattr(nn, n))
+#: Buffers of a norm layer and the value a reset gives them.
+NORM_BUFFERS = {"running_mean": 0.0, "running_var": 1.0, "num_batches_tracked": 0}
 
 
 # --------------------------------------------------------------------------- activations

@@ -22,6 +22,15 @@ Details:
   keeps no state between calls, so it is re-entrant and works on wrapped models.
 * Recurrent layers (RNN, LSTM, GRU) get the start only: their output passes through saturating
   gates (an LSTM's ``h`` lies in (-1, 1)), so its variance cannot be set to 1 by scaling.
+* ``nn.MultiheadAttention`` is one unit: its output (with zero biases) is linear in the value
+  projection, so only the value block of ``in_proj_weight`` (or ``v_proj_weight``) is rescaled
+  and q/k (which set the attention pattern) stay; its ``out_proj``, which the attention forward
+  reads without calling it, is part of the unit.
+* Tied weights (HF GPT-2's ``wte``/``lm_head``, one tensor under two names) are rescaled once:
+  by the first layer the forward pass calls; a later layer sharing it keeps that scale (its
+  note says "tied").  So every rescaled layer ends with ``|v - 1| < tol`` and no later
+  rescaling changes an earlier layer's output: this is the fixed point, and a second
+  ``lsuv(model, batch, init=None)`` changes nothing.
 * bfloat16/float16 weights are rescaled in float32 and cast back; the variance of their output
   is computed in float64.
 * ``batch`` is a tensor (``model(batch)``), a tuple/list (``model(*batch)``) or a dict
@@ -45,9 +54,11 @@ from initlab._checks import check_finite_real, check_positive_int
 from initlab._text import format_table
 from initlab.schemes import SchemeSpec
 from initlab.torch._capture import describe
-from initlab.torch._init import InitSummary, initialize, plan
 from initlab.torch._layers import RECURRENT, layer_weights
+from initlab.torch._plan import initialize, plan
 from initlab.torch._sample import compute_dtype
+from initlab.torch._summary import InitSummary
+from initlab.torch._trace import run_batch
 
 __all__ = ["LsuvLayer", "LsuvSummary", "LsuvWarning", "lsuv"]
 
@@ -109,15 +120,6 @@ class LsuvSummary:
         return f"LSUV (tol={self.tol:g}, max_iter={self.max_iter})\n" + format_table(headers, rows)
 
 
-def _forward(model: nn.Module, batch: Any) -> None:
-    if isinstance(batch, torch.Tensor):
-        model(batch)
-    elif isinstance(batch, Mapping):
-        model(**batch)
-    else:
-        model(*batch)
-
-
 def _first_tensor(out: Any) -> torch.Tensor:
     if isinstance(out, torch.Tensor):
         return out
@@ -137,7 +139,7 @@ def _measure(model: nn.Module, module: nn.Module, batch: Any, name: str) -> floa
 
     handle = module.register_forward_hook(hook)
     try:
-        _forward(model, batch)
+        run_batch(model, batch)
     finally:
         handle.remove()
     x = torch.cat(outs) if outs else torch.empty(0, dtype=torch.float64)
@@ -149,10 +151,51 @@ def _measure(model: nn.Module, module: nn.Module, batch: Any, name: str) -> floa
     return float(x.var(correction=0))
 
 
+def _scaled_tensors(module: nn.Module) -> list[torch.Tensor]:
+    """What LSUV rescales: a layer's weights; for attention, its value projection only."""
+    if isinstance(module, nn.MultiheadAttention):
+        if module.in_proj_weight is not None:
+            return [module.in_proj_weight.chunk(3, dim=0)[2]]
+        return [module.v_proj_weight]
+    return [w.tensor for w in layer_weights(module)]
+
+
 def _rescale(module: nn.Module, factor: float) -> None:
-    for w in layer_weights(module):
-        t = w.tensor
+    for t in _scaled_tensors(module):
         t.copy_((t.to(compute_dtype(t.dtype)) * factor).to(t.dtype))
+
+
+def _storage(module: nn.Module) -> set[tuple[int, int]]:
+    return {(t.untyped_storage().data_ptr(), t.storage_offset()) for t in _scaled_tensors(module)}
+
+
+def _forward_order(model: nn.Module, layers: list[tuple[str, nn.Module]], batch: Any) -> list[str]:
+    """The layers in the order ``model(batch)`` first calls them (eval mode, no grad; every
+    module's ``training`` flag and the hooks restored afterwards)."""
+    order: list[str] = []
+    flags = [(m, m.training) for m in model.modules()]
+    handles = []
+    try:
+        for name, module in layers:
+
+            def first_call(mod: nn.Module, args: Any, out: Any, name: str = name) -> None:
+                if name not in order:
+                    order.append(name)
+
+            handles.append(module.register_forward_hook(first_call))
+        model.eval()
+        with torch.no_grad():
+            run_batch(model, batch)
+    except Exception as exc:
+        raise ValueError(
+            f"lsuv: model(batch) failed for batch {describe(batch)}: {type(exc).__name__}: {exc}"
+        ) from exc
+    finally:
+        for h in handles:
+            h.remove()
+        for m, flag in flags:
+            m.training = flag
+    return order
 
 
 def lsuv(
@@ -189,45 +232,41 @@ def lsuv(
             f"model(**batch) arguments, got {type(batch).__name__}"
         )
     layers = plan(model, skip=skip, write=False).layers
+    inside = {id(m.out_proj): name for name, m in layers if isinstance(m, nn.MultiheadAttention)}
+    order = _forward_order(model, layers, batch)  # fails, on a bad batch, before any write
     init_summary = None
     if init is not None:
         init_summary = initialize(
-            model, init, bias, None, generator, overrides=overrides, skip=skip
+            model, init, bias, None, generator, overrides=overrides, skip=skip, example=batch
         )
-
     flags = [(m, m.training) for m in model.modules()]
     results: dict[str, LsuvLayer] = {}
-    order: list[str] = []
     try:
         model.eval()
         with torch.no_grad():
-            handles = []
-            try:
-                for name, module in layers:
-
-                    def first_call(mod: nn.Module, args: Any, out: Any, name: str = name) -> None:
-                        if name not in order:
-                            order.append(name)
-
-                    handles.append(module.register_forward_hook(first_call))
-                try:
-                    _forward(model, batch)
-                except Exception as exc:
-                    raise ValueError(
-                        f"lsuv: model(batch) failed for batch {describe(batch)}: "
-                        f"{type(exc).__name__}: {exc}"
-                    ) from exc
-            finally:
-                for h in handles:
-                    h.remove()
             by_name = dict(layers)
+            owner: dict[tuple[int, int], str] = {}
             for name in order:
-                results[name] = _run_layer(model, by_name[name], name, batch, tol, max_iter)
+                module = by_name[name]
+                shared = [owner[k] for k in _storage(module) if k in owner]
+                if shared:
+                    results[name] = _tied_layer(model, module, name, batch, tol, shared[0])
+                    continue
+                owner.update(dict.fromkeys(_storage(module), name))
+                results[name] = _run_layer(model, module, name, batch, tol, max_iter)
     finally:
         for m, flag in flags:
             m.training = flag
     for name, module in layers:
-        if name not in results:
+        if name not in results and id(module) in inside:
+            note = (
+                f"part of the attention {inside[id(module)]!r}: rescaled through its value "
+                "projection"
+            )
+            results[name] = LsuvLayer(
+                name, type(module).__name__, 0, math.nan, math.nan, True, note
+            )
+        elif name not in results:
             warnings.warn(
                 LsuvWarning(
                     f"lsuv: layer {name!r} ({type(module).__name__}) was not called by "
@@ -240,6 +279,14 @@ def lsuv(
             )
     ordered = [results[n] for n in order] + [r for n, r in results.items() if n not in order]
     return LsuvSummary(tuple(ordered), init_summary, tol, max_iter)
+
+
+def _tied_layer(
+    model: nn.Module, module: nn.Module, name: str, batch: Any, tol: float, first: str
+) -> LsuvLayer:
+    v = _measure(model, module, batch, name)
+    note = f"tied to {first!r}: rescaled once, there"
+    return LsuvLayer(name, type(module).__name__, 0, v, v, abs(v - 1.0) < tol, note)
 
 
 def _run_layer(

@@ -56,7 +56,16 @@ import torch
 from torch import nn
 
 from initlab._checks import check_positive_int
-from initlab.diagnostics import THRESHOLDS, Finding, LayerStats, Thresholds, report, verdict
+from initlab.diagnostics import (
+    THRESHOLDS,
+    Finding,
+    LayerStats,
+    Thresholds,
+    Verdict,
+    judge,
+    report,
+    verdict,
+)
 from initlab.torch._capture import Capture, find_sites, label_records, step_event
 from initlab.train import History
 
@@ -112,7 +121,9 @@ class Watch:
         return [self.sites[i].name for i in order]
 
     def _arm(self) -> None:
-        cap = Capture(self.sites, grads=True, param_hooks=True, grad_enabled_only=True)
+        cap = Capture(
+            self.sites, grads=True, param_hooks=True, grad_enabled_only=True, model=self.model
+        )
         cap.attach()
         self._capture = cap
 
@@ -225,7 +236,7 @@ class Watch:
         )
         n = len(self._probe.records)
         self._probe(event)
-        label_records(self._probe.records[n:], sites)
+        label_records(self._probe.records[n:], sites, cap.boundaries(self._order))
 
     # ------------------------------------------------------------------ results
 
@@ -279,6 +290,13 @@ class Watch:
         """:func:`initlab.diagnostics.verdict` of what was recorded (``reference``: another
         run's History or cost curve, for the ``slow`` rule)."""
         return verdict(self._recorded_history(), reference=reference, thresholds=thresholds)
+
+    def judge(
+        self, reference: History | np.ndarray | None = None, thresholds: Thresholds = THRESHOLDS
+    ) -> Verdict:
+        """The two-part :func:`initlab.diagnostics.judge` verdict of what was recorded: its
+        sentence, the findings at initialization (the first record) and in training."""
+        return judge(self._recorded_history(), reference=reference, thresholds=thresholds)
 
     def legend(self) -> str:
         """Which layer number is which module, e.g. ``layer 1 = '0' (Conv2d, relu)``."""

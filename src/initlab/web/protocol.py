@@ -17,25 +17,34 @@ Client -> server messages::
     {"type": "focus", "member": 0}                         # whose details the page shows
 
 Server -> client messages: ``ready`` (after a configuration was applied: the data, the network,
-the members), ``frame`` (the live state, many per second while training), ``error`` (``field``
-and ``message``: a bad request never closes the connection nor shows a stack trace).
+the members), ``frame`` (the live state, many per second while training), ``error``
+(``field``, ``message``, ``value``, ``allowed``: a bad request never closes the connection nor
+shows a stack trace).  ``field`` is the RunConfig field (or message field) that the error's
+:class:`initlab._checks.ParameterError` names, read from the error, never from its message.
+Every message is at most ``MAX_MESSAGE`` bytes and ``MAX_DEPTH`` levels deep (:func:`decode`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from initlab._checks import ParameterError, plain_value
 from initlab.config import LIMITS, RunConfig, check_limits
 
 __all__ = [
     "MAX_CELLS",
+    "MAX_DEPTH",
+    "MAX_MESSAGE",
     "MAX_STEPS_PER_FRAME",
     "RUN_STATE_FIELDS",
+    "SESSION_MEMORY_MB",
     "WebError",
+    "decode",
     "parse_message",
     "validate_request",
     "web_datasets",
@@ -46,25 +55,56 @@ __all__ = [
 RUN_STATE_FIELDS = ("optimizer", "lr", "steps", "batch_size")
 
 #: Upper bound of ``population x rows x (sum of layer widths)`` for one session: the number of
-#: activations one forward pass keeps (float64: 8 bytes each; the backward pass holds about as
-#: many again).  4e6 cells keep a session below roughly 150 MB.
-MAX_CELLS = 4_000_000
+#: activations one forward pass keeps.  A session allocates about 70 bytes per cell at its peak
+#: (the forward cache, the backward pass, the evaluation and the statistics: float64 values
+#: about nine times over), so 2e6 cells bound a session by SESSION_MEMORY_MB.
+MAX_CELLS = 2_000_000
+
+#: The measured memory bound of one session at MAX_CELLS (MB): hidden [256]*4 with 2600 points
+#: peaked at 139 MB of NumPy allocations (tracemalloc) and grew the process by 158 MB (RSS);
+#: ``tests/test_web_hardening.py`` checks the first figure against this bound.
+SESSION_MEMORY_MB = 160
 
 #: Largest ``n`` of a ``step`` message and largest ``steps_per_frame``.
 MAX_STEPS_PER_FRAME = 1000
 
+#: Largest message the page may send (bytes, UTF-8); a configuration is a few hundred.
+MAX_MESSAGE = 64 * 1024
+#: Deepest nesting of arrays and objects a message may have (a configuration needs 3).
+MAX_DEPTH = 16
+
 
 class WebError(ValueError):
-    """A request the page must show as an error: ``field`` names the control at fault (or is
-    None when the problem is not one field's)."""
+    """A request the page must show as an error: ``field`` names the control at fault (a
+    RunConfig field or a message field; None when the problem is not one field's), ``value``
+    and ``allowed`` say what it got and what it accepts (None when not one field's)."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, field: str | None = None, value: Any = None, allowed: Any = None
+    ) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.value = value
+        self.allowed = allowed
+
+    @classmethod
+    def of(cls, exc: Exception, prefix: str = "", field: str | None = None) -> WebError:
+        """A WebError from a validation error, keeping the ``field``, ``value`` and ``allowed``
+        a :class:`initlab._checks.ParameterError` carries (``field`` overrides its field)."""
+        if isinstance(exc, ParameterError):
+            d = exc.to_dict()
+            return cls(prefix + d["message"], field or d["field"], d["value"], d["allowed"])
+        return cls(prefix + str(exc), field)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "error", "field": self.field, "message": self.message}
+        return {
+            "type": "error",
+            "field": self.field,
+            "message": self.message,
+            "value": self.value,
+            "allowed": self.allowed,
+        }
 
 
 # ----------------------------------------------------------------------------- messages
@@ -106,6 +146,46 @@ _MESSAGE = TypeAdapter(Message)
 _TYPES = ("config", "start", "pause", "reset", "step", "speed", "focus")
 
 
+def _depth(data: Any) -> int:
+    """How deeply arrays and objects nest in decoded JSON (iteratively: no recursion limit)."""
+    deepest, todo = 0, [(data, 1)]
+    while todo:
+        x, d = todo.pop()
+        if isinstance(x, dict | list):
+            deepest = max(deepest, d)
+            if d <= MAX_DEPTH:
+                todo.extend((v, d + 1) for v in (x.values() if isinstance(x, dict) else x))
+    return deepest
+
+
+def decode(text: str | bytes, what: str = "message") -> Any:
+    """One JSON document from the page: at most MAX_MESSAGE bytes and MAX_DEPTH levels deep;
+    a WebError says what is wrong with it."""
+    size = len(text.encode("utf-8", "replace") if isinstance(text, str) else text)
+    if size > MAX_MESSAGE:
+        raise WebError(
+            f"{what} of {size:,} bytes is larger than the limit of {MAX_MESSAGE:,}",
+            None,
+            size,
+            f"at most {MAX_MESSAGE} bytes",
+        )
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        data = None
+        size = -1
+    except ValueError as exc:
+        raise WebError(f"the {what} is not valid JSON: {exc}") from None
+    if size < 0 or _depth(data) > MAX_DEPTH:
+        raise WebError(
+            f"the {what} nests arrays or objects more than {MAX_DEPTH} levels deep",
+            None,
+            None,
+            f"at most {MAX_DEPTH} levels",
+        )
+    return data
+
+
 def parse_message(data: Any) -> ConfigMsg | ControlMsg | StepMsg | SpeedMsg | FocusMsg:
     """Check one decoded JSON message from the page; a WebError says what is wrong with it."""
     if not isinstance(data, Mapping):
@@ -113,7 +193,10 @@ def parse_message(data: Any) -> ConfigMsg | ControlMsg | StepMsg | SpeedMsg | Fo
     kind = data.get("type")
     if kind not in _TYPES:
         raise WebError(
-            f"message type={kind!r} is not allowed; choose one of: {', '.join(_TYPES)}", "type"
+            f"message type={kind!r} is not allowed; choose one of: {', '.join(_TYPES)}",
+            "type",
+            plain_value(kind),
+            "one of: " + ", ".join(_TYPES),
         )
     try:
         return _MESSAGE.validate_python(dict(data))
@@ -122,7 +205,12 @@ def parse_message(data: Any) -> ConfigMsg | ControlMsg | StepMsg | SpeedMsg | Fo
         loc = [str(p) for p in err["loc"] if str(p) != kind]
         field = ".".join(loc) or None
         got = f", got {err['input']!r}" if "input" in err and loc else ""
-        raise WebError(f"{kind} message: {field or 'message'}: {err['msg']}{got}", field) from None
+        raise WebError(
+            f"{kind} message: {field or 'message'}: {err['msg']}{got}",
+            field,
+            plain_value(err.get("input")) if loc else None,
+            err["msg"],
+        ) from None
 
 
 # --------------------------------------------------------------------------- configurations
@@ -136,48 +224,12 @@ def web_datasets() -> tuple[str, ...]:
     return available("synthetic")
 
 
-def _culprit(fields: Mapping[str, Any]) -> str | None:
-    """The first field that RunConfig rejects on its own (all others left at their defaults)."""
-    for key, value in fields.items():
-        try:
-            RunConfig.from_dict({key: value})
-        except (ValueError, TypeError):
-            return key
-    return None
-
-
-_LIMIT_FIELDS = {
-    "hidden_layers": "hidden",
-    "units": "hidden",
-    "n_samples": "n_samples",
-    "steps": "steps",
-    "batch_size": "batch_size",
-}
-
-
 def _config(fields: Mapping[str, Any], limits: Mapping[str, int]) -> RunConfig:
+    """RunConfig's rules, then the limits; the error's ``field`` is the one the rule names."""
     try:
-        config = RunConfig.from_dict(fields)
+        return check_limits(RunConfig.from_dict(fields), limits)
     except (ValueError, TypeError) as exc:
-        unknown = str(exc).startswith("unknown configuration field")
-        field = None if unknown else _culprit(fields)
-        if unknown:
-            names = {f for f in fields if f not in RunConfig().to_dict()}
-            field = sorted(names)[0] if names else None
-        raise WebError(str(exc), field) from None
-    try:
-        check_limits(config, limits)
-    except ValueError as exc:
-        field = None
-        for key, name in _LIMIT_FIELDS.items():
-            only = {k: (limits[k] if k == key else 2**62) for k in limits}
-            try:
-                check_limits(config, only)
-            except ValueError:
-                field = name
-                break
-        raise WebError(str(exc), field) from None
-    return config
+        raise WebError.of(exc) from None
 
 
 @dataclass(frozen=True)
@@ -209,6 +261,8 @@ def validate_request(
             f"dataset={config.dataset!r} is not offered on the page (it draws a 2-D decision "
             f"boundary); choose one of: {', '.join(allowed)}",
             "dataset",
+            config.dataset,
+            "one of: " + ", ".join(allowed),
         )
     if compare is None:
         return Request((config,), False)
@@ -226,7 +280,7 @@ def validate_request(
         try:
             configs.append(config.replace(init=scheme))
         except (ValueError, TypeError) as exc:
-            raise WebError(f"compare[{i}]: {exc}", "compare") from None
+            raise WebError.of(exc, f"compare[{i}]: ", "compare") from None
     return Request(tuple(configs), True)
 
 
@@ -238,5 +292,8 @@ def check_size(population: int, rows: int, sizes: Sequence[int], cap: int = MAX_
         raise WebError(
             f"this run is too large for the page: {population} network(s) x {rows} rows x "
             f"{sum(sizes)} units = {cells:,} activations per pass, above the limit of {cap:,}; "
-            "use fewer points, a smaller batch_size, fewer units or fewer schemes"
+            "use fewer points, a smaller batch_size, fewer units or fewer schemes",
+            None,
+            cells,
+            f"at most {cap} activations per pass",
         )

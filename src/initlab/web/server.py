@@ -9,50 +9,47 @@ Routes:
   training: the normalised configurations, or ``422 {"field", "message"}``;
 * ``WS /ws`` — one training session per connection (see :mod:`initlab.web.protocol`).
 
-Each connection gets a :class:`initlab.web.session.Session` and a worker thread of its own:
-every call into the session (build, train a chunk, make a frame) runs there, one at a time, so
-several tabs train side by side and the event loop only receives messages and sends frames.
-A frame is sent every ``frame_seconds`` while training (30 per second by default), with as many
-steps trained in between as fit (or the page's chosen steps per frame).
+Each WebSocket is an :class:`initlab.web.connection.Connection` (its own session and worker
+thread); the application counts them against ``max_sessions``, answers only the Host names it
+is given (against DNS rebinding) and refuses request bodies over ``MAX_MESSAGE`` bytes as they
+stream in.  Every response is strict JSON in the one convention of :mod:`initlab._json`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-import math
 import socket
 import threading
 import webbrowser
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
+from initlab._json import dumps, jsonable
 from initlab.config import LIMITS
+from initlab.web.connection import IDLE_SECONDS, Connection
 from initlab.web.protocol import (
+    MAX_MESSAGE,
     MAX_STEPS_PER_FRAME,
     WebError,
-    parse_message,
+    decode,
     validate_request,
     web_datasets,
 )
-from initlab.web.session import Session
 
-__all__ = ["STATIC", "create_app", "options", "serve"]
+__all__ = ["LOOPBACK", "STATIC", "allowed_hosts", "create_app", "dumps", "options", "serve"]
 
 STATIC = Path(__file__).resolve().parent / "static"
-#: Largest message the page may send (bytes); a configuration is a few hundred.
-MAX_MESSAGE = 64 * 1024
-
-log = logging.getLogger("initlab.web")
+#: Host names that always reach the server when it checks the Host header.
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 _HEADERS = {
     # the page loads nothing from elsewhere; this makes that a rule the browser enforces
@@ -63,42 +60,6 @@ _HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-cache",
 }
-
-
-# ----------------------------------------------------------------------------------- JSON
-
-
-def _clean(x: Any) -> Any:
-    """Non-finite floats to None, recursively (JSON has no NaN)."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    return x
-
-
-def _default(o: Any) -> Any:
-    import numpy as np
-
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, np.generic):
-        return o.item()
-    return str(o)
-
-
-def dumps(msg: Any) -> str:
-    """Strict JSON (no NaN/inf tokens, which browsers cannot parse)."""
-    try:
-        return json.dumps(msg, allow_nan=False, default=_default, separators=(",", ":"))
-    except ValueError:
-        return json.dumps(
-            _clean(json.loads(json.dumps(msg, default=_default))),
-            allow_nan=False,
-            separators=(",", ":"),
-        )
 
 
 # -------------------------------------------------------------------------------- options
@@ -117,7 +78,7 @@ def options(limits: dict[str, int] | None = None) -> dict[str, Any]:
         if g.elementwise:
             acts.append({"name": name, "param": getattr(g, "param", None)})
     scheme_list = []
-    for name in schemes.available():
+    for name in schemes.available():  # per-tensor only: model-level ones need initlab.torch
         i = schemes.info(name)
         scheme_list.append(
             {
@@ -127,19 +88,19 @@ def options(limits: dict[str, int] | None = None) -> dict[str, Any]:
                 "category": i.category,
                 "recommended_for": list(i.recommended_for),
                 "data_dependent": i.data_dependent,
-                "params": _clean(dict(i.defaults)),
+                "params": jsonable(dict(i.defaults)),
             }
         )
     lim = dict(LIMITS if limits is None else limits)
     return {
         "defaults": RunConfig().to_dict(),
         "datasets": [
-            {"name": n, "summary": data.describe(n), "defaults": _clean(data.defaults(n))}
+            {"name": n, "summary": data.describe(n), "defaults": jsonable(data.defaults(n))}
             for n in web_datasets()
         ],
         "activations": acts,
         "schemes": scheme_list,
-        "categories": list(schemes.CATEGORIES),
+        "categories": list(schemes.TENSOR_CATEGORIES),  # model-level schemes: not offered
         "optimizers": list(OPTIMIZERS),
         "limits": {**lim, "steps_per_frame": MAX_STEPS_PER_FRAME},
         "compare_default": ["zeros", "small", "large", "xavier_normal", "he_normal"],
@@ -154,31 +115,58 @@ async def _index(request: Request) -> Response:
 
 
 async def _options(request: Request) -> Response:
-    return JSONResponse(request.app.state.options, headers=_HEADERS)
+    return _json(request.app.state.options)
+
+
+class _TooLarge(WebError):
+    """A request body over MAX_MESSAGE bytes (HTTP 413)."""
+
+
+async def _body(request: Request) -> bytes:
+    """The request's body, refused as soon as it passes MAX_MESSAGE bytes (the declared
+    length first, then the bytes as they stream in): a huge body is never held whole."""
+    declared = request.headers.get("content-length", "")
+    too_big = _TooLarge(
+        f"the request is larger than the limit of {MAX_MESSAGE:,} bytes",
+        None,
+        None,
+        f"at most {MAX_MESSAGE} bytes",
+    )
+    if declared.isdigit() and int(declared) > MAX_MESSAGE:
+        raise too_big
+    parts, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_MESSAGE:
+            raise too_big
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 async def _validate(request: Request) -> Response:
     try:
-        body = await request.body()
-        if len(body) > MAX_MESSAGE:
-            raise WebError(f"request of {len(body)} bytes is larger than {MAX_MESSAGE}")
-        try:
-            payload = json.loads(body)
-        except ValueError as exc:
-            raise WebError(f"the request is not valid JSON: {exc}") from None
+        payload = decode(await _body(request), "request")
         if not isinstance(payload, dict):
             raise WebError("the request must be a JSON object {'config': {...}}")
         extra = sorted(set(payload) - {"config", "compare"})
         if extra:
-            raise WebError(f"unknown request key(s) {extra}; use 'config' and 'compare'")
+            raise WebError(
+                f"unknown request key(s) {extra}; use 'config' and 'compare'",
+                extra[0],
+                None,
+                "config, compare",
+            )
         req = validate_request(
             payload.get("config", {}), payload.get("compare"), request.app.state.limits
         )
     except WebError as exc:
-        return JSONResponse(exc.to_dict(), status_code=422, headers=_HEADERS)
-    return JSONResponse(
-        {"configs": [c.to_dict() for c in req.configs], "compare": req.compare}, headers=_HEADERS
-    )
+        return _json(exc.to_dict(), 413 if isinstance(exc, _TooLarge) else 422)
+    return _json({"configs": [c.to_dict() for c in req.configs], "compare": req.compare})
+
+
+def _json(doc: Any, status: int = 200) -> Response:
+    """A response in the one JSON convention (:func:`initlab._json.dumps`)."""
+    return Response(dumps(doc), status, _HEADERS, media_type="application/json")
 
 
 def _origin_ok(ws: WebSocket) -> bool:
@@ -190,150 +178,24 @@ def _origin_ok(ws: WebSocket) -> bool:
     return origin.split("://", 1)[-1].rstrip("/") == host
 
 
-class _Tick:
-    pass
-
-
-_TICK = _Tick()
-
-
-class _Connection:
-    """One WebSocket: receives messages into a queue; a runner applies them and, while
-    training, makes and sends a frame every ``frame_seconds``."""
-
-    def __init__(self, ws: WebSocket, limits: dict[str, int], frame_seconds: float) -> None:
-        self.ws = ws
-        self.session = Session(limits, frame_seconds=frame_seconds)
-        self.interval = frame_seconds
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="initlab-session")
-        self.inbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=256)
-
-    async def call(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
-
-    async def send(self, msg: dict[str, Any]) -> None:
-        await self.ws.send_text(dumps(msg))
-
-    async def receive(self) -> None:
-        try:
-            while True:
-                m = await self.ws.receive()
-                if m["type"] == "websocket.disconnect":
-                    break
-                text = m.get("text")
-                if text is None:
-                    text = (m.get("bytes") or b"").decode("utf-8", "replace")
-                await self.inbox.put(text)
-        except (WebSocketDisconnect, RuntimeError):
-            pass
-        finally:
-            await self.inbox.put(None)
-
-    def _tick(self) -> dict[str, Any]:
-        s = self.session
-        s.advance()
-        return s.frame()
-
-    def _step(self, n: int) -> dict[str, Any]:
-        s = self.session
-        s.running = False
-        s.advance(n, force_stats=True)
-        return s.frame(boundary=True)
-
-    def _configure(self, fields: Any, compare: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        s = self.session
-        was = s.running
-        ready = s.configure(fields, compare)
-        s.running = was and not s.done
-        return ready, s.frame(boundary=True)
-
-    def _full_frame(self) -> dict[str, Any]:
-        return self.session.frame(boundary=False, full=True)
-
-    def _reset(self) -> dict[str, Any]:
-        s = self.session
-        s.reset()
-        return s.frame(boundary=True)
-
-    async def handle(self, text: str) -> None:
-        s = self.session
-        if len(text) > MAX_MESSAGE:
-            raise WebError(f"message of {len(text)} characters is larger than {MAX_MESSAGE}")
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise WebError(f"the message is not valid JSON: {exc}") from None
-        msg = parse_message(data)
-        kind = msg.type
-        if kind == "config":
-            ready, frame = await self.call(self._configure, msg.config, msg.compare)
-            await self.send(ready)
-            await self.send(frame)
-            return
-        if s.built is None:
-            raise WebError(f"{kind}: no configuration yet; send a config message first")
-        if kind == "start":
-            s.running = not s.done
-            await self.send(await self.call(s.frame, False))
-        elif kind == "pause":
-            s.running = False
-            await self.send(await self.call(s.frame, True))
-        elif kind == "step":
-            await self.send(await self.call(self._step, msg.n))
-        elif kind == "reset":
-            await self.send(await self.call(self._reset))
-        elif kind == "speed":
-            s.set_speed(msg.steps_per_frame)
-        elif kind == "focus":
-            s.set_focus(msg.member)
-            await self.send(await self.call(self._full_frame))
-
-    async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        receiver = asyncio.create_task(self.receive())
-        next_tick = loop.time()
-        try:
-            while True:
-                if self.session.running:
-                    wait = next_tick - loop.time()
-                    try:
-                        if wait > 0:
-                            item = await asyncio.wait_for(self.inbox.get(), wait)
-                        else:
-                            item = self.inbox.get_nowait()
-                    except (TimeoutError, asyncio.QueueEmpty):
-                        item = _TICK
-                else:
-                    item = await self.inbox.get()
-                    next_tick = loop.time()
-                if item is None:
-                    break
-                try:
-                    if item is _TICK:
-                        next_tick = loop.time() + self.interval
-                        await self.send(await self.call(self._tick))
-                    else:
-                        await self.handle(item)
-                except WebError as exc:
-                    await self.send(exc.to_dict())
-                except (WebSocketDisconnect, RuntimeError, OSError):
-                    raise
-                except Exception as exc:  # a bug: tell the page in a sentence, log the trace
-                    log.exception("initlab web session failed")
-                    self.session.running = False
-                    await self.send(
-                        {
-                            "type": "error",
-                            "field": None,
-                            "message": f"internal error ({type(exc).__name__}: {exc}); "
-                            "the run was paused",
-                        }
-                    )
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            pass
-        finally:
-            receiver.cancel()
-            self.executor.shutdown(wait=False, cancel_futures=True)
+def _full(state: Any) -> WebError:
+    """Why a new page is refused, and when a place may free up."""
+    idle = [c.idle_for() for c in state.connections]
+    waits = [max(0.0, state.idle_seconds - t) for t in idle]
+    soon = min(waits, default=state.idle_seconds)
+    when = (
+        f"the first idle one closes in about {soon:.0f} s"
+        if any(c.session.running is False for c in state.connections)
+        else "retry when one finishes"
+    )
+    return WebError(
+        f"the server is already training {state.max_sessions} sessions (its limit); close "
+        f"another tab or retry later ({when}; sessions close after {state.idle_seconds:g} s "
+        "without a message)",
+        None,
+        {"retry_after": round(soon, 1)},
+        f"at most {state.max_sessions} sessions at once",
+    )
 
 
 async def _websocket(ws: WebSocket) -> None:
@@ -342,26 +204,32 @@ async def _websocket(ws: WebSocket) -> None:
         await ws.close(code=1008)
         return
     await ws.accept()
+    conn = Connection(ws, state.limits, state.frame_seconds, state.idle_seconds)
     with state.lock:
-        full = state.active >= state.max_sessions
+        full = len(state.connections) >= state.max_sessions
+        refusal = _full(state) if full else None
         if not full:
-            state.active += 1
-    if full:
-        await ws.send_text(
-            dumps(
-                WebError(
-                    f"the server is already training {state.max_sessions} sessions (its "
-                    "limit); close another tab and reload this one"
-                ).to_dict()
-            )
-        )
-        await ws.close(code=1013)
+            state.connections.append(conn)
+    if refusal is not None:
+        await ws.send_text(dumps(refusal.to_dict()))
+        await ws.close(code=1013, reason="server busy: try again later")
         return
     try:
-        await _Connection(ws, state.limits, state.frame_seconds).run()
+        await conn.run()
     finally:
         with state.lock:
-            state.active -= 1
+            state.connections.remove(conn)
+
+
+def allowed_hosts(host: str, extra: Sequence[str] = ()) -> list[str]:
+    """The Host header names the server answers (against DNS rebinding): the loopback names,
+    the name it listens on (unless a wildcard address such as 0.0.0.0) and ``extra`` (``"*"``
+    allows any)."""
+    names = [*LOOPBACK]
+    if host not in ("0.0.0.0", "::", ""):
+        names.append(host.strip("[]"))
+    names.extend(extra)
+    return list(dict.fromkeys(n.lower() for n in names))
 
 
 def create_app(
@@ -369,18 +237,25 @@ def create_app(
     *,
     max_sessions: int = 8,
     frame_seconds: float = 1.0 / 30.0,
+    idle_seconds: float = IDLE_SECONDS,
+    hosts: Sequence[str] | None = None,
 ) -> Starlette:
     """The page's ASGI application.  ``limits`` bound every request (default
     :data:`initlab.config.LIMITS`); ``max_sessions`` bounds the tabs training at once;
-    ``frame_seconds`` is the time between frames while training."""
+    ``frame_seconds`` is the time between frames while training; a session that is not
+    training closes after ``idle_seconds`` without a message.  ``hosts``: the Host header
+    names answered (see :func:`allowed_hosts`; :func:`serve` always gives them); None answers
+    any (tests, an app mounted behind a proxy that checks)."""
     from initlab._checks import check_finite_real, check_positive_int
 
     check_positive_int("max_sessions", max_sessions)
     check_finite_real("frame_seconds", frame_seconds, low=0.001, high=10.0)
+    check_finite_real("idle_seconds", idle_seconds, low=0.0, low_inclusive=False)
     lim = dict(LIMITS if limits is None else limits)
     missing = sorted(set(LIMITS) - set(lim))
     if missing:
         raise ValueError(f"limits lacks {', '.join(missing)}; give every key of LIMITS")
+    middleware = [] if hosts is None else [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]
     app = Starlette(
         routes=[
             Route("/", _index),
@@ -388,13 +263,15 @@ def create_app(
             Route("/api/config", _validate, methods=["POST"]),
             WebSocketRoute("/ws", _websocket),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        ]
+        ],
+        middleware=middleware,
     )
     app.state.limits = lim
     app.state.options = options(lim)
     app.state.max_sessions = max_sessions
     app.state.frame_seconds = frame_seconds
-    app.state.active = 0
+    app.state.idle_seconds = float(idle_seconds)
+    app.state.connections = []
     app.state.lock = threading.Lock()
     return app
 
@@ -435,18 +312,27 @@ def serve(
     limits: dict[str, int] | None = None,
     max_sessions: int = 8,
     log_level: str = "warning",
+    allow_hosts: Sequence[str] = (),
 ) -> None:
-    """Run the page's server until interrupted; prints the address first."""
+    """Run the page's server until interrupted; prints the address first.  It answers only
+    requests whose Host header is a loopback name, ``host`` itself or one of ``allow_hosts``
+    (``"*"``: any), so a web page of another site cannot reach it by DNS rebinding."""
     import uvicorn
 
-    app = create_app(limits, max_sessions=max_sessions)
+    hosts = allowed_hosts(host, allow_hosts)
+    app = create_app(limits, max_sessions=max_sessions, hosts=hosts)
     sock = bind(host, port)
     url = address(sock)
     print(f"initlab serve: open {url}  (Ctrl+C to stop)", flush=True)
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if host not in LOOPBACK:
         print(
             "initlab serve: warning: the page has no login; anyone who can reach this "
             "address can train on this machine",
+            flush=True,
+        )
+        print(
+            f"initlab serve: it answers requests addressed to {', '.join(hosts)}; add the "
+            "names others use to reach it with --allow-host NAME",
             flush=True,
         )
     config = uvicorn.Config(

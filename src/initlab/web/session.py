@@ -190,11 +190,14 @@ def _build(request: Request, previous: _Built | None) -> tuple[_Built, bool]:
     try:
         prepared = prepare(list(configs))
     except (ValueError, TypeError) as exc:
-        raise WebError(str(exc)) from None
+        raise WebError.of(exc) from None
     ds, sizes = prepared.dataset, prepared.sizes
     if ds.n_features != 2:
         raise WebError(
-            f"dataset={c0.dataset!r} has {ds.n_features} features; the page needs 2", "dataset"
+            f"dataset={c0.dataset!r} has {ds.n_features} features; the page needs 2",
+            "dataset",
+            c0.dataset,
+            "a data set with 2 features",
         )
     K = len(configs)
     rows = max(ds.n_train, ds.n_test, 1)
@@ -209,9 +212,9 @@ def _build(request: Request, previous: _Built | None) -> tuple[_Built, bool]:
     else:
         try:
             initial = init_population(prepared)
-        except (ValueError, TypeError) as exc:
-            field = "compare" if request.compare else "init"
-            raise WebError(f"cannot build the network: {exc}", field) from None
+        except (ValueError, TypeError, ArithmeticError, MemoryError) as exc:
+            field = "compare" if request.compare else "init"  # the schemes draw the weights
+            raise WebError.of(exc, "cannot build the network: ", field) from None
     return _Built(request, prepared, initial, key), reused
 
 
@@ -246,6 +249,7 @@ class Session:
         self._stats_next = 0.0
         self._stats_sent: tuple | None = None
         self._verdict: list[list[dict[str, Any]]] | None = None
+        self._verdict_parts: list[dict[str, Any]] | None = None
         self._verdict_step: int | None = None
         self._verdict_seconds = 0.0
         self._sec_per_step: float | None = None
@@ -310,13 +314,18 @@ class Session:
                 f"steps_per_frame must be between 1 and {MAX_STEPS_PER_FRAME}, got "
                 f"{steps_per_frame!r}",
                 "speed",
+                steps_per_frame,
+                f"1 to {MAX_STEPS_PER_FRAME}, or null",
             )
         self.steps_per_frame = steps_per_frame
 
     def set_focus(self, member: int) -> None:
         if not 0 <= member < self.population:
             raise WebError(
-                f"member must be between 0 and {self.population - 1}, got {member!r}", "member"
+                f"member must be between 0 and {self.population - 1}, got {member!r}",
+                "member",
+                member,
+                f"0 to {self.population - 1}",
             )
         self.focus = member
 
@@ -487,7 +496,7 @@ class Session:
         first step (for a page that starts drawing this member's history)."""
         st = self._stats
         assert st is not None and st.latest_step is not None
-        from initlab.diagnostics import THRESHOLDS, verdict
+        from initlab.diagnostics import THRESHOLDS, judge
 
         if self._verdict is None:
             t0 = time.perf_counter()
@@ -495,18 +504,20 @@ class Session:
             assert t is not None
             history = t.history()
             ref = self._reference()
-            self._verdict = [
-                [
-                    f.to_dict()
-                    for f in verdict(
-                        history,
-                        member=k,
-                        reference=None if ref is None or ref == k else history,
-                        reference_member=0 if ref is None else ref,
-                    )
-                ]
+            judged = [
+                judge(
+                    history,
+                    member=k,
+                    reference=None if ref is None or ref == k else history,
+                    reference_member=0 if ref is None else ref,
+                    predict=False,
+                )
                 for k in range(self.population)
             ]
+            # the findings per member (as before), and the two-part verdict: its sentence,
+            # status, at_init and in_training (docs/diagnostics.md)
+            self._verdict = [[f.to_dict() for f in v.findings] for v in judged]
+            self._verdict_parts = [v.to_dict() for v in judged]
             self._verdict_step = st.latest_step
             self._verdict_seconds = time.perf_counter() - t0
 
@@ -590,6 +601,7 @@ class Session:
             fresh = full or self._stats_sent is None or self._stats_sent[1] != self.focus
             out["diag"] = self._diagnostics(with_first=fresh)
             out["verdict"] = self._verdict
+            out["verdict_parts"] = self._verdict_parts
             out["verdict_step"] = self._verdict_step
             out["reference"] = self._reference()
             self._stats_sent = key

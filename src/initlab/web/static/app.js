@@ -369,6 +369,10 @@
     if (S.ws && S.ws.readyState === WebSocket.OPEN) S.ws.send(JSON.stringify(msg));
   }
 
+  // initlab's one JSON convention: non-finite numbers travel as "nan", "inf", "-inf"
+  const NONFINITE = new Map([["nan", NaN], ["inf", Infinity], ["-inf", -Infinity]]);
+  const revive = (k, v) => (typeof v === "string" && NONFINITE.has(v) ? NONFINITE.get(v) : v);
+
   function connect() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(proto + "//" + location.host + "/ws");
@@ -385,7 +389,7 @@
     };
     ws.onmessage = (ev) => {
       let m;
-      try { m = JSON.parse(ev.data); } catch (e) { showError({ message: "unreadable message from the server" }); return; }
+      try { m = JSON.parse(ev.data, revive); } catch (e) { showError({ message: "unreadable message from the server" }); return; }
       if (m.type === "ready") onReady(m);
       else if (m.type === "frame") onFrame(m);
       else if (m.type === "error") showError(m);
@@ -489,7 +493,7 @@
     });
     if (m.boundary) { S.boundary = m.boundary; S.boundaryVersion = (S.boundaryVersion || 0) + 1; }
     if (m.diag) { onDiag(m.diag); S.diagVersion = (S.diagVersion || 0) + 1; }
-    if (m.verdict) { S.verdict = m.verdict; S.reference = m.reference; }
+    if (m.verdict) { S.verdict = m.verdict; S.verdictParts = m.verdict_parts; S.reference = m.reference; }
     S.dirty = true;
   }
 
@@ -756,7 +760,7 @@
     v.forEach((findings, k) => {
       for (const f of findings) {
         modes.add(f.mode);
-        if (f.mode !== "healthy") worst = ["diverged", "symmetric", "no_learning", "exploding"].includes(f.mode) ? "bad" : (worst === "bad" ? "bad" : "warn");
+        if (f.mode !== "healthy") worst = ["diverged", "exploded", "symmetric", "no_learning", "stalled", "exploding"].includes(f.mode) ? "bad" : (worst === "bad" ? "bad" : "warn");
         const li = el("li", {});
         if (R.members.length > 1) li.append(el("span", { class: "member", text: R.members[k].label + ": " }));
         li.append(el("span", { class: "tag", text: f.mode.replace("_", " ") }), " — " + f.message);
@@ -774,8 +778,10 @@
     box.dataset.level = worst;
     $("verdict-title").textContent = R.members.length === 1 ? "Verdict: " + titles.join(", ") : "Verdicts";
     const ref = S.reference;
+    const parts = S.verdictParts;  // the two-part verdict's sentence (at initialization, in training)
     $("verdict-text").textContent = R.members.length > 1 && ref !== null && ref !== undefined
-      ? "(\"slow\" is judged against " + R.members[ref].label + ", recommended for this activation)" : "";
+      ? "(\"slow\" is judged against " + R.members[ref].label + ", recommended for this activation)"
+      : (parts && parts[0] ? parts[0].sentence : "");
   }
 
   // ------------------------------------------------------------------ start
