@@ -198,3 +198,16 @@ def test_residual_blocks_are_boundaries_of_the_numpy_engine():
     v = D.judge(h)
     assert [r.boundary for r in D.layer_stats(h) if r.step == 0] == ["residual join"] * 3 + [None]
     assert v.init_figures["links"] == 0 and "could be compared" in v.sentence
+
+
+def test_slow_message_reads_as_a_sentence_when_the_target_is_never_reached():
+    # a reference that falls from 1 to 0.1 and a run that stays at 1: the run never reaches the
+    # reference's 90 % target (0.19), and the message says so in words ("never reaches")
+    from initlab.diagnostics.evidence import Evidence
+    from initlab.diagnostics.rules import slow
+
+    ref = np.linspace(1.0, 0.1, 50)
+    ev = Evidence(member=0, first=[], last=[], cost=np.ones(50), reference=ref)
+    (f,) = slow(ev)
+    assert f.message.startswith("never reaches cost 0.19 in 50 steps")
+    assert "never;" not in f.message

@@ -391,9 +391,19 @@ def test_frames_carry_the_diagnostics_own_records_and_verdict():
     rows = [r for r in D.layer_stats(result.history, 0) if r["step"] == 39]
     assert f["diag"]["step"] == 39
     assert len(rows) == len(f["diag"]["layers"])
+    hists = ("z_hist", "a_hist", "a_hist_outside", "z_range", "a_range")
     for mine, theirs in zip(f["diag"]["layers"], rows, strict=True):
         for k, v in mine.items():
-            assert json.loads(dumps(v)) == json.loads(dumps(theirs[k])), k
+            if k not in hists:
+                assert json.loads(dumps(v)) == json.loads(dumps(theirs[k])), k
+        # the page's bins follow the data: fitted at this record (mean +- 4 std of Z; the
+        # activation's range for a bounded A), not at step 0; every value is still counted
+        lo, hi = mine["z_range"]
+        assert lo == pytest.approx(theirs["z_mean"] - 4 * theirs["z_std"], rel=1e-9, abs=1e-12)
+        assert hi == pytest.approx(theirs["z_mean"] + 4 * theirs["z_std"], rel=1e-9, abs=1e-12)
+        assert mine["a_range"] == {"tanh": [-1.0, 1.0], "sigmoid": [0.0, 1.0]}[mine["activation"]]
+        total = sum(theirs["a_hist"]) + sum(theirs["a_hist_outside"])
+        assert sum(mine["a_hist"]) + sum(mine["a_hist_outside"]) == total
     expected = [x.to_dict() for x in D.verdict(result.history)]
     assert json.loads(dumps(f["verdict"][0])) == json.loads(dumps(expected))
     # the two-part verdict, from the same home: sentence, at initialization, in training

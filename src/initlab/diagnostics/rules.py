@@ -431,11 +431,15 @@ def slow(ev: Evidence) -> list[Finding]:
     n_run = steps_to_cost(ev.cost, target)
     if n_ref is None or (n_run is not None and n_run <= t.slow_factor * max(n_ref, 1)):
         return []
-    took = "never" if n_run is None else f"after {n_run} steps"
+    took = (
+        f"never reaches cost {fmt(target)} in {len(ev.cost)} steps"
+        if n_run is None
+        else f"reaches cost {fmt(target)} after {n_run} steps"
+    )
     return [
         Finding(
             mode="slow",
-            message=f"reaches cost {fmt(target)} {took}; the reference does in {n_ref} steps",
+            message=f"{took}; the reference does in {n_ref} steps",
             member=ev.member,
             step=n_run,
             figure=None if n_run is None else n_run / max(n_ref, 1),

@@ -38,8 +38,14 @@ __all__ = ["Session"]
 
 #: Units per layer drawn in the network diagram (the rest are counted, not drawn).
 DIAGRAM_UNITS = 12
+#: Activations one slice of the decision boundary may compute while training (population x
+#: grid points x units): a large grid is spread over several frames, so none of them stalls.
+BOUNDARY_SLICE_CELLS = 300_000
+#: Least time between two records of the page's layer statistics while training (the page
+#: redraws its layer cards at most four times a second; the cost chart gets every frame).
+STATS_SECONDS = 0.25
 #: Fields of the diagnostics' records the page does not draw (left out of frames).
-_NOT_SHOWN = ("z_hist", "dW_hist")
+_NOT_SHOWN = ("dW_hist",)
 
 
 def _f32(a: np.ndarray) -> str:
@@ -113,6 +119,7 @@ class _LiveStats:
         self.schedule = Schedule.on_demand()
         self.first_step: int | None = None
         self.latest_step: int | None = None
+        self.first_edges: dict[int, dict[str, list[float]]] = {}
         self.seconds = 0.0
 
     def request(self) -> None:
@@ -126,7 +133,12 @@ class _LiveStats:
         if self.first_step is None:
             self.first_step = event.step
         t0 = time.perf_counter()
+        # fresh bins for every record: the page's histograms follow the data as it moves
+        # (a spread shrinking from 1e-2 to 1e-7 stays visible); each row carries its range
+        self.inner.edges.clear()
         self.inner(event)
+        if event.step == self.first_step:
+            self.first_edges = {k: dict(v) for k, v in self.inner.edges.items()}
         self.seconds = time.perf_counter() - t0
         self.latest_step = event.step
 
@@ -256,6 +268,8 @@ class Session:
         self._grid: np.ndarray | None = None
         self._grid_steps = 0
         self._boundary_next = 0.0
+        self._boundary_spent = 0.0
+        self._slices: tuple[Network, list[np.ndarray]] | None = None
         self._rate_t0 = time.perf_counter()
         self._rate_step0 = 0
         self._rate = 0.0
@@ -304,6 +318,8 @@ class Session:
         self.run_id += 1
         self._sec_per_step = None
         self._boundary_next = 0.0
+        self._boundary_spent = 0.0
+        self._slices = None
         self._rate_t0 = time.perf_counter()
         self._rate_step0 = 0
         self._rate = 0.0
@@ -343,8 +359,8 @@ class Session:
     def advance(self, n: int | None = None, *, force_stats: bool = False) -> int:
         """Train ``n`` steps, or (``n=None``) one frame's worth; returns the steps run.  Stops
         at the configuration's ``steps`` and when every member has diverged.  The diagnostics
-        record the chunk's last step when due (their cost kept under about a fifth of the
-        time) or when ``force_stats``."""
+        record the chunk's last step when due (every :data:`STATS_SECONDS` at most, their cost
+        kept under about a fifth of the time) or when ``force_stats``."""
         t = self.trainer
         if t is None:
             raise WebError("no configuration yet: send a config message first")
@@ -378,7 +394,7 @@ class Session:
         if recorded and st is not None:
             self._verdict = None  # new statistics: the verdict is read again for the frame
             cost = st.seconds + self._verdict_seconds
-            self._stats_next = time.perf_counter() + max(self.frame_seconds, 4.0 * cost)
+            self._stats_next = time.perf_counter() + max(STATS_SECONDS, 4.0 * cost)
         if self.done:
             self.running = False
         return ran
@@ -452,20 +468,37 @@ class Session:
         self._grid_steps = steps
         return xx, yy
 
-    def _boundary(self) -> dict[str, Any]:
+    def _boundary(self, whole: bool = True) -> dict[str, Any] | None:
         """Every member's output on the grid, as bytes: for one output unit p(class 1), for
-        several the probability of each class (rows of the grid first)."""
+        several the probability of each class (rows of the grid first).
+
+        With ``whole=False`` the grid is done a slice per call (at most
+        :data:`BOUNDARY_SLICE_CELLS` activations each), from a copy of the weights taken at
+        the first slice, so no frame waits for a whole large grid and the picture is still
+        one step's network; it returns None until the last slice is done."""
         net = self.net
         assert net is not None
         if self._grid is None or self._grid_steps != self._grid_size():
             self._mesh(self._grid_size())
+            self._slices = None
         pts = self._grid
         assert pts is not None
-        chunk = max(1, MAX_CELLS // (net.population * sum(net.sizes)))
-        parts = []
+        per_row = net.population * sum(net.sizes)
+        if whole or self._slices is None:
+            self._slices = (net.copy(), [])
+        frozen, parts = self._slices
+        done = sum(p.shape[1] for p in parts)
+        cap = MAX_CELLS if whole else BOUNDARY_SLICE_CELLS
+        chunk = max(1, cap // per_row)
         with np.errstate(all="ignore"):
-            for i in range(0, pts.shape[0], chunk):
-                parts.append(predict(net, pts[i : i + chunk]))
+            while done < pts.shape[0]:
+                parts.append(predict(frozen, pts[done : done + chunk]))
+                done += parts[-1].shape[1]
+                if not whole:
+                    break
+        if done < pts.shape[0]:
+            return None
+        self._slices = None
         P = np.concatenate(parts, axis=1)  # (K, G*G, n_out)
         return {
             "steps": self._grid_steps,
@@ -521,22 +554,37 @@ class Session:
             self._verdict_step = st.latest_step
             self._verdict_seconds = time.perf_counter() - t0
 
-        def rows(step: int | None) -> list[dict[str, Any]]:
-            return [
-                {k: v for k, v in r.items() if k not in _NOT_SHOWN}
-                for r in st.inner.records
-                if r["step"] == step and r["member"] == self.focus
-            ]
+        by_member: dict[tuple[int, int], list[dict[str, Any]]] = {}
+        for r in st.inner.records:
+            by_member.setdefault((r["step"], r["member"]), []).append(r)
+        edges = {k: st.inner.edges_for(k) for k in range(self.population)}
+
+        def rows(step: int | None, member: int) -> list[dict[str, Any]]:
+            table = edges[member] if step == st.latest_step else st.first_edges.get(member, {})
+            out = []
+            for r in by_member.get((step, member), []):
+                row = {k: v for k, v in r.items() if k not in _NOT_SHOWN}
+                for key in ("z", "a"):  # the bins' range of this record (its edges follow it)
+                    e = table.get(f"{key}{r['layer']}")
+                    row[f"{key}_range"] = None if e is None else [e[0], e[-1]]
+                out.append(row)
+            return out
 
         first = None
         if with_first and st.first_step != st.latest_step:
-            first = {"step": st.first_step, "layers": rows(st.first_step)}
+            first = {
+                "step": st.first_step,
+                "layers": rows(st.first_step, self.focus),
+                "members": [rows(st.first_step, k) for k in range(self.population)],
+            }
         return {
             "member": self.focus,
             "step": st.latest_step,
-            "layers": rows(st.latest_step),
+            "layers": rows(st.latest_step, self.focus),
             "first": first,
-            "edges": st.inner.edges_for(self.focus) | {"grad_log10": _grad_edges()},
+            # every member's latest rows: the page keeps each compared scheme's own history
+            "members": [rows(st.latest_step, k) for k in range(self.population)],
+            "edges": edges[self.focus] | {"grad_log10": _grad_edges()},
             "thresholds": THRESHOLDS.to_dict(),
         }
 
@@ -605,10 +653,18 @@ class Session:
             out["verdict_step"] = self._verdict_step
             out["reference"] = self._reference()
             self._stats_sent = key
-        due = now >= self._boundary_next if boundary is None else boundary
-        if due:
+        if boundary is None:  # when due, a slice per frame; its cost kept under about a quarter
+            if now >= self._boundary_next or self._slices is not None:
+                t0 = time.perf_counter()
+                b = self._boundary(whole=False)
+                self._boundary_spent += time.perf_counter() - t0
+                if b is not None:
+                    out["boundary"] = b
+                    self._boundary_next = time.perf_counter() + 3.0 * self._boundary_spent
+                    self._boundary_spent = 0.0
+        elif boundary:
             t0 = time.perf_counter()
-            out["boundary"] = self._boundary()
-            cost = time.perf_counter() - t0
-            self._boundary_next = time.perf_counter() + 3.0 * cost
+            out["boundary"] = self._boundary(whole=True)
+            self._boundary_next = time.perf_counter() + 3.0 * (time.perf_counter() - t0)
+            self._boundary_spent = 0.0
         return out
