@@ -10,13 +10,18 @@ import numpy as np
 import pytest
 
 from initlab import study
-from initlab.diagnostics import THRESHOLDS, layer_stats, steps_to_cost, verdict
+from initlab.diagnostics import layer_stats, steps_to_cost, verdict
 from initlab.store import Store
 from initlab.study import HOLDS, NOT_HOLDS, PART, StudyOptions
-from initlab.study.result import decide, spread, spread_text
+from initlab.study.result import QUICK_UNDECIDED, UNDECIDED, decide, spread, spread_text
+from initlab.study.stats import above, compare, more_often, typical, typical3
 
 
-def _expected(parts):
+def _expected(parts, quick=True):
+    """The verdict rule, restated: a None part leaves the claim undecided (at quick
+    settings when quick)."""
+    if any(p is None for p in parts):
+        return QUICK_UNDECIDED if quick else UNDECIDED
     return HOLDS if all(parts) else (NOT_HOLDS if not any(parts) else PART)
 
 
@@ -80,10 +85,16 @@ def test_zero_sigmoid_balanced_is_a_stationary_point(quick):
     assert all(x["dW_norm"] <= floor and x["db_norm"] <= floor for x in rows)
     assert case["all_gradients_zero"] and not case["hidden_gradients_nonzero"]
     assert np.allclose(pop.cost(k), pop.cost(k)[0], rtol=1e-13, atol=0)
-    # quick settings leave the imbalanced set out: gradients are zero, so it holds in part
+    # halted: the cost is the entropy of the class prior (ln 2 for balanced classes)
+    assert case["halted"] and case["base_rate_entropy"] == pytest.approx(math.log(2))
+    # quick settings leave the imbalanced set out: the claim cannot be decided without it
     assert r.numbers["skipped"]
-    assert r.verdict == _expected(
-        [case["hidden_gradients_nonzero"], case["units_identical"], case["halted"]]
+    assert (
+        r.verdict
+        == QUICK_UNDECIDED
+        == _expected(
+            [case["hidden_gradients_nonzero"], case["units_identical"], case["halted"], None]
+        )
     )
 
 
@@ -100,6 +111,16 @@ def test_zero_sigmoid_imbalanced_gradients_not_zero():
     assert all(x["distinct_units"] == 1 for x in hidden) == imb["units_identical"] is True
     counts = pop.dataset.class_counts("train")
     assert imb["majority_fraction"] == counts.max() / counts.sum() != 0.5
+    # every one of the first steps is recorded for the zero member, where the gradients are
+    steps = {x["step"] for x in hidden}
+    assert set(range(s.early_steps + 1)) <= steps
+    g1 = max(x["dW_norm"] for x in hidden if x["step"] == 1)
+    g20 = max(x["dW_norm"] for x in hidden if x["step"] == 20)
+    assert g1 > 1e-4 and g20 < 1e-2 * g1  # large at first, then decaying 100-fold and more
+    # the base rate: the final cost is the entropy of the class prior
+    p = counts / counts.sum()
+    entropy = float(-(p * np.log(p)).sum())
+    assert pop.final_cost(k) == pytest.approx(entropy, rel=1e-3) and imb["halted"]
     parts = []
     for c in r.numbers["cases"].values():
         parts += [c["hidden_gradients_nonzero"], c["units_identical"], c["halted"]]
@@ -122,14 +143,25 @@ def test_constant_verdict(quick):
     assert r.verdict == _expected(parts)
 
 
-def _slow(pop, scheme, ref, settings):
-    out = []
-    for k in pop.of(scheme):
-        j = pop.paired(k, ref)
-        a = steps_to_cost(pop.cost(k), settings.target_cost(2))
-        b = steps_to_cost(pop.cost(j), settings.target_cost(2))
-        out.append(b is not None and (a is None or a > THRESHOLDS.slow_factor * max(b, 1)))
-    return out
+def _steps(pop, scheme, settings):
+    """Steps to the target of ``scheme``'s members, in seed order."""
+    return [steps_to_cost(pop.cost(k), settings.target_cost(2)) for k in pop.of(scheme)]
+
+
+def _falling(cost):
+    c = cost[np.isfinite(cost)]
+    start = c[-max(2, len(c) // 10)]
+    return (start - c[-1]) / start > 0.01
+
+
+def _stalled(pop, k, settings):
+    return steps_to_cost(pop.cost(k), settings.target_cost(2)) is None and not _falling(pop.cost(k))
+
+
+def _reached(pop, k, settings):
+    if steps_to_cost(pop.cost(k), settings.target_cost(2)) is not None:
+        return True
+    return None if _falling(pop.cost(k)) else False
 
 
 def test_small_vanishing_verdict(quick):
@@ -139,12 +171,17 @@ def test_small_vanishing_verdict(quick):
     parts = []
     for act in ("tanh", "sigmoid"):
         deep = ctx.population(f"depth/{act}")
-        vanish = all(
-            "vanishing" in [f.mode for f in verdict(deep.history, k)] for k in deep.of("small")
+        vanish = typical(
+            ["vanishing" in [f.mode for f in verdict(deep.history, k)] for k in deep.of("small")]
         )
         ref = r.numbers[act]["reference_scheme"]
         tr = ctx.population(f"train/{act}")
-        slow = ref is not None and all(_slow(tr, "small", ref, s))
+        slow = None
+        if ref is not None:
+            a, b = _steps(tr, "small", s), _steps(tr, ref, s)
+            slow = above(compare(a, b, delta=0.2, paired=True, censor_at=s.steps + 1), 2.0)
+        if slow is None and typical([_stalled(tr, k, s) for k in tr.of("small")]):
+            slow = True
         parts += [vanish, slow]
         # the variance really shrinks layer after layer with small weights
         var = r.numbers[act]["variance_by_layer"]["small"]
@@ -157,31 +194,56 @@ def test_small_relu_verdict(quick):
     r = _result(report, "small_relu")
     s = report.settings
     sh, tr = ctx.population("shallow/relu"), ctx.population("train/relu")
-    reached = [steps_to_cost(sh.cost(k), s.target_cost(2)) is not None for k in sh.of("small")]
-    slow = _slow(sh, "small", "he_normal", s)
-    deeper = [steps_to_cost(tr.cost(k), s.target_cost(2)) is not None for k in tr.of("small")]
-    f = r.numbers["dZ_factor_per_layer"]
-    less = f["relu"] > f["tanh"] and f["relu"] > f["sigmoid"]
-    parts = [less, all(a and b for a, b in zip(reached, slow, strict=True)), all(deeper)]
+    slow = above(
+        compare(
+            _steps(sh, "small", s),
+            _steps(sh, "he_normal", s),
+            delta=0.2,
+            paired=True,
+            censor_at=s.steps + 1,
+        ),
+        2.0,
+    )
+    reach = typical3([_reached(sh, k, s) for k in sh.of("small")])
+    deeper = typical3([_reached(tr, k, s) for k in tr.of("small")])
+    f = r.numbers["dZ_factor_per_seed"]
+    cmp = [compare(f["relu"], f[a], delta=0.1, paired=True) for a in ("tanh", "sigmoid")]
+    less = [above(c, 1.0) for c in cmp]
+    parts = [None if None in less else all(less), slow, reach, deeper]
     assert r.verdict == _expected(parts)
+    # the per-seed factors skip layer 1 (fan-in 2): the diagnostics' rule on layers 2 to L
+    deep = ctx.population("depth/relu")
+    k = deep.of("small")[0]
+    dz = [x["dZ_rms"] for x in layer_stats(deep.history, k) if x["hidden"]][1:]
+    assert f["relu"][0] == pytest.approx((dz[0] / dz[-1]) ** (1 / (len(dz) - 1)))
 
 
 def test_large_verdict(quick):
     report, _, ctx, _ = quick
     r = _result(report, "large_tanh_sigmoid")
     parts = []
+
+    def exploding(deep, sc):
+        return ["exploding" in [f.mode for f in verdict(deep.history, k)] for k in deep.of(sc)]
+
+    def unstable(tr, sc):
+        out = []
+        for k in tr.of(sc):
+            c = tr.cost(k)
+            rises = np.mean(np.diff(c[np.isfinite(c)]) > 0)
+            out.append(tr.history.diverged_at[k] is not None or rises > 0.1)
+        return out
+
     for act in ("tanh", "sigmoid"):
         deep, tr = ctx.population(f"depth/{act}"), ctx.population(f"train/{act}")
         for sc in ("random_normal:std=1", "large"):
-            exploding = all(
-                "exploding" in [f.mode for f in verdict(deep.history, k)] for k in deep.of(sc)
-            )
-            unstable = []
-            for k in tr.of(sc):
-                c = tr.cost(k)
-                rises = np.mean(np.diff(c[np.isfinite(c)]) > 0)
-                unstable.append(tr.history.diverged_at[k] is not None or rises > 0.1)
-            parts += [exploding, all(unstable)]
+            parts += [
+                more_often(exploding(deep, sc), exploding(deep, "xavier_normal")),
+                more_often(unstable(tr, sc), unstable(tr, "xavier_normal")),
+            ]
+            # per seed, not the union: the table counts the seeds showing each mode
+            counts = r.numbers[f"{act} {sc}"]["modes_per_seed"]
+            assert counts.get("exploding", 0) == sum(exploding(deep, sc))
             # large weights saturate tanh and sigmoid units at initialization
             if sc == "large":
                 sat = r.numbers[f"{act} {sc}"]["saturated_fraction_by_layer"]
@@ -198,19 +260,28 @@ def test_xavier_he_verdict(quick):
     for act, fam in rec.items():
         deep, tr = ctx.population(f"depth/{act}"), ctx.population(f"train/{act}")
         ours = (f"{fam}_normal", f"{fam}_uniform")
-        stable = all(
-            not {"vanishing", "exploding"} & {f.mode for f in verdict(deep.history, k)}
+        stable = [
+            typical(
+                [
+                    not {"vanishing", "exploding"} & {f.mode for f in verdict(deep.history, k)}
+                    for k in deep.of(sc)
+                ]
+            )
             for sc in ours
-            for k in deep.of(sc)
-        )
-
-        def median(sc, tr=tr):
-            v = [steps_to_cost(tr.cost(k), s.target_cost(2)) for k in tr.of(sc)]
-            return float(np.median([math.inf if x is None else x for x in v]))
-
-        best = min(median(sc) for sc in ours)
-        other = min(median(sc) for sc in tr.schemes() if sc not in ours)
-        parts += [stable, math.isfinite(best) and best <= other]
+        ]
+        n = r.numbers[act]
+        # each scheme's best rate: the lowest median steps of the sweep (within its horizon)
+        for sc, lr in n["best_lr"].items():
+            meds = {}
+            for rate in s.sweep_lrs:
+                pop = tr if rate == s.lr else ctx.population(f"sweep/{act}@{rate:g}")
+                if sc not in pop.schemes():
+                    continue  # left out of the sweep: compared at the study's rate only
+                v = [steps_to_cost(pop.cost(k), s.target_cost(2)) for k in pop.of(sc)]
+                v = [math.inf if x is None or x >= s.sweep_steps else x for x in v]
+                meds[rate] = float(np.median(v))
+            assert meds[lr] == min(meds.values())
+        parts += [None if None in stable else all(stable), n["fastest_at_best_lr"]]
     assert r.verdict == _expected(parts)
 
 
@@ -226,7 +297,9 @@ def test_xavier_relu_deep_verdict(quick):
             assert r.numbers[sc]["factor_per_layer"][deep.of(sc).index(k)] == pytest.approx(f)
         fs = r.numbers[sc]["factor_per_layer"]
         parts.append(
-            all(f < 0.8 for f in fs) if "xavier" in sc else all(0.8 <= f <= 1.25 for f in fs)
+            typical([f < 0.8 for f in fs])
+            if "xavier" in sc
+            else typical([0.8 <= f <= 1.25 for f in fs])
         )
     assert r.verdict == _expected(parts)
     # Xavier halves the variance per ReLU layer on average; He keeps it (the theory agrees)
@@ -235,16 +308,28 @@ def test_xavier_relu_deep_verdict(quick):
 
 
 def test_normal_vs_uniform_verdict(quick):
-    report, *_ = quick
+    report, _, ctx, _ = quick
     r = _result(report, "normal_vs_uniform")
     n = r.numbers
     parts = [v["equal"] for v in n["formula"].values()]
     parts += [v["match_formula"] for v in n["weights"].values()]
-    for v in n["by_activation"].values():
-        parts += [v["variance_factor_same"], v["steps_same"]]
-        a, b = spread(v["variance_factor_normal"]), spread(v["variance_factor_uniform"])
-        tol = 3 * math.sqrt(a["sd"] ** 2 / a["n"] + b["sd"] ** 2 / b["n"])
-        assert v["variance_factor_same"] == (abs(a["mean"] - b["mean"]) <= tol)
+    for act in ("relu", "tanh", "sigmoid"):
+        deep = ctx.population(f"depth/{act}")
+        for fam in ("xavier", "he"):
+            v = n["by_activation"][f"{act} {fam}"]
+            f = {}
+            for form in ("normal", "uniform"):
+                f[form] = []
+                for k in deep.of(f"{fam}_{form}"):  # seed order
+                    z = [x["z_std"] ** 2 for x in layer_stats(deep.history, k) if x["hidden"]]
+                    f[form].append((z[-1] / z[0]) ** (1 / (len(z) - 1)))
+            c = compare(f["normal"], f["uniform"], delta=0.1, paired=True)
+            assert c.outcome == v["variance_factor"]["outcome"]
+            assert c.ratio == pytest.approx(v["variance_factor"]["ratio"])
+            parts += [
+                None if c.outcome == "undecided" else c.outcome == "same",
+                {"same": True, "differ": False}.get(v["steps"]["outcome"]),
+            ]
     assert r.verdict == _expected(parts)
     assert n["formula"]["xavier"]["equal"] and n["formula"]["he"]["equal"]
 
@@ -347,7 +432,9 @@ def test_registry_setup():
     assert [x["population"] for x in setups] == list(study.EXPERIMENTS["small_relu"].populations)
     shallow = setups[0]
     assert shallow["hidden layers"] == [16] and shallow["optimizer"] == "gd"
-    assert shallow["seeds"] == [0, 1, 2] and shallow["schemes"] == ["small", "he_normal"]
+    assert shallow["seeds"] == list(range(20)) and shallow["schemes"] == ["small", "he_normal"]
+    assert StudyOptions(first_seed=20).settings().seeds == tuple(range(20, 40))
+    assert StudyOptions(quick=True).settings().seeds == tuple(range(5))
     quick = StudyOptions(quick=True).settings()
     keys = [x["population"] for x in study.EXPERIMENTS["zero_sigmoid"].setup(quick)]
     assert keys == ["train/sigmoid"]  # the imbalanced case is left out of quick runs
@@ -355,7 +442,7 @@ def test_registry_setup():
 
 def test_helpers():
     assert decide([True, True]) == HOLDS and decide([False]) == NOT_HOLDS
-    assert decide([True, False]) == PART
+    assert decide([True, False]) == PART and decide([True, None]) == UNDECIDED
     s = spread([1.0, 3.0, None])
     assert s == {"mean": 2.0, "sd": math.sqrt(2.0), "min": 1.0, "max": 3.0, "n": 2, "missing": 1}
     assert spread_text(spread([None, None])) == "never"

@@ -193,7 +193,9 @@ def test_default_store_location(tmp_path, monkeypatch):
     monkeypatch.delenv("INITLAB_STORE", raising=False)
     assert main(["study", "--quick", "--only", "worked_example"]) == 0
     assert (tmp_path / "initlab-out" / "runs.sqlite").is_file()
-    assert (tmp_path / "initlab-out" / "report.html").is_file()
+    # a quick run has its own folder: it never replaces the full report
+    assert (tmp_path / "initlab-out" / "quick" / "report.html").is_file()
+    assert not (tmp_path / "initlab-out" / "report.html").exists()
     monkeypatch.setenv("INITLAB_STORE", str(tmp_path / "elsewhere" / "s.sqlite"))
     assert main(["study", "--quick", "--only", "worked_example"]) == 0
     assert (tmp_path / "elsewhere" / "s.sqlite").is_file()
@@ -333,3 +335,30 @@ def test_sigkill_leaves_no_child_behind_and_the_study_is_marked_interrupted(tmp_
             f"study 1 was still marked running, but its process (pid {p.pid}) is gone: marked "
             "interrupted"
         ]
+
+
+def test_quick_never_replaces_a_full_report(tmp_path, capsys):
+    out = tmp_path / "o"
+    out.mkdir()
+    full = {"options": {"quick": False}, "experiments": []}
+    (out / "results.json").write_text(json.dumps(full))
+    (out / "report.html").write_text("the full report")
+    store = tmp_path / "s.sqlite"
+    argv = [
+        "study",
+        "--quick",
+        "--only",
+        "worked_example",
+        "--out",
+        str(out),
+        "--store",
+        str(store),
+    ]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert (out / "report.html").read_text() == "the full report"
+    assert (out / "quick" / "report.html").is_file()
+    assert "holds a full study's report" in captured.err and str(out / "quick") in captured.err
+    # the hints keep the store, so they work as pasted
+    assert f"--from-store 1 --store {store}" in captured.out
+    assert "quick settings" in captured.out

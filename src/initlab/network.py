@@ -575,7 +575,10 @@ def check_data(net: Network, X: np.ndarray, Y: np.ndarray, loss: Loss | str) -> 
     if not np.all(np.isfinite(X)):
         bad = int(np.size(X) - np.count_nonzero(np.isfinite(X)))
         raise ParameterError(
-            "X", f"{bad} NaN/inf entries", "finite numbers", f"X contains {bad} NaN or inf entries"
+            "X",
+            f"{bad} NaN/inf entries",
+            "finite numbers",
+            f"X contains NaN or inf ({bad} entries)",
         )
     loss.check_output(net.activations[-1])
     loss.check_targets(Y)

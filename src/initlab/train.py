@@ -88,14 +88,17 @@ class Schedule:
     * ``Schedule.run_ends()``: step 0 and the last step of each ``run`` call;
     * ``Schedule.on_demand()``: step 0, and the last step of the next ``run`` call after each
       :meth:`request` (one record per request; the web page asks when a frame needs fresh
-      figures).
+      figures);
+    * ``Schedule.dense_then_every(first, n)``: every step up to ``first``, then as
+      ``every(n)`` (for criteria that look at the first steps, where gradients change fastest).
     """
 
-    def __init__(self, period: int | None = None, on_demand: bool = False) -> None:
+    def __init__(self, period: int | None = None, on_demand: bool = False, dense: int = 0) -> None:
         if period is not None:
             period = check_positive_int("every", period)
         self.period = period
         self.demand = on_demand
+        self.dense = check_positive_int("first", dense, minimum=0)
         self.pending = False
 
     @classmethod
@@ -110,6 +113,10 @@ class Schedule:
     def on_demand(cls) -> Schedule:
         return cls(on_demand=True)
 
+    @classmethod
+    def dense_then_every(cls, first: int, n: int) -> Schedule:
+        return cls(n, dense=first)
+
     def request(self) -> None:
         """Record at the last step of the next ``run`` call (on-demand schedules only)."""
         if not self.demand:
@@ -119,7 +126,7 @@ class Schedule:
     def wants(self, step: int, last: int) -> bool:
         """True if a probe on this schedule looks at ``step``; an on-demand schedule's
         request is used up by the step it answers True for (step 0 uses none)."""
-        if step == 0:
+        if step == 0 or step <= self.dense:
             return True
         if self.demand:
             if self.pending and step == last:
@@ -131,6 +138,8 @@ class Schedule:
     def __repr__(self) -> str:
         if self.demand:
             return "Schedule.on_demand()"
+        if self.dense:
+            return f"Schedule.dense_then_every({self.dense}, {self.period})"
         return "Schedule.run_ends()" if self.period is None else f"Schedule.every({self.period})"
 
 

@@ -9,9 +9,11 @@ figure, writes ``report.html`` (one self-contained file), ``report.md`` (with ``
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import textwrap
+from pathlib import Path
 from typing import Any
 
 from initlab._json import dumps
@@ -33,7 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--seeds",
         type=int,
         default=None,
-        help="initialization seeds per scheme (default 3; 2 quick)",
+        help="initialization seeds per scheme (default 20; 5 quick)",
+    )
+    p.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="the first seed (default 0): seeds are FIRST, FIRST+1, ...",
     )
     p.add_argument("--dataset", default="circles", help="the main data set (default circles)")
     p.add_argument(
@@ -44,7 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run only these experiments (see --list)",
     )
     p.add_argument(
-        "--out", default="initlab-out", help="folder for the reports (default ./initlab-out)"
+        "--out",
+        default=None,
+        help="folder for the reports (default ./initlab-out, and ./initlab-out/quick with "
+        "--quick: a quick run never replaces the full report)",
     )
     p.add_argument("--store", default=None, help="run store file (default: see above)")
     p.add_argument("--no-store", action="store_true", help="do not save runs")
@@ -71,7 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _wrapped_table(rows: list[tuple[str, str, str, str]], width: int) -> str:
     """A table whose last two text columns wrap to fit ``width`` characters."""
-    headers = ("#", "claim", "verdict", "key figure")
+    headers = ("#", "claim", "verdict", "key finding")
     w0 = max(len(headers[0]), *(len(r[0]) for r in rows))
     w2 = max(len(headers[2]), *(len(r[2]) for r in rows))
     w1 = 34
@@ -92,7 +103,7 @@ def _wrapped_table(rows: list[tuple[str, str, str, str]], width: int) -> str:
 
 
 def _print_summary(report: Any, paths: dict[str, Any], store_path: Any) -> None:
-    rows = [(r.number, r.title, r.verdict, r.key_figure) for r in report.results]
+    rows = [(r.number, r.title, r.verdict, r.finding or r.key_figure) for r in report.results]
     width = shutil.get_terminal_size((120, 24)).columns
     print(_wrapped_table(rows, max(width, 100)))
     for note in report.notes:
@@ -100,14 +111,48 @@ def _print_summary(report: Any, paths: dict[str, Any], store_path: Any) -> None:
     print()
     print(f"report   {paths['html']}  (one file, opens offline)")
     print(f"         {paths['markdown']}, {paths['json']}")
+    if report.results:
+        seeds = report.settings.seeds
+        print(
+            f"seeds    {len(seeds)} per scheme ({seeds[0]} to {seeds[-1]})"
+            + (
+                "; quick settings: 'undecided' where they cannot decide"
+                if report.settings.quick
+                else ""
+            )
+        )
     if report.study_id is not None:
         print(
             f"store    study {report.study_id} in {store_path}  (initlab runs list --study "
-            f"{report.study_id}; rebuild: initlab study --from-store {report.study_id})"
+            f"{report.study_id} --store {store_path}; rebuild: initlab study --from-store "
+            f"{report.study_id} --store {store_path})"
         )
     t = report.timing
     if "total_s" in t:
         print(f"time     {t['total_s']:.1f} s")
+
+
+def output_folder(out: str | None, quick: bool) -> tuple[Path, str]:
+    """Where a report goes: ``out`` (default ``initlab-out``), or its ``quick`` subfolder for
+    a quick run -- also when ``out`` was given and holds a full study's report, which a quick
+    run never replaces.  Returns the folder and a message when the folder was changed."""
+    base = Path(out or "initlab-out")
+    if not quick:
+        return base, ""
+    if out is None:
+        return base / "quick", ""
+    old = base / "results.json"
+    if old.is_file():
+        try:
+            full = not json.loads(old.read_text(encoding="utf-8"))["options"]["quick"]
+        except (ValueError, KeyError, TypeError):
+            full = False
+        if full:
+            return base / "quick", (
+                f"note: {base} holds a full study's report; this quick run writes to "
+                f"{base / 'quick'} instead"
+            )
+    return base, ""
 
 
 def _list() -> int:
@@ -131,8 +176,10 @@ def run(args: argparse.Namespace) -> int:
     if args.from_store is not None:
         if args.no_store:
             raise ValueError("--from-store reads the run store; it cannot be used with --no-store")
-        fixed = [o for o in ("quick", "only") if getattr(args, o)] + (
-            ["seeds"] if args.seeds is not None else []
+        fixed = (
+            [o for o in ("quick", "only") if getattr(args, o)]
+            + (["seeds"] if args.seeds is not None else [])
+            + (["first-seed"] if args.first_seed else [])
         )
         if fixed:
             raise ValueError(
@@ -141,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
             )
     from initlab.cli import writable_dir
 
-    writable_dir("--out", args.out)  # refused now, not after the whole study
+    writable_dir("--out", args.out or "initlab-out")  # refused now, not after the whole study
     store_path = args.store or default_path()
     store = None
     if not args.no_store:
@@ -159,7 +206,11 @@ def run(args: argparse.Namespace) -> int:
             )
         else:
             options = StudyOptions(
-                quick=args.quick, seeds=args.seeds, dataset=args.dataset, only=args.only
+                quick=args.quick,
+                seeds=args.seeds,
+                dataset=args.dataset,
+                only=args.only,
+                first_seed=args.first_seed,
             )
             try:
                 report = run_study(
@@ -175,7 +226,10 @@ def run(args: argparse.Namespace) -> int:
                         file=sys.stderr,
                     )
                 raise
-        paths = write_outputs(report, args.out)
+        out, moved = output_folder(args.out, report.settings.quick)
+        if moved:
+            print(moved, file=sys.stderr)
+        paths = write_outputs(report, out)
     finally:
         if store is not None:
             store.close()

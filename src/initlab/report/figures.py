@@ -89,9 +89,9 @@ def cost_curves(
         if values.max() > top:
             ax.set_ylim(max(values.min() * 0.5, 1e-300), top)
             title += f" (axis cut at {top:.3g})"
-    ax.set_xlabel("step")
-    ax.set_ylabel("cost (train solid, test dashed)")
-    ax.set_title(title)
+    ax.set_xlabel("step (train cost solid, test cost dashed)")
+    ax.set_ylabel("cost")
+    ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3, which="both")
     if len(curves) > 1 or labels:
         ax.legend(fontsize=8, loc="best")
@@ -201,16 +201,28 @@ def scale_by_depth(
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for name, ys in series.items():
         xs = np.arange(1, len(ys) + 1)
-        line = ax.plot(xs, ys, marker="o", lw=1.4, label=name)[0]
+        line = ax.plot(xs, ys, marker="o", ms=4, lw=1.4, label=name, zorder=2)[0]
         if predicted and name in predicted:
             p = predicted[name]
-            ax.plot(np.arange(1, len(p) + 1), p, ls="--", lw=1, color=line.get_color())
+            # drawn above the measured line, with white under the dashes, so that a
+            # prediction lying on the measurement stays visible
+            px = np.arange(1, len(p) + 1)
+            ax.plot(px, p, ls="-", lw=3.2, color="white", alpha=0.9, zorder=3)
+            ax.plot(px, p, ls=(0, (4, 2)), lw=1.6, color=line.get_color(), zorder=4)
     ax.set_yscale("log")
     ax.set_xlabel("layer")
     ax.set_ylabel(ylabel)
-    ax.set_title(title + (" (dashed: predicted)" if predicted else ""))
+    ax.set_title(title + (" (dashed: predicted)" if predicted else ""), fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
+    if predicted:
+        from matplotlib.lines import Line2D
+
+        handles, labels = ax.get_legend_handles_labels()
+        handles.append(Line2D([], [], color="0.3", ls=(0, (4, 2)), lw=1.6))
+        labels.append("predicted (theory)")
+        ax.legend(handles, labels, fontsize=7)
+    else:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -238,10 +250,20 @@ def decision_boundary(
     else:
         zz = out.argmax(axis=-1).reshape(xx.shape).astype(float)
         levels = np.arange(out.shape[-1] + 1) - 0.5
-    fig, ax = plt.subplots(figsize=(4.2, 4.0))
-    ax.contourf(xx, yy, np.nan_to_num(zz, nan=0.5), levels=levels, cmap="RdBu_r", alpha=0.55)
+    fig, ax = plt.subplots(figsize=(5.0, 4.0))
+    # a fixed colour scale (0 to 1 for one output): a network that predicts 0.5 everywhere
+    # shows as one even tone next to its colour bar, not as a blank square
+    cs = ax.contourf(xx, yy, np.nan_to_num(zz, nan=0.5), levels=levels, cmap="RdBu_r")
+    if out.shape[-1] == 1:
+        ax.contour(xx, yy, np.nan_to_num(zz, nan=0.5), levels=[0.5], colors="k", linewidths=1)
     ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", s=10, edgecolors="k", linewidths=0.3)
-    ax.set_title(title or "decision boundary", fontsize=10)
+    bar = fig.colorbar(cs, ax=ax, fraction=0.046, pad=0.04)
+    bar.set_label("predicted P(class 1)" if out.shape[-1] == 1 else "predicted class", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+    lo, hi = float(np.nanmin(zz)), float(np.nanmax(zz))
+    ax.set_title(title or "decision boundary", fontsize=9)
+    if out.shape[-1] == 1:
+        ax.set_xlabel(f"output ranges {lo:.3g} to {hi:.3g}", fontsize=8)
     ax.set_xticks([])
     ax.set_yticks([])
     fig.tight_layout()

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from initlab._text import fmt
+from initlab.report._layout import id_ranges, setup_rows, verdict_class
 
 __all__ = ["render_html"]
 
@@ -27,10 +28,14 @@ h3 { font-size: 1.05em; margin: 1.3em 0 .4em; }
 .meta { color: #5b6577; font-size: .9em; }
 blockquote { margin: .6em 0; padding: .5em 1em; background: #f5f7fa; border-left: 4px solid #9aa7bd;
              font-style: italic; }
-table { border-collapse: collapse; margin: .5em 0 1em; font-size: .86em; }
-th, td { border: 1px solid #d8dde6; padding: 3px 7px; vertical-align: top; }
+table { border-collapse: collapse; margin: .5em 0 1em; font-size: .86em; max-width: 100%; }
+th, td { border: 1px solid #d8dde6; padding: 3px 7px; vertical-align: top;
+         overflow-wrap: break-word; }
 th { background: #eef1f6; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.wide { font-size: .76em; }
+table.wide td.num { white-space: normal; }
+table.wide th { overflow-wrap: anywhere; }
 .caption { font-weight: 600; margin: .8em 0 .2em; }
 .note { color: #5b6577; font-size: .85em; margin-top: -.6em; }
 .verdict { display: inline-block; padding: 1px 9px; border-radius: 10px; font-weight: 600;
@@ -38,8 +43,11 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 .v-holds { background: #d9f2dd; color: #17622a; }
 .v-part { background: #fdf0cf; color: #7a5300; }
 .v-not { background: #f9dada; color: #8b1d1d; }
+.v-undecided { background: #e6e8ee; color: #3b4455; }
+.tests { font-size: .9em; margin: .3em 0 .8em; }
+.tests li { margin: .15em 0; }
 figure { display: inline-block; margin: .4em .8em .8em 0; vertical-align: top; max-width: 100%; }
-figure img { max-width: 100%; border: 1px solid #e3e7ee; }
+figure img { max-width: 100%; height: auto; border: 1px solid #e3e7ee; }
 figcaption { font-size: .82em; color: #5b6577; max-width: 520px; }
 details { margin: .5em 0 1em; }
 pre { background: #f5f7fa; padding: .7em; overflow-x: auto; font-size: .8em; }
@@ -55,16 +63,17 @@ def _cell(v: Any) -> tuple[str, bool]:
     if isinstance(v, bool) or v is None:
         return fmt(v), False
     if isinstance(v, int | float):
-        return fmt(v, 6), True
+        return fmt(v, 4), True
     if isinstance(v, list) and all(isinstance(x, str | int | float) for x in v):
-        return ", ".join(x if isinstance(x, str) else fmt(x, 6) for x in v), False
+        return ", ".join(x if isinstance(x, str) else fmt(x, 4) for x in v), False
     if isinstance(v, list | dict):
         return json.dumps(v), False
     return str(v), False
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    out = ["<table><thead><tr>"]
+    # many columns: smaller type, and numbers may wrap, so the table fits the page
+    out = ['<table class="wide"><thead><tr>' if len(headers) > 8 else "<table><thead><tr>"]
     out += [f"<th>{_e(h)}</th>" for h in headers]
     out.append("</tr></thead><tbody>")
     for row in rows:
@@ -78,18 +87,20 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def _verdict(v: str) -> str:
-    cls = {"holds": "v-holds", "holds in part": "v-part", "does not hold": "v-not"}.get(v, "")
-    return f'<span class="verdict {cls}">{_e(v)}</span>'
+    return f'<span class="verdict {verdict_class(v)}">{_e(v)}</span>'
 
 
 def _setup(setup: Sequence[Mapping[str, Any]]) -> str:
     if not setup:
         return ""
-    keys: list[str] = []
-    for s in setup:
-        keys += [k for k in s if k not in keys]
-    rows = [[k, *[s.get(k, "") for s in setup]] for k in keys]
-    return _table(["", *[f"population {i + 1}" for i in range(len(setup))]], rows)
+    headers, rows = setup_rows(setup)
+    return _table(headers, rows)
+
+
+def _seed_text(seeds: Sequence[int]) -> str:
+    if len(seeds) > 2 and list(seeds) == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{len(seeds)} per scheme ({seeds[0]} to {seeds[-1]})"
+    return f"{len(seeds)} per scheme ({', '.join(map(str, seeds))})"
 
 
 def _experiment(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
@@ -97,10 +108,30 @@ def _experiment(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
     out.append(f"<h2>{_e(e['number'])}. {_e(e['title'])} {_verdict(e['verdict'])}</h2>")
     out.append(f'<p class="meta">experiment <code>{_e(e["name"])}</code></p>')
     out.append(f"<blockquote>{_e(e['claim'])}</blockquote>")
-    out.append(f'<p class="key"><b>Key figure.</b> {_e(e["key_figure"])}</p>')
-    out.append(f"<p><b>Criterion.</b> {_e(e['criterion'])}</p>")
+    out.append(f'<p class="key"><b>Key finding.</b> {_e(e.get("finding") or e["key_figure"])}</p>')
+    seeds = e.get("seeds") or []
+    out.append(
+        f"<p><b>Verdict: {_e(e['verdict'])}.</b> <b>Criterion.</b> {_e(e['criterion'])}"
+        + (f" <b>Seeds:</b> {_e(_seed_text(seeds))}." if seeds else "")
+        + "</p>"
+    )
+    if e.get("tests"):
+        out.append(
+            '<p><b>Tests (95% confidence).</b></p><ul class="tests">'
+            + "".join(f"<li>{_e(t)}</li>" for t in e["tests"])
+            + "</ul>"
+        )
+    out.append(
+        "<details><summary>key figures</summary><ul>"
+        + "".join(f"<li>{_e(k)}</li>" for k in str(e["key_figure"]).split("; "))
+        + "</ul></details>"
+    )
     if e.get("observations"):
-        out.append("<ul>" + "".join(f"<li>{_e(o)}</li>" for o in e["observations"]) + "</ul>")
+        out.append(
+            "<p><b>Observations.</b></p><ul>"
+            + "".join(f"<li>{_e(o)}</li>" for o in e["observations"])
+            + "</ul>"
+        )
     out.append("<h3>Setup</h3>" + _setup(e.get("setup", [])))
     figs = [f for f in e.get("figures", []) if f"{e['name']}/{f['name']}" in images]
     if figs:
@@ -112,6 +143,11 @@ def _experiment(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
                 f"<figcaption>{_e(f['caption'])}</figcaption></figure>"
             )
         out.append("</div>")
+    if e.get("diagnoses"):
+        rows = e["diagnoses"]
+        headers = list(dict.fromkeys(k for r in rows for k in r))
+        out.append('<p class="caption">the diagnostics\' verdict on the runs shown</p>')
+        out.append(_table(headers, [[r.get(h, "") for h in headers] for r in rows]))
     if e.get("tables"):
         out.append("<h3>Numbers</h3>")
         for t in e["tables"]:
@@ -122,7 +158,7 @@ def _experiment(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
     if e.get("run_ids"):
         ids = e["run_ids"]
         out.append(
-            f'<p class="meta">stored runs: {len(ids)} (ids {ids[0]} to {ids[-1]}); see '
+            f'<p class="meta">stored runs: {len(set(ids))} (ids {_e(id_ranges(ids))}); see '
             "<code>initlab runs show ID</code></p>"
         )
     out.append(
@@ -154,11 +190,17 @@ def render_html(data: Mapping[str, Any], images: Mapping[str, bytes] | None = No
         bits.append(f"study {data['study_id']} in the run store")
     bits.append(
         f"{'quick' if opts.get('quick') else 'default'} settings, data set "
-        f"{settings.get('dataset', '')}, seeds {settings.get('seeds', '')}"
+        f"{settings.get('dataset', '')}, seeds {_seed_text(settings.get('seeds') or [])}"
     )
     if "total_s" in timing:
         bits.append(f"{timing['total_s']} s")
     out.append(f'<p class="meta">{_e(" | ".join(str(b) for b in bits))}</p>')
+    if opts.get("quick"):
+        out.append(
+            '<p class="key"><b>Quick settings.</b> The same criteria on smaller networks, fewer '
+            "steps and fewer seeds; a claim these cannot decide is <i>undecided at quick "
+            "settings</i>. The default study decides it.</p>"
+        )
     out.append(
         "<p>Each claim of the source document is an experiment with a stated setup, a "
         "measurement and a verdict decided by a stated criterion on the measurements. Every "
@@ -167,12 +209,13 @@ def render_html(data: Mapping[str, Any], images: Mapping[str, bytes] | None = No
     )
     rows = "".join(
         f'<tr><td>{_e(s["number"])}</td><td><a href="#{_e(s["name"])}">{_e(s["title"])}</a></td>'
-        f"<td>{_verdict(s['verdict'])}</td><td>{_e(s['key_figure'])}</td></tr>"
+        f'<td>{_verdict(s["verdict"])}</td><td class="num">{_e(s.get("seeds", ""))}</td>'
+        f"<td>{_e(s.get('finding') or s['key_figure'])}</td></tr>"
         for s in data.get("summary", [])
     )
     out.append(
-        "<table><thead><tr><th>#</th><th>claim</th><th>verdict</th><th>key figure</th></tr>"
-        f"</thead><tbody>{rows}</tbody></table>"
+        "<table><thead><tr><th>#</th><th>claim</th><th>verdict</th><th>seeds</th>"
+        f"<th>key finding</th></tr></thead><tbody>{rows}</tbody></table>"
     )
     for note in data.get("notes", []):
         out.append(f'<p class="note">{_e(note)}</p>')

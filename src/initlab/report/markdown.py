@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from initlab._text import fmt
+from initlab.report._layout import id_ranges, setup_rows
 
 __all__ = ["render_markdown"]
 
@@ -37,11 +38,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def _setup(setup: Sequence[Mapping[str, Any]]) -> str:
-    keys: list[str] = []
-    for s in setup:
-        keys += [k for k in s if k not in keys]
-    rows = [[k, *[s.get(k, "") for s in setup]] for k in keys]
-    return _table(["", *[f"population {i + 1}" for i in range(len(setup))]], rows)
+    headers, rows = setup_rows(setup)
+    return _table(headers, rows)
 
 
 def render_markdown(data: Mapping[str, Any], figures: Mapping[str, str] | None = None) -> str:
@@ -61,9 +59,15 @@ def render_markdown(data: Mapping[str, Any], figures: Mapping[str, str] | None =
     out.append("")
     out.append(
         _table(
-            ["#", "claim", "verdict", "key figure"],
+            ["#", "claim", "verdict", "seeds", "key finding"],
             [
-                [s["number"], s["title"], f"**{s['verdict']}**", s["key_figure"]]
+                [
+                    s["number"],
+                    s["title"],
+                    f"**{s['verdict']}**",
+                    s.get("seeds", ""),
+                    s.get("finding") or s["key_figure"],
+                ]
                 for s in data.get("summary", [])
             ],
         )
@@ -73,7 +77,11 @@ def render_markdown(data: Mapping[str, Any], figures: Mapping[str, str] | None =
     for e in data.get("experiments", []):
         out += ["", f"## {e['number']}. {e['title']}: {e['verdict']}", ""]
         out += [f"Experiment `{e['name']}`.", "", f"> {e['claim']}", ""]
-        out += [f"**Key figure.** {e['key_figure']}", "", f"**Criterion.** {e['criterion']}", ""]
+        out += [f"**Key finding.** {e.get('finding') or e['key_figure']}", ""]
+        out += [f"**Verdict: {e['verdict']}.** **Criterion.** {e['criterion']}", ""]
+        if e.get("tests"):
+            out += ["**Tests (95% confidence).**", ""] + [f"- {t}" for t in e["tests"]] + [""]
+        out += [f"**Key figures.** {e['key_figure']}", ""]
         out += [f"- {o}" for o in e.get("observations", [])]
         if e.get("setup"):
             out += ["", "### Setup", "", _setup(e["setup"])]
@@ -89,5 +97,7 @@ def render_markdown(data: Mapping[str, Any], figures: Mapping[str, str] | None =
                 out += ["", f"**{t['title']}**", "", _table(t["headers"], t["rows"])]
                 if t.get("note"):
                     out += ["", f"*{t['note']}*"]
+        if e.get("run_ids"):
+            out += ["", f"Stored runs: ids {id_ranges(e['run_ids'])}."]
     out += ["", "## Settings", "", _table(["setting", "value"], list(settings.items())), ""]
     return "\n".join(out)

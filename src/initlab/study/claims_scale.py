@@ -1,127 +1,53 @@
-"""Claims 5-9: the scale of random weights -- small, large, Xavier and He, normal vs uniform."""
+"""Claims 5-7: small and large random weights -- vanishing and exploding gradients."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from initlab._text import fmt
 from initlab.diagnostics import cost_rises
 from initlab.study.common import (
-    RECOMMENDED,
     STEPS_HEADERS,
+    STILL_FALLING,
+    compare_steps,
     fastest_scheme,
     fig_cost,
     fig_depth,
     fig_histograms,
     keep,
     layer_means,
-    median_steps,
     pct,
     per_layer_factor,
-    predicted_variance,
     reach_text,
+    reached,
     sci,
     steps_table_row,
 )
-from initlab.study.populations import Population
 from initlab.study.registry import Experiment, experiment
 from initlab.study.result import Table, decide, spread, spread_text
-
-ACTS = ("relu", "tanh", "sigmoid")
-LARGE = ("random_normal:std=1", "large")
-
-#: Claim 7: a run is "unstable" when it diverges, or when its training cost rises at more than
-#: this fraction of the steps (full-batch gradient descent at a stable step size never raises
-#: the cost).
-UNSTABLE_RISE_FRACTION = 0.1
-
-#: Claim 8b: "loses variance layer by layer" when Var(Z) changes by a per-layer factor below
-#: LOSS_FACTOR; "keeps it" when the factor is within [LOSS_FACTOR, 1 / LOSS_FACTOR].
-LOSS_FACTOR = 0.8
-
-#: Claim 9: two forms behave the same when their means differ by at most SAME_Z combined
-#: standard errors across seeds; weights match the formula within WEIGHT_Z standard errors of
-#: a sample standard deviation.
-SAME_Z = 3.0
-WEIGHT_Z = 5.0
-KURTOSIS = {"normal": 3.0, "uniform": 1.8}
-
-
-def _t() -> Any:
-    """The diagnostics' thresholds (one table for every rule)."""
-    from initlab.diagnostics import THRESHOLDS
-
-    return THRESHOLDS
-
-
-def _slow_factor() -> float:
-    return _t().slow_factor
-
-
-def _paired_steps(tr: Population, scheme: str, ref: str, settings: Any) -> list[dict[str, Any]]:
-    """Per seed: steps to the target of ``scheme`` and of ``ref`` (same seed), and whether
-    ``scheme`` is slow: it needs more than the diagnostics' slow_factor times the steps of
-    ``ref``, or never gets there while ``ref`` does."""
-    out = []
-    factor = _slow_factor()
-    for k in tr.of(scheme):
-        j = tr.paired(k, ref)
-        a, b = tr.steps_to_target(k, settings), tr.steps_to_target(j, settings)
-        out.append(
-            {
-                "seed": tr.seed_of(k),
-                "steps": a,
-                "reference_steps": b,
-                "slow": b is not None and (a is None or a > factor * max(b, 1)),
-                "reached": a is not None,
-            }
-        )
-    return out
-
-
-def _depth_series(
-    deep: Population, schemes: tuple[str, ...], field: str, square: bool = False
-) -> dict[str, list[float]]:
-    return {s: layer_means(deep, deep.of(s), field, square) for s in schemes}
-
-
-def _predicted(deep: Population, schemes: tuple[str, ...]) -> dict[str, list[float]]:
-    out = {}
-    for s in schemes:
-        p = predicted_variance(deep, s)
-        if p is not None:
-            out[s] = p
-    return out
-
-
-def _depth_table(
-    deep: Population, schemes: tuple[str, ...], title: str, predicted: dict[str, list[float]]
-) -> Table:
-    """Per hidden layer: the mean over seeds of Var(Z) (and its prediction) and RMS of dZ."""
-    var = _depth_series(deep, schemes, "z_std", square=True)
-    dz = _depth_series(deep, schemes, "dZ_rms")
-    n = len(next(iter(var.values())))
-    headers = ["layer"]
-    for s in schemes:
-        headers += [f"Var(Z) {s}"]
-        if s in predicted:
-            headers += ["predicted"]
-        headers += [f"RMS dZ {s}"]
-    rows = []
-    for i in range(n):
-        row: list[Any] = [i + 1]
-        for s in schemes:
-            row.append(var[s][i])
-            if s in predicted:
-                row.append(predicted[s][i])
-            row.append(dz[s][i])
-        rows.append(row)
-    note = "step 0, mean over seeds; predicted: mean-field theory (initlab.theory)"
-    if not predicted:
-        note += " (theory module not available: no prediction)"
-    return Table(title, headers, rows, note)
-
+from initlab.study.scale import (
+    FACTOR_DELTA,
+    LARGE,
+    UNSTABLE_RISE_FRACTION,
+    comparison_text,
+    depth_series,
+    depth_table,
+    paired_steps,
+    predicted,
+    share_text,
+    slow_factor,
+    slow_word,
+    thr,
+    tri,
+)
+from initlab.study.stats import (
+    above,
+    compare,
+    more_often,
+    share,
+    typical,
+    typical3,
+)
 
 # ============================================================================== claim 5
 
@@ -140,7 +66,7 @@ def _depth_table(
 def small_vanishing(ctx: Any, exp: Experiment) -> Any:
     s = ctx.settings
     res: dict[str, Any] = {}
-    parts: list[bool] = []
+    parts: list[bool | None] = []
     tables: list[Table] = []
     keys = []
     schemes = ("small", "xavier_normal")
@@ -153,15 +79,24 @@ def small_vanishing(ctx: Any, exp: Experiment) -> Any:
         tr = ctx.population(f"train/{act}")
         small = deep.of("small")
         modes = [deep.modes(k) for k in small]
-        vanishing = all("vanishing" in m for m in modes)
-        var = _depth_series(deep, schemes, "z_std", square=True)
-        dz = _depth_series(deep, schemes, "dZ_rms")
-        a_std = _depth_series(deep, schemes, "a_std")
-        pred = _predicted(deep, schemes)
+        vanishing = typical(["vanishing" in m for m in modes])
+        var = depth_series(deep, schemes, "z_std", square=True)
+        dz = depth_series(deep, schemes, "dZ_rms")
+        a_std = depth_series(deep, schemes, "a_std")
+        pred = predicted(deep, schemes)
         grad_factor = per_layer_factor(list(reversed(dz["small"])))
         ref, ref_median = fastest_scheme(tr, s, exclude=("small",))
-        paired = _paired_steps(tr, "small", ref, s) if ref is not None else []
-        slow = bool(paired) and all(p["slow"] for p in paired)
+        paired = paired_steps(tr, "small", ref, s) if ref is not None else []
+        cmp = (
+            compare_steps([p["steps"] for p in paired], [p["reference_steps"] for p in paired], s)
+            if ref is not None
+            else None
+        )
+        slow = above(cmp, slow_factor()) if cmp is not None else None
+        # stalled: the target is not reached and the cost has levelled off, in most seeds
+        stalled = typical([reached(tr, k, s) is False for k in tr.of("small")])
+        if slow is None and stalled:
+            slow = True
         parts += [vanishing, slow]
         res[act] = {
             "vanishing_in_every_seed": vanishing,
@@ -173,7 +108,10 @@ def small_vanishing(ctx: Any, exp: Experiment) -> Any:
             "dZ_factor_per_layer_toward_input": grad_factor,
             "reference_scheme": ref,
             "steps": paired,
-            "slow_or_stalled_in_every_seed": slow,
+            "stalled": stalled,
+            "vanishing_seeds": share(["vanishing" in m for m in modes]).to_dict(),
+            "small_over_reference_steps": None if cmp is None else cmp.to_dict(),
+            "slow": slow,
         }
         small_steps = [tr.steps_to_target(k, s) for k in tr.of("small")]
         keys.append(
@@ -188,7 +126,7 @@ def small_vanishing(ctx: Any, exp: Experiment) -> Any:
                 else " (no scheme reaches it)"
             )
         )
-        tables.append(_depth_table(deep, schemes, f"{act}: per-layer scale at step 0", pred))
+        tables.append(depth_table(deep, schemes, f"{act}: per-layer scale at step 0", pred))
         shown = ["small", "xavier_normal"] + ([ref] if ref and ref != "xavier_normal" else [])
         tables.append(
             Table(
@@ -245,15 +183,38 @@ def small_vanishing(ctx: Any, exp: Experiment) -> Any:
         verdict=decide(parts),
         criterion=(
             "two parts per activation (tanh, sigmoid): (a) the diagnostics find 'vanishing' "
-            f"(the norm of dZ shrinking by more than x{fmt(_t().grad_factor)} per hidden layer "
-            f"toward the input, or layer 1's update:data below {fmt(_t().update_ratio_gap)} of "
-            "the last layer's) for small weights in the deep network, in every seed; (b) "
-            "training with small weights is slow or stalled: in every seed it needs more than "
-            f"{fmt(_t().slow_factor)}x the steps of the fastest scheme of the comparison (same "
-            "seed) to reach the target cost, or never reaches it while that scheme does. holds "
-            "if all parts hold, does not hold if none, holds in part otherwise"
+            f"(the norm of dZ shrinking by more than x{fmt(thr().grad_factor)} per hidden layer "
+            f"toward the input, or layer 1's update:data below {fmt(thr().update_ratio_gap)} of "
+            "the last layer's) for small weights in the deep network in most seeds (95% "
+            "Clopper-Pearson lower bound on the rate above 50%); (b) training with small "
+            "weights is slow or stalled: the ratio of its steps to the target over those of the "
+            "fastest other scheme (paired t on per-seed log ratios, same seeds, a target never "
+            "reached counting as more than the steps run) has a 95% CI above "
+            f"{fmt(thr().slow_factor)}, or most seeds stall (never reach the target, the cost "
+            f"levelled off: it fell by less than {pct(STILL_FALLING)} over the last tenth of "
+            "the steps). A part whose interval straddles the bound is undecided. "
+            "holds if all parts hold, does not hold if none, holds in part otherwise"
         ),
         key_figure="; ".join(keys),
+        finding=(
+            "Small weights (std 0.01) vanish with depth: "
+            + "; ".join(
+                f"{act}: 'vanishing' in {r['vanishing_seeds']['k']}/{r['vanishing_seeds']['n']}"
+                " seeds, training "
+                + (
+                    f"{slow_word(r['slow'])} than {r['reference_scheme']}"
+                    if r["reference_scheme"]
+                    else "never reaching the target (nor does any other scheme)"
+                )
+                for act, r in res.items()
+            )
+            + "."
+        ),
+        tests=[
+            f"{act}: vanishing in {share_text(r['vanishing_seeds'])}; steps small / "
+            f"{r['reference_scheme']}: {comparison_text(r['small_over_reference_steps'])}"
+            for act, r in res.items()
+        ],
         observations=[
             "Small weights shrink the signal by about std * sqrt(fan_in) * (slope of the "
             "activation at 0) per layer, forward and backward; for sigmoid the mean of A stays "
@@ -282,20 +243,30 @@ def small_relu(ctx: Any, exp: Experiment) -> Any:
     s = ctx.settings
     sh = ctx.population("shallow/relu")
     tr = ctx.population("train/relu")
-    shallow = _paired_steps(sh, "small", "he_normal", s)
-    deeper = _paired_steps(tr, "small", "he_normal", s)
-    trains_slowly = all(p["reached"] and p["slow"] for p in shallow)
-    trains_deeper = all(p["reached"] for p in deeper)
-    factors = {}
+    shallow = paired_steps(sh, "small", "he_normal", s)
+    deeper = paired_steps(tr, "small", "he_normal", s)
+    slow_cmp = compare_steps(
+        [p["steps"] for p in shallow], [p["reference_steps"] for p in shallow], s
+    )
+    trains_slowly = above(slow_cmp, slow_factor())
+    reaches_shallow = typical3([reached(sh, k, s) for k in sh.of("small")])
+    trains_deeper = typical3([reached(tr, k, s) for k in tr.of("small")])
+    factors, seed_factors = {}, {}
     for act in ("relu", "tanh", "sigmoid"):
         deep = ctx.population(f"depth/{act}")
         dz = layer_means(deep, deep.of("small"), "dZ_rms")
-        factors[act] = per_layer_factor(list(reversed(dz)))
-    less = all(
-        factors[a] is not None and factors["relu"] is not None and factors["relu"] > factors[a]
+        factors[act] = per_layer_factor(list(reversed(dz[1:])))
+        seed_factors[act] = [
+            per_layer_factor([r["dZ_rms"] for r in reversed(deep.first(k)[1:])])
+            for k in deep.of("small")
+        ]
+    vs = {
+        a: compare(seed_factors["relu"], seed_factors[a], delta=FACTOR_DELTA, paired=True)
         for a in ("tanh", "sigmoid")
-    )
-    parts = [less, trains_slowly, trains_deeper]
+    }
+    less_parts = [above(c, 1.0) for c in vs.values()]
+    less = None if None in less_parts else all(less_parts)
+    parts = [less, trains_slowly, reaches_shallow, trains_deeper]
     key = (
         f"one hidden layer: small reaches cost {fmt(sh.target(s))} "
         f"{reach_text([p['steps'] for p in shallow])}, He "
@@ -351,15 +322,35 @@ def small_relu(ctx: Any, exp: Experiment) -> Any:
         ctx,
         verdict=decide(parts),
         criterion=(
-            "three parts: (a) 'suffers less from vanishing gradients': with small weights the "
-            "per-layer factor of RMS dZ toward the input (deep network, step 0) is closer to 1 "
-            "for ReLU than for tanh and for sigmoid; (b) 'training will be very slow': with one "
-            "hidden layer small weights reach the target cost in every seed, but need more than "
-            f"{fmt(_t().slow_factor)}x the steps of He (same seed); (c) the same network with "
-            "three hidden layers "
-            "still trains (reaches the target in every seed). holds if all parts hold"
+            "four parts: (a) 'suffers less from vanishing gradients': with small weights the "
+            "per-layer factor of RMS dZ toward the input (deep network, step 0, layers 2 to L) "
+            "is larger for ReLU than for tanh and for sigmoid (paired t on per-seed log ratios, "
+            "the same seeds draw the same weights; 95% CI above 1); (b) 'training will be very "
+            "slow': with one hidden layer small weights need more than "
+            f"{fmt(thr().slow_factor)}x the steps of He to the target (paired t, 95% CI above "
+            "it; never reached counts as more than the steps run); (c) it still trains: most "
+            "seeds reach the target (95% lower bound on the rate above 50%); (d) the same with "
+            "three hidden layers. A run that has not reached the target but whose cost still "
+            f"falls (by more than {pct(STILL_FALLING)} over the last tenth of the steps) is "
+            "undecided, not a failure. holds if all parts hold, undecided if a part is"
         ),
         key_figure=key,
+        finding=(
+            f"With small weights and one hidden ReLU layer training is {slow_word(trains_slowly)}"
+            f" than He (x{sci(slow_cmp.ratio)} the steps); with three hidden layers small "
+            f"weights {tri(trains_deeper, 'train', 'do not train', 'may train')}; per layer, "
+            "ReLU's gradient shrinks "
+            + " and ".join(
+                f"{tri(above(c, 1.0), 'less', 'more', 'about as much')} than {a}'s "
+                f"(x{sci(c.ratio)})"
+                for a, c in vs.items()
+            )
+            + "."
+        ),
+        tests=[
+            f"one hidden layer, steps small / He: {slow_cmp.text()}",
+            *(f"dZ factor per layer ReLU / {a}: {c.text()}" for a, c in vs.items()),
+        ],
         observations=[
             "ReLU passes half of a small signal (slope 1 for z > 0, 0 below), tanh all of it "
             "(slope 1 at 0), sigmoid a quarter (slope 1/4): with the same small weights ReLU "
@@ -383,8 +374,12 @@ def small_relu(ctx: Any, exp: Experiment) -> Any:
             "shallow": shallow,
             "deeper": deeper,
             "dZ_factor_per_layer": factors,
+            "dZ_factor_per_seed": seed_factors,
+            "relu_over": {a: c.to_dict() for a, c in vs.items()},
+            "small_over_he_steps_one_hidden_layer": slow_cmp.to_dict(),
             "less_vanishing_than_tanh_and_sigmoid": less,
             "trains_slowly_one_hidden_layer": trains_slowly,
+            "reaches_one_hidden_layer": reaches_shallow,
             "trains_three_hidden_layers": trains_deeper,
         },
     )
@@ -407,7 +402,7 @@ def small_relu(ctx: Any, exp: Experiment) -> Any:
 def large_tanh_sigmoid(ctx: Any, exp: Experiment) -> Any:
     s = ctx.settings
     res: dict[str, Any] = {}
-    parts: list[bool] = []
+    parts: list[bool | None] = []
     rows_deep, rows_train, keys = [], [], []
     dz_all: dict[str, list[float]] = {}
     curves = []
@@ -418,10 +413,19 @@ def large_tanh_sigmoid(ctx: Any, exp: Experiment) -> Any:
         for sc in LARGE:
             ks = deep.of(sc)
             modes = [deep.modes(k) for k in ks]
-            exploding = all("exploding" in m for m in modes)
+            exploding_share = share(["exploding" in m for m in modes])
+            ref_modes = [deep.modes(k) for k in deep.of("xavier_normal")]
+            exploding = more_often(
+                ["exploding" in m for m in modes], ["exploding" in m for m in ref_modes]
+            )
             sat = layer_means(deep, ks, "saturated")
             dz = layer_means(deep, ks, "dZ_rms")
-            factor = per_layer_factor(list(reversed(dz)))
+            # layer 1's fan-in is the input dimension (2 for circles), not the hidden width: its
+            # dZ is not comparable, so the per-layer factor runs over layers 2 to L only
+            seed_factors = [
+                per_layer_factor([r["dZ_rms"] for r in reversed(deep.first(k)[1:])]) for k in ks
+            ]
+            factor = per_layer_factor(list(reversed(dz[1:])))
             ref_dw = layer_means(deep, deep.of("xavier_normal"), "dW_norm")
             dw = layer_means(deep, ks, "dW_norm")
             runs = []
@@ -441,53 +445,62 @@ def large_tanh_sigmoid(ctx: Any, exp: Experiment) -> Any:
                         "modes": tr.modes(k, reference=j),
                     }
                 )
-            unstable = all(
+            unstable_flags = [
                 r["diverged_at"] is not None or r["rise_fraction"] > UNSTABLE_RISE_FRACTION
                 for r in runs
-            )
-            slow = all("slow" in r["modes"] for r in runs)
+            ]
+            ref_unstable = [
+                tr.history.diverged_at[j] is not None or f > UNSTABLE_RISE_FRACTION
+                for j, f in zip(tr.of("xavier_normal"), ref_rises, strict=True)
+            ]
+            unstable = more_often(unstable_flags, ref_unstable)
             parts += [exploding, unstable]
+            counts: dict[str, int] = {}
+            for ms in modes:
+                for m in ms:
+                    counts[m] = counts.get(m, 0) + 1
+            per_seed = ", ".join(f"{m} {c}/{len(ks)}" for m, c in counts.items())
             res[f"{act} {sc}"] = {
-                "exploding_in_every_seed": exploding,
+                "exploding": exploding,
+                "exploding_seeds": exploding_share.to_dict(),
                 "modes_at_init": modes,
+                "modes_per_seed": counts,
                 "saturated_fraction_by_layer": sat,
                 "dZ_rms_by_layer": dz,
                 "dZ_factor_per_layer_toward_input": factor,
+                "dZ_factor_per_seed": seed_factors,
                 "dW_norm_by_layer": dw,
                 "xavier_dW_norm_by_layer": ref_dw,
                 "training": runs,
-                "unstable_in_every_seed": unstable,
-                "slow_in_every_seed": slow,
+                "unstable": unstable,
+                "unstable_seeds": share(unstable_flags).to_dict(),
                 "xavier_rise_fraction": spread(ref_rises),
             }
             rows_deep.append(
                 [
-                    act,
-                    sc,
-                    ", ".join(sorted({m for ms in modes for m in ms})),
+                    f"{act} {sc}",
+                    per_seed,
                     max(sat) if sat and sat[0] is not None else None,
-                    factor,
+                    spread_text(spread(seed_factors)),
                     dw[0],
                     ref_dw[0],
                 ]
             )
             rows_train.append(
                 [
-                    act,
-                    sc,
+                    f"{act} {sc}",
+                    f"{share(unstable_flags).k}/{len(runs)}",
                     sum(r["diverged_at"] is not None for r in runs),
-                    spread_text(spread(r["rise_fraction"] for r in runs)),
-                    spread_text(spread(ref_rises)),
-                    spread_text(spread(r["steps"] for r in runs)),
-                    spread_text(spread(r["xavier_steps"] for r in runs)),
-                    spread_text(spread(r["final_cost"] for r in runs)),
+                    spread_text(spread(r["rise_fraction"] for r in runs), 2),
+                    spread_text(spread(ref_rises), 2),
+                    spread_text(spread(r["final_cost"] for r in runs), 3),
                 ]
             )
             keys.append(
-                f"{act} {sc}: {pct(max(sat))} saturated, dZ x{sci(factor)} per layer toward "
-                f"the input ({'exploding' if exploding else 'not exploding'}); training cost "
-                f"rose at {spread_text(spread(r['rise_fraction'] for r in runs), 2)} of steps, "
-                f"{sum(r['diverged_at'] is not None for r in runs)} diverged"
+                f"{act} {sc}: exploding at initialization in {exploding_share.k}/{len(ks)} "
+                f"seeds (dZ x{sci(factor)} per layer toward the input), cost rising at more "
+                f"than {pct(UNSTABLE_RISE_FRACTION)} of steps in {share(unstable_flags).k}/"
+                f"{len(runs)}"
             )
         for sc in (*LARGE, "xavier_normal"):
             dz_all[f"{act}, {sc}"] = layer_means(deep, deep.of(sc), "dZ_rms")
@@ -524,15 +537,44 @@ def large_tanh_sigmoid(ctx: Any, exp: Experiment) -> Any:
         ctx,
         verdict=decide(parts),
         criterion=(
-            "two parts per activation (tanh, sigmoid) and scale (std 1, std 10): (a) exploding "
-            "gradients: the diagnostics find 'exploding' in the deep network at step 0 (the "
-            f"norm of dZ growing by more than x{fmt(_t().grad_factor)} per hidden layer toward "
-            "the input, activations growing, or overflow) in every seed; (b) unstable "
-            "training: every seed's training diverges "
-            f"(NaN/inf) or its cost rises at more than {pct(UNSTABLE_RISE_FRACTION)} of the "
-            "steps. holds if all parts hold, does not hold if none, holds in part otherwise"
+            "two parts per activation (tanh, sigmoid) and scale (std 1, std 10), each judged "
+            "per seed and then over the seeds: (a) exploding gradients: the diagnostics find "
+            "'exploding' in the deep network at step 0 (the norm of dZ growing by more than "
+            f"x{fmt(thr().grad_factor)} per hidden layer toward the input, activations growing, "
+            "or overflow); (b) unstable training: the training diverges (NaN/inf) or its cost "
+            f"rises at more than {pct(UNSTABLE_RISE_FRACTION)} of the steps. 'Can lead to': a "
+            "part holds when large weights show it detectably more often than Xavier (same "
+            "seeds; one-sided Fisher exact test, p < 0.05), fails when most seeds do not show "
+            "it (one-sided 95% Clopper-Pearson lower bound on the rate of the opposite above "
+            "50%), and is undecided otherwise. holds if all parts hold, does not hold if none, "
+            "holds in part otherwise"
         ),
         key_figure="; ".join(keys),
+        finding=(
+            "Large weights explode the gradient at initialization in "
+            + ", ".join(
+                f"{n} ({r['exploding_seeds']['k']}/{r['exploding_seeds']['n']})"
+                for n, r in res.items()
+                if r["exploding"]
+            )
+            + "; training is unstable (cost rising) in "
+            + (
+                ", ".join(
+                    f"{n} ({r['unstable_seeds']['k']}/{r['unstable_seeds']['n']})"
+                    for n, r in res.items()
+                    if r["unstable"]
+                )
+                or "none of the cases"
+            )
+            + ", and no run diverged."
+            if not any(r["diverged_at"] is not None for v in res.values() for r in v["training"])
+            else "."
+        ),
+        tests=[
+            f"{n}: exploding in {share_text(r['exploding_seeds'])}; unstable in "
+            f"{share_text(r['unstable_seeds'])}"
+            for n, r in res.items()
+        ],
         observations=[
             "Large weights push tanh and sigmoid units into saturation (|tanh| > 0.97, sigmoid "
             "outside [0.03, 0.97]), where the slope is nearly 0.  Whether dZ still grows toward "
@@ -544,28 +586,27 @@ def large_tanh_sigmoid(ctx: Any, exp: Experiment) -> Any:
         ],
         tables=[
             Table(
-                "at initialization, deep network (mean over seeds)",
+                "at initialization, deep network",
                 [
-                    "activation",
-                    "scheme",
-                    "diagnostics (all seeds)",
+                    "activation, scheme",
+                    "diagnostics: seeds showing each",
                     "largest saturated fraction",
-                    "dZ factor per layer toward input",
+                    "dZ factor per layer toward input (layers 2 to L, per seed)",
                     "|dW| layer 1",
                     "|dW| layer 1, Xavier",
                 ],
                 rows_deep,
+                "saturation and |dW|: mean over seeds; the factor skips layer 1, whose fan-in "
+                "is the input dimension",
             ),
             Table(
                 "training",
                 [
-                    "activation",
-                    "scheme",
+                    "activation, scheme",
+                    "unstable seeds",
                     "diverged",
                     "fraction of steps the cost rose",
                     "same, Xavier",
-                    "steps to target",
-                    "Xavier steps to target",
                     "final cost",
                 ],
                 rows_train,
@@ -573,441 +614,5 @@ def large_tanh_sigmoid(ctx: Any, exp: Experiment) -> Any:
             ),
         ],
         figures=figs,
-        numbers=res,
-    )
-
-
-# ============================================================================== claim 8
-
-
-@experiment(
-    "xavier_he",
-    "8",
-    "Xavier for tanh/sigmoid, He for ReLU: stable variance, fastest convergence",
-    "Xavier Initialization: ... It works well with activation functions like tanh and sigmoid. "
-    "He Initialization: This method is specifically designed for ReLU activation functions and "
-    "helps alleviate the vanishing gradient problem. ... By adhering to these initialization "
-    "methods and avoiding the common pitfalls, you can improve the efficiency and stability of "
-    "your model training.",
-    "the diagnostics' vanishing/exploding rules and the per-layer factor of Var(Z) at "
-    "initialization in the deep network, and the median steps to the target cost of every "
-    "scheme in training",
-    ("depth/relu", "depth/tanh", "depth/sigmoid", "train/relu", "train/tanh", "train/sigmoid"),
-)
-def xavier_he(ctx: Any, exp: Experiment) -> Any:
-    s = ctx.settings
-    res: dict[str, Any] = {}
-    parts: list[bool] = []
-    tables, figs, keys = [], [], []
-    shown = ("small", "random_normal:std=1", "large", "xavier_normal", "he_normal")
-    for act in ACTS:
-        deep = ctx.population(f"depth/{act}")
-        tr = ctx.population(f"train/{act}")
-        rec = RECOMMENDED[act]
-        depth_rows = []
-        stable_rec = True
-        rec_bad: list[str] = []
-        for sc in deep.schemes():
-            ks = deep.of(sc)
-            modes = [deep.modes(k) for k in ks]
-            bad = sorted({m for ms in modes for m in ms if m in ("vanishing", "exploding")})
-            factors = [per_layer_factor([r["z_std"] ** 2 for r in deep.first(k)]) for k in ks]
-            if sc in rec and bad:
-                stable_rec = False
-                rec_bad += [m for m in bad if m not in rec_bad]
-            depth_rows.append(
-                [
-                    sc,
-                    "stable" if not bad else ", ".join(bad),
-                    spread_text(spread(factors)),
-                    sc in rec,
-                ]
-            )
-        medians = {
-            sc: median_steps([tr.steps_to_target(k, s) for k in tr.of(sc)]) for sc in tr.schemes()
-        }
-        best_rec = min(medians[sc] for sc in rec)
-        others = {sc: m for sc, m in medians.items() if sc not in rec}
-        best_other = min(others.values())
-        fastest = math.isfinite(best_rec) and best_rec <= best_other
-        winner = min(medians, key=lambda sc: (medians[sc], sc not in rec))
-        if math.isinf(medians[winner]):
-            winner = None
-        parts += [stable_rec, fastest]
-        res[act] = {
-            "recommended": list(rec),
-            "stable_at_init": stable_rec,
-            "median_steps": {sc: (None if math.isinf(m) else m) for sc, m in medians.items()},
-            "fastest": fastest,
-            "fastest_scheme": winner,
-        }
-        other_name = min(others, key=lambda sc: others[sc])
-        keys.append(
-            f"{act}: {rec[0].split('_')[0].capitalize()} "
-            + ("stable" if stable_rec else f"not stable ({', '.join(rec_bad)})")
-            + " with depth; median steps to target "
-            f"{fmt(best_rec) if math.isfinite(best_rec) else 'never'}"
-            + (
-                f" vs {fmt(best_other)} for {other_name}; fastest: {winner}"
-                if math.isfinite(best_other)
-                else "; no other scheme reaches the target"
-            )
-        )
-        tables.append(
-            Table(
-                f"{act}: at initialization, deep network",
-                ["scheme", "diagnostics", "Var(Z) factor per layer", "recommended"],
-                depth_rows,
-            )
-        )
-        tables.append(
-            Table(
-                f"{act}: steps to the target cost ({fmt(tr.target(s))})",
-                STEPS_HEADERS + ["recommended"],
-                [steps_table_row(tr, sc, s, [sc in rec]) for sc in tr.schemes()],
-            )
-        )
-        pred = _predicted(deep, shown)
-        figs += keep(
-            [
-                fig_depth(
-                    f"variance_{act}",
-                    f"Var(Z) by depth at initialization, {act}",
-                    "Variance of the pre-activations per hidden layer at step 0 (mean over "
-                    "seeds); dashed: predicted by the theory module.",
-                    _depth_series(deep, shown, "z_std", square=True),
-                    "Var(Z)",
-                    pred,
-                ),
-                fig_cost(
-                    f"cost_{act}",
-                    f"every scale, {act}",
-                    "Training cost per step, seed 0 of each scheme (test dashed).",
-                    [(tr, tr.of(sc)[0], sc) for sc in shown],
-                ),
-            ]
-        )
-    return exp.result(
-        ctx,
-        verdict=decide(parts),
-        criterion=(
-            "two parts per activation: (a) stable variance with depth: for both forms of the "
-            "recommended scheme (Xavier for tanh and sigmoid, He for ReLU) the diagnostics find "
-            "neither 'vanishing' nor 'exploding' in the deep network at step 0, in every seed; "
-            "(b) fastest convergence: the recommended scheme's best median steps to the target "
-            "cost (never = infinity) is no larger than every other scheme's. holds if all parts "
-            "hold, does not hold if none, holds in part otherwise"
-        ),
-        key_figure="; ".join(keys),
-        observations=[
-            "With sigmoid, Xavier keeps the forward variance but the gradient still shrinks by "
-            "about 4x per layer (sigmoid's slope is at most 1/4); the seed itself adds 'avoid "
-            "sigmoid due to gradient vanishing issues'.",
-            "In a small network trained by plain gradient descent, a larger-than-Xavier scale "
-            "can converge faster: the scale acts like a larger learning rate until units "
-            "saturate.",
-        ],
-        tables=tables,
-        figures=figs,
-        numbers=res,
-    )
-
-
-@experiment(
-    "xavier_relu_deep",
-    "8b",
-    "Xavier with ReLU loses variance with depth; He does not",
-    "He Initialization: Best suited for ReLU activation functions to combat the vanishing "
-    "gradient problem. (He: N(0, 2/fan_in); Xavier: N(0, 2/(fan_in + fan_out)).)",
-    "the per-layer factor of Var(Z) at initialization across the hidden layers of the deep "
-    "ReLU network, both forms of Xavier and He, against the theory's prediction",
-    ("depth/relu",),
-)
-def xavier_relu_deep(ctx: Any, exp: Experiment) -> Any:
-    deep = ctx.population("depth/relu")
-    schemes = ("xavier_normal", "xavier_uniform", "he_normal", "he_uniform")
-    res: dict[str, Any] = {}
-    rows = []
-    for sc in schemes:
-        ks = deep.of(sc)
-        factors = [per_layer_factor([r["z_std"] ** 2 for r in deep.first(k)]) for k in ks]
-        total = [deep.first(k)[-1]["z_std"] ** 2 / deep.first(k)[0]["z_std"] ** 2 for k in ks]
-        pred = predicted_variance(deep, sc)
-        pf = per_layer_factor(pred) if pred else None
-        if sc.startswith("xavier"):
-            ok = all(f is not None and f < LOSS_FACTOR for f in factors)
-        else:
-            ok = all(f is not None and LOSS_FACTOR <= f <= 1 / LOSS_FACTOR for f in factors)
-        res[sc] = {
-            "factor_per_layer": factors,
-            "last_over_first": total,
-            "predicted_factor_per_layer": pf,
-            "as_claimed": ok,
-        }
-        rows.append(
-            [
-                sc,
-                spread_text(spread(factors)),
-                pf,
-                spread_text(spread(total)),
-                "loses variance" if sc.startswith("xavier") else "keeps variance",
-                ok,
-            ]
-        )
-    parts = [res[sc]["as_claimed"] for sc in schemes]
-    var = _depth_series(deep, schemes, "z_std", square=True)
-    pred = _predicted(deep, schemes)
-    n = len(var["he_normal"])
-    key = (
-        f"Var(Z) per layer x{sci(spread(res['xavier_normal']['factor_per_layer'])['mean'])} "
-        f"(Xavier normal), x{sci(spread(res['xavier_uniform']['factor_per_layer'])['mean'])} "
-        f"(uniform) vs x{sci(spread(res['he_normal']['factor_per_layer'])['mean'])} (He normal), "
-        f"x{sci(spread(res['he_uniform']['factor_per_layer'])['mean'])} (uniform); over {n} "
-        f"hidden layers Xavier keeps "
-        f"{pct(spread(res['xavier_normal']['last_over_first'])['mean'])} of layer 1's variance"
-    )
-    return exp.result(
-        ctx,
-        verdict=decide(parts),
-        criterion=(
-            "per scheme and form, in every seed: Xavier 'loses variance layer by layer' when "
-            f"the per-layer factor of Var(Z) from the first to the last hidden layer is below "
-            f"{LOSS_FACTOR}; He 'does not' when it lies in [{LOSS_FACTOR}, {fmt(1 / LOSS_FACTOR)}]."
-            " holds if all four hold, does not hold if none, holds in part otherwise"
-        ),
-        key_figure=key,
-        observations=[
-            "ReLU zeroes half of a symmetric input, so E[relu(z)^2] = Var(z)/2: a layer keeps "
-            "the variance only if fan_in Var(W) = 2 (He). Xavier gives fan_in Var(W) = 1 for "
-            "square layers, halving the variance at every layer.",
-        ],
-        tables=[
-            Table(
-                "per-layer factor of Var(Z), deep ReLU network, step 0",
-                [
-                    "scheme",
-                    "measured factor per layer",
-                    "predicted",
-                    "last / first hidden layer",
-                    "claim",
-                    "as claimed",
-                ],
-                rows,
-            ),
-            _depth_table(deep, schemes, "per-layer scale at step 0", pred),
-        ],
-        figures=[
-            fig_depth(
-                "variance_relu",
-                "Var(Z) by depth at initialization, ReLU",
-                "Variance of the pre-activations per hidden layer at step 0 (mean over seeds); "
-                "dashed: predicted by the theory module.",
-                var,
-                "Var(Z)",
-                pred,
-            )
-        ],
-        numbers=res,
-    )
-
-
-# ============================================================================== claim 9
-
-
-def _same(a: list[float], b: list[float]) -> tuple[bool, float | None, float | None]:
-    """Do two sets of per-seed values agree?  ``|mean(a) - mean(b)| <= SAME_Z * sqrt(sd_a^2 /
-    n_a + sd_b^2 / n_b)``; needs two values on each side.  Returns (agree, difference,
-    tolerance)."""
-    sa, sb = spread(a), spread(b)
-    if sa["n"] < 2 or sb["n"] < 2:
-        return False, None, None
-    diff = abs(sa["mean"] - sb["mean"])
-    tol = SAME_Z * math.sqrt(sa["sd"] ** 2 / sa["n"] + sb["sd"] ** 2 / sb["n"])
-    return diff <= tol, diff, tol
-
-
-@experiment(
-    "normal_vs_uniform",
-    "9",
-    "The normal and uniform forms of each scheme behave the same",
-    "Xavier Initialization (Normal): N(0, 2/(fan_in + fan_out)); Xavier Initialization "
-    "(Uniform): U(-sqrt(6/(fan_in + fan_out)), sqrt(6/(fan_in + fan_out))); He Initialization "
-    "(Normal): N(0, 2/fan_in); He Initialization (Uniform): U(-sqrt(6/fan_in), sqrt(6/fan_in)).",
-    "the variance of each form by its formula, the measured std of the drawn weights per layer, "
-    "the per-layer factor of Var(Z) at initialization, and the steps to the target cost",
-    ("depth/relu", "depth/tanh", "depth/sigmoid", "train/relu", "train/tanh", "train/sigmoid"),
-)
-def normal_vs_uniform(ctx: Any, exp: Experiment) -> Any:
-    from initlab.schemes import distribution
-
-    s = ctx.settings
-    pairs = (("xavier_normal", "xavier_uniform"), ("he_normal", "he_uniform"))
-    parts: list[bool] = []
-    res: dict[str, Any] = {"formula": {}, "weights": {}, "by_activation": {}}
-    rows_formula, rows_behave = [], []
-    deep0 = ctx.population("depth/relu")
-    sizes = deep0.layer_sizes()
-    for n_, u_ in pairs:
-        vn = distribution(n_, sizes[1], sizes[2]).variance
-        vu = distribution(u_, sizes[1], sizes[2]).variance
-        equal = math.isclose(vn, vu, rel_tol=1e-12)
-        parts.append(equal)
-        res["formula"][n_.split("_")[0]] = {"normal": vn, "uniform": vu, "equal": equal}
-        rows_formula.append([n_.split("_")[0], f"{sizes[1]} -> {sizes[2]}", vn, vu, equal])
-    # the drawn weights do not depend on the activation (same seeds, same fans): check them
-    # once, in the deep ReLU network, layer by layer
-    weight_rows = []
-    for n_, u_ in pairs:
-        fam = n_.split("_")[0]
-        worst = {}
-        for sc, kind in ((n_, "normal"), (u_, "uniform")):
-            zs = []
-            for k in deep0.of(sc):
-                for r in deep0.first(k, hidden=False):
-                    fi, fo = sizes[r["layer"] - 1], sizes[r["layer"]]
-                    sd = distribution(sc, fi, fo).std
-                    se = sd * math.sqrt((KURTOSIS[kind] - 1.0) / (4.0 * fi * fo))
-                    zs.append(abs(r["w_std"] - sd) / se)
-            worst[kind] = max(zs)
-        w_ok = all(z <= WEIGHT_Z for z in worst.values())
-        parts.append(w_ok)
-        res["weights"][fam] = {"worst_z": worst, "match_formula": w_ok}
-        weight_rows.append([fam, worst["normal"], worst["uniform"], w_ok])
-    for act in ACTS:
-        deep = ctx.population(f"depth/{act}")
-        tr = ctx.population(f"train/{act}")
-        for n_, u_ in pairs:
-            fam = n_.split("_")[0]
-            fn = [per_layer_factor([r["z_std"] ** 2 for r in deep.first(k)]) for k in deep.of(n_)]
-            fu = [per_layer_factor([r["z_std"] ** 2 for r in deep.first(k)]) for k in deep.of(u_)]
-            same_var, dv, tv = _same(fn, fu)
-            sn = [tr.steps_to_target(k, s) for k in tr.of(n_)]
-            su = [tr.steps_to_target(k, s) for k in tr.of(u_)]
-            if all(x is None for x in sn + su):
-                same_steps, ds, ts = True, None, None
-            elif any(x is None for x in sn + su):
-                same_steps, ds, ts = False, None, None
-            else:
-                same_steps, ds, ts = _same([float(x) for x in sn], [float(x) for x in su])
-            parts += [same_var, same_steps]
-            res["by_activation"][f"{act} {fam}"] = {
-                "variance_factor_normal": fn,
-                "variance_factor_uniform": fu,
-                "variance_factor_same": same_var,
-                "variance_factor_difference": dv,
-                "variance_factor_tolerance": tv,
-                "steps_normal": sn,
-                "steps_uniform": su,
-                "steps_same": same_steps,
-                "steps_difference": ds,
-                "steps_tolerance": ts,
-            }
-            rows_behave.append(
-                [
-                    act,
-                    fam,
-                    spread_text(spread(fn)),
-                    spread_text(spread(fu)),
-                    same_var,
-                    spread_text(spread(sn)),
-                    spread_text(spread(su)),
-                    same_steps,
-                ]
-            )
-    n_same = sum(
-        v["variance_factor_same"] and v["steps_same"] for v in res["by_activation"].values()
-    )
-    worst_z = max(max(v["worst_z"].values()) for v in res["weights"].values())
-    differ = []
-    for name, v in res["by_activation"].items():
-        what = []
-        if not v["variance_factor_same"]:
-            a = spread(v["variance_factor_normal"])["mean"]
-            b = spread(v["variance_factor_uniform"])["mean"]
-            what.append(f"Var(Z) factor {fmt(a, 3)} vs {fmt(b, 3)}")
-        if not v["steps_same"]:
-            what.append("steps to target")
-        if what:
-            differ.append(f"{name}: {', '.join(what)}")
-    key = (
-        f"formula variances equal for Xavier and He; drawn weights within {fmt(worst_z, 2)}"
-        f" standard errors of the formula; per-layer variance factor and steps to target agree "
-        f"within the seed spread in {n_same} of {len(res['by_activation'])} activation/scheme "
-        "pairs" + (f" (normal vs uniform differ in {'; '.join(differ)})" if differ else "")
-    )
-    return exp.result(
-        ctx,
-        verdict=decide(parts),
-        criterion=(
-            "parts: (a) for Xavier and He the two formulas give the same variance; (b) per "
-            "activation and scheme, every layer's drawn weights have the formula's std within "
-            f"{fmt(WEIGHT_Z)} standard errors of a sample std (kurtosis 3 normal, 1.8 uniform); "
-            "(c) the per-layer factor of Var(Z) at initialization and (d) the steps to the "
-            f"target cost agree between the forms within {fmt(SAME_Z)} combined standard errors "
-            "across seeds (needs at least two seeds; a target reached by one form only is a "
-            "difference). holds if every part holds"
-        ),
-        key_figure=key,
-        observations=[
-            "U(-a, a) has variance a^2/3, so a = sqrt(3) sigma gives the normal form's variance: "
-            "sqrt(6/(fan_in+fan_out)) for Xavier, sqrt(6/fan_in) for He.",
-            *(
-                [
-                    "Where the per-layer factors differ, the normal form's is the lower one: "
-                    "with equal variance, normal weights (kurtosis 3) make each unit's variance "
-                    "fluctuate more than uniform ones (kurtosis 1.8), and over many layers "
-                    "larger fluctuations lower the typical (geometric) growth. A finite-width "
-                    "effect of the weights' fourth moment, not of their variance."
-                ]
-                if any(
-                    not v["variance_factor_same"]
-                    and spread(v["variance_factor_normal"])["mean"]
-                    < spread(v["variance_factor_uniform"])["mean"]
-                    for v in res["by_activation"].values()
-                )
-                else []
-            ),
-        ],
-        tables=[
-            Table(
-                "variance by formula (a hidden layer of the deep network)",
-                ["scheme", "fans", "normal", "uniform", "equal"],
-                rows_formula,
-            ),
-            Table(
-                "drawn weights vs formula: largest |std - formula| in standard errors, over "
-                "every layer and seed of the deep network",
-                ["scheme", "normal", "uniform", f"within {fmt(WEIGHT_Z)}"],
-                weight_rows,
-            ),
-            Table(
-                "behaviour: normal vs uniform",
-                [
-                    "activation",
-                    "scheme",
-                    "Var(Z) factor, normal",
-                    "uniform",
-                    "same",
-                    "steps to target, normal",
-                    "uniform",
-                    "same",
-                ],
-                rows_behave,
-            ),
-        ],
-        figures=[
-            fig_depth(
-                f"variance_{fam}",
-                f"Var(Z) by depth, {fam} normal vs uniform, {act}",
-                "Variance of the pre-activations per hidden layer of the deep network at step 0 "
-                "(mean over seeds).",
-                _depth_series(ctx.population(f"depth/{act}"), (n_, u_), "z_std", square=True),
-                "Var(Z)",
-            )
-            for fam, act, n_, u_ in (
-                ("xavier", "tanh", "xavier_normal", "xavier_uniform"),
-                ("he", "relu", "he_normal", "he_uniform"),
-            )
-        ],
         numbers=res,
     )

@@ -93,6 +93,45 @@ def fastest_scheme(
     return best, best_m
 
 
+#: A run that has not reached the target is "still learning" when its cost fell by more than
+#: this fraction over the last tenth of its steps: more steps could reach it (undecided).
+STILL_FALLING = 0.01
+
+
+def still_falling(cost: Any) -> bool:
+    """Did the cost fall by more than :data:`STILL_FALLING` (relative) over the last tenth of
+    the steps?"""
+    c = [float(x) for x in cost if math.isfinite(float(x))]
+    if len(c) < 10:
+        return False
+    start = c[-max(2, len(c) // 10)]
+    return start > 0 and (start - c[-1]) / start > STILL_FALLING
+
+
+def reached(pop: Population, k: int, settings: Settings) -> bool | None:
+    """True if member ``k`` reached the target cost, False if it did not and its cost has
+    levelled off, None if it did not but is still falling (undecided at these steps)."""
+    if pop.steps_to_target(k, settings) is not None:
+        return True
+    return None if still_falling(pop.cost(k)) else False
+
+
+def compare_steps(
+    a: Sequence[int | None],
+    b: Sequence[int | None],
+    settings: Settings,
+    delta: float = 0.2,
+    horizon: int | None = None,
+) -> Any:
+    """:func:`initlab.study.stats.compare` of steps to the target, paired by seed, a target
+    never reached counting as more than the steps run (``horizon``, default
+    ``settings.steps``)."""
+    from initlab.study.stats import compare
+
+    h = settings.steps if horizon is None else horizon
+    return compare(a, b, delta=delta, paired=True, censor_at=h + 1)
+
+
 def steps_table_row(
     pop: Population, scheme: str, settings: Settings, extra: Sequence[Any] = ()
 ) -> list[Any]:

@@ -86,8 +86,8 @@ class TrainingContext(Context):
         result = run(spec.configs(), probes=probes, eval_every=spec.eval_every)
         self.train_seconds += result.seconds
         K = len(spec.members)
-        verdicts = [[f.to_dict() for f in verdict(result.history, k)] for k in range(K)]
         if self.store is not None:
+            verdicts = [[f.to_dict() for f in verdict(result.history, k)] for k in range(K)]
             ids: list[int | None] = list(
                 self.store.save_population(
                     self.study_id,

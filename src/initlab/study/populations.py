@@ -13,7 +13,16 @@ Keys (``ACT`` is relu, tanh or sigmoid):
   per-layer scale with depth (:data:`DEPTH_SCHEMES`);
 * ``shallow/relu``: one hidden layer, small vs He (claim 6);
 * ``narrow/ACT``: one unit per hidden layer, Xavier (claim 4's "single unit per layer");
-* ``imbalanced/sigmoid``: zeros vs Xavier on an imbalanced data set (claim 3).
+* ``imbalanced/sigmoid``: zeros vs Xavier on an imbalanced data set (claim 3);
+* ``sweep/ACT@LR``: the trained comparison at another learning rate ``LR`` (one of
+  ``Settings.sweep_lrs``), for the random schemes of :data:`SWEEP_SCHEMES` (claim 8), over
+  ``Settings.sweep_steps`` steps.
+
+Every member is recorded every ``Settings.every`` steps.  The first seed of each scheme (the one
+the figures draw; the only member of a deterministic scheme) is *watched*: its records add the
+histograms and the symmetry measures, and in the populations whose criteria look at the first
+steps (``train/sigmoid`` and ``imbalanced/sigmoid``: claim 3) it is recorded at every step up to
+``Settings.early_steps``.
 """
 
 from __future__ import annotations
@@ -71,6 +80,66 @@ DEPTH_SCHEMES = (
 NARROW_SCHEMES = ("xavier_normal", "he_normal", "random_normal:std=1")
 NARROW_BIAS = "constant:value=0.1"
 
+#: Claim 8's learning-rate sweep: the random schemes (normal forms; claim 9 measures that the
+#: uniform forms behave the same; zeros and constants never break symmetry at any rate), except
+#: N(0, 10^2): it saturates tanh and sigmoid and explodes ReLU, and reached the target at none
+#: of the five rates in any seed when it was swept (it is compared at the study's rate).
+SWEEP_SCHEMES = ("small", "random_normal:std=1", "xavier_normal", "he_normal")
+
+#: Populations recorded at every step of the first ``Settings.early_steps`` steps.
+EARLY = ("train/sigmoid", "imbalanced/sigmoid")
+
+
+class StudyStats:
+    """The study's ``LayerStats`` probe: most members are recorded on a plain schedule; the
+    *watched* members (the first seed of each scheme, which the figures draw, and so every
+    deterministic member) also get histograms, symmetry measures and, where a criterion looks
+    at the first steps, every early step.
+
+    It is two :class:`initlab.diagnostics.LayerStats` probes whose records are merged under
+    the one name ``layer_stats``; each answers to its own :class:`initlab.train.Schedule`."""
+
+    name = "layer_stats"
+
+    def __init__(
+        self,
+        schedules: tuple[Any, Any],
+        members: int,
+        watched: Sequence[int],
+        histograms: bool,
+        symmetry: bool,
+    ) -> None:
+        from initlab.diagnostics import LayerStats
+
+        seen = sorted(set(watched))
+        rest = [k for k in range(members) if k not in set(seen)]
+        self.parts: list[tuple[Any, Any]] = []
+        if rest:
+            self.parts.append(
+                (schedules[0], LayerStats(members=rest, histograms=False, symmetry=False))
+            )
+        if seen:
+            self.parts.append(
+                (schedules[1], LayerStats(members=seen, histograms=histograms, symmetry=symmetry))
+            )
+        self._now: list[Any] = []
+
+    def wants(self, step: int, last: int) -> bool:
+        self._now = [probe for schedule, probe in self.parts if schedule.wants(step, last)]
+        return bool(self._now)
+
+    def __call__(self, event: Any) -> None:
+        for probe in self._now:
+            probe(event)
+
+    def result(self) -> dict[str, Any]:
+        results = [probe.result() for _, probe in self.parts]
+        out = dict(results[-1])
+        rows = [r for res in results for r in res["records"]]
+        rows.sort(key=lambda r: (r["step"], r["layer"], r["member"]))
+        out["records"] = rows
+        return out
+
 
 @dataclass(frozen=True)
 class PopulationSpec:
@@ -85,6 +154,7 @@ class PopulationSpec:
     histograms: bool
     symmetry: bool
     eval_every: int
+    early: int = 0
 
     def configs(self) -> list[RunConfig]:
         return [self.base.replace(init=s, seed=seed) for s, seed in self.members]
@@ -99,12 +169,36 @@ class PopulationSpec:
             "histograms": self.histograms,
             "symmetry": self.symmetry,
             "eval_every": self.eval_every,
+            "early": self.early,
         }
 
-    def probes(self) -> list[Any]:
-        from initlab.diagnostics import LayerStats
+    def schedules(self) -> tuple[Any, Any]:
+        """The schedule of every member, and that of the watched ones (see
+        :class:`StudyStats`)."""
+        from initlab.train import Schedule
 
-        return [LayerStats(every=self.every, histograms=self.histograms, symmetry=self.symmetry)]
+        plain = Schedule.every(self.every)
+        if self.early:
+            return plain, Schedule.dense_then_every(self.early, self.every)
+        return plain, Schedule.every(self.every)
+
+    def watched(self) -> list[int]:
+        """The first member of each scheme (its first seed)."""
+        first: dict[str, int] = {}
+        for k, (s, _) in enumerate(self.members):
+            first.setdefault(s, k)
+        return list(first.values())
+
+    def probes(self) -> list[Any]:
+        return [
+            StudyStats(
+                self.schedules(),
+                len(self.members),
+                self.watched(),
+                self.histograms,
+                self.symmetry,
+            )
+        ]
 
     def setup(self) -> dict[str, Any]:
         """The setup as plain data, for reports."""
@@ -140,6 +234,7 @@ def _members(schemes: Sequence[str], seeds: Sequence[int]) -> tuple[tuple[str, i
 def population_spec(key: str, s: Settings) -> PopulationSpec:
     """The population ``key`` under settings ``s`` (see the module docstring for the keys)."""
     kind, _, act = key.partition("/")
+    act, _, lr_text = act.partition("@")
     if act not in ACTIVATIONS:
         raise ValueError(f"unknown population {key!r}")
     base = RunConfig(
@@ -151,6 +246,7 @@ def population_spec(key: str, s: Settings) -> PopulationSpec:
         steps=s.steps,
     )
     every = s.every
+    early = s.early_steps if key in EARLY else 0
     if kind == "train":
         return PopulationSpec(
             key,
@@ -161,6 +257,21 @@ def population_spec(key: str, s: Settings) -> PopulationSpec:
             s.histograms,
             True,
             s.eval_every,
+            early,
+        )
+    if kind == "sweep" and lr_text:
+        lr = float(lr_text)
+        if lr not in s.sweep_lrs:
+            raise ValueError(f"unknown population {key!r}: lr {lr_text} is not swept")
+        return PopulationSpec(
+            key,
+            f"random schemes, {act}, trained at lr {lr_text}",
+            base.replace(lr=lr, steps=s.sweep_steps),
+            _members(SWEEP_SCHEMES, s.sweep_seeds),
+            s.sweep_steps,
+            False,
+            False,
+            s.sweep_steps,  # only the training cost per step is read
         )
     if kind == "depth":
         return PopulationSpec(
@@ -205,6 +316,7 @@ def population_spec(key: str, s: Settings) -> PopulationSpec:
             False,
             True,
             s.eval_every,
+            early,
         )
     raise ValueError(f"unknown population {key!r}")
 
@@ -221,6 +333,7 @@ class Population:
     run_ids: list[int | None]
     seconds: float
     _rows: dict[int, dict[int, list[dict[str, Any]]]] = field(default_factory=dict, repr=False)
+    _findings: dict[tuple[int, int | None], list[Any]] = field(default_factory=dict, repr=False)
 
     @property
     def key(self) -> str:
@@ -300,14 +413,38 @@ class Population:
         return steps_to_cost(self.cost(k), self.target(settings))
 
     def findings(self, k: int, reference: int | None = None) -> list[Any]:
+        """The diagnostics' findings on member ``k`` (against member ``reference``), computed
+        once."""
         from initlab.diagnostics import verdict
 
-        if reference is None:
-            return verdict(self.history, k)
-        return verdict(self.history, k, reference=self.history, reference_member=reference)
+        if (k, reference) not in self._findings:
+            if reference is None:
+                found = verdict(self.history, k)
+            else:
+                found = verdict(self.history, k, reference=self.history, reference_member=reference)
+            self._findings[(k, reference)] = found
+        return self._findings[(k, reference)]
+
+    def diagnosis(self, k: int) -> dict[str, Any]:
+        """The diagnostics' verdict on member ``k`` in plain data: the two-part verdict (one
+        sentence, findings at initialization and in training) where
+        :func:`initlab.diagnostics.judge` exists, else the failure modes found."""
+        from initlab import diagnostics
+
+        judge = getattr(diagnostics, "judge", None)
+        if judge is None:
+            return {"run": self.label(k), "verdict": ", ".join(self.modes(k))}
+        v = judge(self.history, k)
+        return {
+            "run": self.label(k),
+            "verdict": v.sentence,
+            "at initialization": ", ".join(f.mode for f in v.at_init) or "-",
+            "in training": ", ".join(f.mode for f in v.in_training) or "-",
+        }
 
     def modes(self, k: int, reference: int | None = None) -> list[str]:
-        return [f.mode for f in self.findings(k, reference)]
+        """The failure modes found on member ``k``, each once, most severe first."""
+        return list(dict.fromkeys(f.mode for f in self.findings(k, reference)))
 
     def judge(self, k: int, reference: int | None = None) -> Any:
         """The diagnostics' two-part :class:`~initlab.diagnostics.Verdict` of member ``k`` (its

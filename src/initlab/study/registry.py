@@ -50,6 +50,11 @@ class Experiment:
     def run(self, ctx: Any) -> Any:
         ctx.begin_experiment()
         result = self.fn(ctx, self)
+        from initlab.study.result import QUICK_UNDECIDED, UNDECIDED
+
+        if ctx.settings.quick and result.verdict == UNDECIDED:
+            result.verdict = QUICK_UNDECIDED
+        result.diagnoses = diagnoses(ctx, result.figures)
         result.run_ids = ctx.run_ids()
         limit = ctx.settings.figures_per_experiment
         if limit is not None:
@@ -77,6 +82,7 @@ class Experiment:
             s["layer sizes"] = pop.layer_sizes()
             setup.append(s)
         setup.extend(fields.pop("extra_setup", []))
+        fields.setdefault("seeds", list(ctx.settings.seeds))
         return ExperimentResult(
             name=self.name,
             number=self.number,
@@ -85,6 +91,21 @@ class Experiment:
             setup=setup,
             **fields,
         )
+
+
+def diagnoses(ctx: Any, figures: Any) -> list[dict[str, Any]]:
+    """The diagnostics' verdict on every run the figures show (see
+    :meth:`initlab.study.populations.Population.diagnosis`), each once, in figure order."""
+    seen: list[tuple[str, int]] = []
+    for f in figures:
+        if f.kind == "cost_curves":
+            seen += [(key, int(k)) for key, k, _ in f.params["curves"]]
+        elif "population" in f.params and "member" in f.params:
+            seen.append((f.params["population"], int(f.params["member"])))
+    out = []
+    for key, k in dict.fromkeys(seen):
+        out.append({"population": key, **ctx.population(key).diagnosis(k)})
+    return out
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -139,7 +160,13 @@ def _claim_order(number: str) -> tuple[int, str]:
 def _load() -> None:
     """Import the experiment modules (they register themselves), then order the registry by
     claim number."""
-    from initlab.study import claims_scale, claims_zero, worked  # noqa: F401
+    from initlab.study import (  # noqa: F401
+        claims_forms,
+        claims_recommended,
+        claims_scale,
+        claims_zero,
+        worked,
+    )
 
     ordered = sorted(EXPERIMENTS.values(), key=lambda e: _claim_order(e.number))
     if list(EXPERIMENTS) != [e.name for e in ordered]:

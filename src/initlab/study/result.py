@@ -18,6 +18,8 @@ __all__ = [
     "HOLDS",
     "NOT_HOLDS",
     "PART",
+    "QUICK_UNDECIDED",
+    "UNDECIDED",
     "VERDICTS",
     "ExperimentResult",
     "FigureSpec",
@@ -30,7 +32,12 @@ __all__ = [
 HOLDS = "holds"
 NOT_HOLDS = "does not hold"
 PART = "holds in part"
-VERDICTS = (HOLDS, PART, NOT_HOLDS)
+#: A part of the criterion could not be decided (a confidence interval too wide for the
+#: smallest effect that matters, a target not reached while the cost still falls).
+UNDECIDED = "undecided"
+#: The same, at ``--quick`` settings: the full study decides (quick never contradicts it).
+QUICK_UNDECIDED = "undecided at quick settings"
+VERDICTS = (HOLDS, PART, NOT_HOLDS, UNDECIDED, QUICK_UNDECIDED)
 
 
 @dataclass
@@ -83,7 +90,11 @@ class ExperimentResult:
     ``verdict`` is one of :data:`VERDICTS`, decided by ``criterion`` (stated in words) on the
     measurements; ``key_figure`` is one sentence with the deciding numbers; ``observations``
     are further sentences; ``tables`` hold the numbers; ``figures`` the figure specs;
-    ``numbers`` the raw measurements the verdict used; ``run_ids`` the stored runs."""
+    ``numbers`` the raw measurements the verdict used; ``run_ids`` the stored runs;
+    ``finding``: the key finding in one plain sentence (the report's summary; the key figure
+    when empty); ``tests``: the stated tests behind the verdict, one sentence each (test,
+    seeds, 95 % interval, smallest effect that matters); ``seeds``: the seeds per scheme;
+    ``diagnoses``: the diagnostics' verdict on every run its figures show."""
 
     name: str
     number: str
@@ -98,6 +109,10 @@ class ExperimentResult:
     figures: list[FigureSpec] = field(default_factory=list)
     numbers: dict[str, Any] = field(default_factory=dict)
     run_ids: list[int] = field(default_factory=list)
+    finding: str = ""
+    tests: list[str] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    diagnoses: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -123,6 +138,10 @@ class ExperimentResult:
                 "figures": [f.to_dict() for f in self.figures],
                 "numbers": self.numbers,
                 "run_ids": self.run_ids,
+                "finding": self.finding or self.key_figure,
+                "tests": self.tests,
+                "seeds": self.seeds,
+                "diagnoses": self.diagnoses,
             }
         )
 
@@ -142,11 +161,18 @@ class ExperimentResult:
             figures=[FigureSpec.from_dict(f) for f in d.get("figures", [])],
             numbers=dict(d.get("numbers", {})),
             run_ids=list(d.get("run_ids", [])),
+            finding=d.get("finding", ""),
+            tests=list(d.get("tests", [])),
+            seeds=list(d.get("seeds", [])),
+            diagnoses=list(d.get("diagnoses", [])),
         )
 
 
-def decide(parts: Sequence[bool]) -> str:
-    """``holds`` if every part holds, ``does not hold`` if none does, else ``holds in part``."""
+def decide(parts: Sequence[bool | None]) -> str:
+    """``undecided`` if a part is undecided (None); else ``holds`` if every part holds,
+    ``does not hold`` if none does, ``holds in part`` otherwise."""
+    if any(p is None for p in parts):
+        return UNDECIDED
     if all(parts):
         return HOLDS
     if not any(parts):

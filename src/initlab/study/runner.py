@@ -70,6 +70,8 @@ class StudyReport:
                         "title": r.title,
                         "verdict": r.verdict,
                         "key_figure": r.key_figure,
+                        "finding": r.finding or r.key_figure,
+                        "seeds": len(r.seeds),
                     }
                     for r in self.results
                 ],

@@ -37,6 +37,12 @@ class Settings:
     * ``optimizer``, ``lr``, ``steps``: plain full-batch gradient descent, the seed's algorithm,
       with one learning rate for every scheme and activation;
     * ``every``: the ``LayerStats`` recording interval; ``eval_every``: train/test evaluation;
+      ``early_steps``: populations whose criteria look at the first steps (claim 3's gradients)
+      are recorded at every step up to this one, then every ``every`` steps;
+    * ``sweep_lrs``: the learning rates of claim 8's sensitivity sweep (each scheme is judged
+      at its best one as well as at ``lr``); ``sweep_seeds``: the seeds of the sweep;
+      ``sweep_steps``: its steps (a third of the study's: a run not at the target by then counts as
+      "more than sweep_steps", which the tests treat as a lower bound);
     * ``target_fraction``: the target cost of "steps to target" is ``target_fraction * ln C``
       (C classes), i.e. halfway from the cost of a uninformed prediction to 0;
     * ``dpi``, ``histograms``: figure resolution; whether to draw the histogram figures;
@@ -57,6 +63,10 @@ class Settings:
     steps: int
     every: int
     eval_every: int
+    early_steps: int
+    sweep_lrs: tuple[float, ...]
+    sweep_seeds: tuple[int, ...]
+    sweep_steps: int
     target_fraction: float
     dpi: int
     histograms: bool
@@ -65,7 +75,7 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        for k in ("seeds", "train_hidden", "shallow_hidden", "deep_hidden"):
+        for k in _TUPLES:
             d[k] = list(d[k])
         if d["figure_experiments"] is not None:
             d["figure_experiments"] = list(d["figure_experiments"])
@@ -78,7 +88,7 @@ class Settings:
         if unknown:
             raise ValueError(f"unknown study setting(s): {', '.join(unknown)}")
         v = dict(d)
-        for k in ("seeds", "train_hidden", "shallow_hidden", "deep_hidden"):
+        for k in _TUPLES:
             v[k] = tuple(v[k])
         if v.get("figure_experiments") is not None:
             v["figure_experiments"] = tuple(v["figure_experiments"])
@@ -89,19 +99,33 @@ class Settings:
         return self.target_fraction * math.log(n_classes)
 
 
+_TUPLES = ("seeds", "train_hidden", "shallow_hidden", "deep_hidden", "sweep_lrs", "sweep_seeds")
+
+#: Seeds per scheme: the default study, and ``--quick``.
+DEFAULT_SEEDS = 20
+QUICK_SEEDS = 5
+
+#: Claim 8's learning-rate sweep: five rates a factor 2 apart around the study's 0.5
+#: (saturating networks, sigmoid's above all, gain most from larger steps).
+SWEEP_LRS = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
 @dataclass(frozen=True)
 class StudyOptions:
     """What the user chooses; see ``initlab study --help``.
 
-    ``seeds``: how many initialization seeds (0, 1, ..., seeds - 1; default 3, or 2 with
-    ``quick``).  ``dataset``: the main data set (default circles).  ``only``: experiment names
-    to run (default all).  ``quick``: a smoke run with smaller networks and fewer steps.
+    ``seeds``: how many initialization seeds (``first_seed``, ..., ``first_seed + seeds - 1``;
+    default 20, or 5 with ``quick``).  ``dataset``: the main data set (default circles).
+    ``only``: experiment names to run (default all).  ``quick``: the same criteria on smaller
+    networks, fewer steps and fewer seeds; what these cannot decide is "undecided at quick
+    settings".  ``first_seed``: the first seed (two studies with disjoint seeds must agree).
     """
 
     quick: bool = False
     seeds: int | None = None
     dataset: str = "circles"
     only: tuple[str, ...] | None = None
+    first_seed: int = 0
 
     def __post_init__(self) -> None:
         from initlab.data import DATASETS
@@ -110,6 +134,9 @@ class StudyOptions:
             raise TypeError(f"quick must be True or False, got {self.quick!r}")
         if self.seeds is not None:
             object.__setattr__(self, "seeds", check_positive_int("seeds", self.seeds))
+        object.__setattr__(
+            self, "first_seed", check_positive_int("first_seed", self.first_seed, minimum=0)
+        )
         check_choice("dataset", self.dataset, DATASETS)
         if self.only is not None:
             if isinstance(self.only, str):
@@ -124,6 +151,7 @@ class StudyOptions:
             "seeds": self.seeds,
             "dataset": self.dataset,
             "only": None if self.only is None else list(self.only),
+            "first_seed": self.first_seed,
         }
 
     @classmethod
@@ -134,15 +162,17 @@ class StudyOptions:
             seeds=d.get("seeds"),
             dataset=d.get("dataset", "circles"),
             only=None if only is None else tuple(only),
+            first_seed=int(d.get("first_seed", 0)),
         )
 
     def settings(self) -> Settings:
         """The sizes of a default or a quick study."""
-        n = self.seeds if self.seeds is not None else (2 if self.quick else 3)
+        n = self.seeds if self.seeds is not None else (QUICK_SEEDS if self.quick else DEFAULT_SEEDS)
+        seeds = tuple(range(self.first_seed, self.first_seed + n))
         if self.quick:
             return Settings(
                 quick=True,
-                seeds=tuple(range(n)),
+                seeds=seeds,
                 dataset=self.dataset,
                 imbalanced_dataset=None,
                 train_hidden=(8, 8, 8),
@@ -153,6 +183,10 @@ class StudyOptions:
                 steps=120,
                 every=40,
                 eval_every=20,
+                early_steps=20,
+                sweep_lrs=SWEEP_LRS,
+                sweep_seeds=seeds,
+                sweep_steps=40,
                 target_fraction=0.5,
                 dpi=60,
                 histograms=False,
@@ -161,7 +195,7 @@ class StudyOptions:
             )
         return Settings(
             quick=False,
-            seeds=tuple(range(n)),
+            seeds=seeds,
             dataset=self.dataset,
             imbalanced_dataset="breast_cancer",
             train_hidden=(16, 16, 16),
@@ -171,7 +205,11 @@ class StudyOptions:
             lr=0.5,
             steps=300,
             every=60,
-            eval_every=20,
+            eval_every=50,
+            early_steps=20,
+            sweep_lrs=SWEEP_LRS,
+            sweep_seeds=seeds,
+            sweep_steps=80,
             target_fraction=0.5,
             dpi=80,
             histograms=True,

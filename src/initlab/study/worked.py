@@ -166,6 +166,12 @@ def worked_example(ctx: Any, exp: Experiment) -> Any:
             "weights the two hidden units receive exactly the same gradients. holds if all hold"
         ),
         key_figure=key,
+        finding=(
+            "The seed's worked example computes as the engine does: the forward pass and the "
+            "cost match, and backpropagation agrees with finite differences."
+        ),
+        tests=["exact arithmetic on one fixed example; finite differences with central steps"],
+        seeds=[0],
         observations=[
             f"Weights: random_uniform U[-0.05, 0.05) (Keras's default small uniform), seed 0; "
             f"biases zero. X is training point {i} of circles (data seed 0, standardised), the "

@@ -1,6 +1,6 @@
 """Analytic predictions of signal propagation in randomly initialised networks.
 
-Two halves, both plain functions returning plain data:
+Four parts, all plain functions returning plain data:
 
 * :mod:`initlab.theory.propagation`: the predicted per-layer variance of the pre-activations
   (forward) and of the back-propagated gradients (backward) of a given MLP with a given
@@ -18,10 +18,22 @@ Two halves, both plain functions returning plain data:
       theory.critical_sigma_w2("tanh")        # 1.0  -> Var(W) = 1 / fan_in (LeCun)
       theory.mean_field("tanh", 1.5, 0.05)    # q*, chi_1, phase, c*, xi_q, xi_c
 
+* :mod:`initlab.theory.residual`: the variance recursion of residual blocks
+  ``A_l = A_{l-1} + alpha g(A_{l-1} W_l + b_l)`` (the stream grows with depth unless the
+  branches are scaled): ``theory.residual_stream("relu", 64, alpha=1 / 128 ** 0.5)``.
+* :mod:`initlab.theory.jacobian`: the singular values of each layer's Jacobian and of the
+  input-output Jacobian at initialization, mean and spread per depth (exact mean square,
+  Monte Carlo mean and spread): ``theory.jacobian_spectrum("tanh", [64] * 6, 1.0)``.
+
 Everything depends only on NumPy, the schemes library (for ``Var(W)`` of a scheme: one source
 of truth) and the activations; nothing here runs the training engine.
 """
 
+from initlab.theory.jacobian import (
+    JacobianSpectrum,
+    jacobian_singular_values,
+    jacobian_spectrum,
+)
 from initlab.theory.meanfield import (
     PHASE_TOLERANCE,
     Q_LARGE,
@@ -56,6 +68,7 @@ from initlab.theory.propagation import (
     layer_weight_variances,
     predict_network,
 )
+from initlab.theory.residual import ResidualPrediction, residual_stream
 
 __all__ = [
     "PHASE_TOLERANCE",
@@ -66,10 +79,12 @@ __all__ = [
     "VERDICT_TOTAL_FACTOR",
     "CriticalPoint",
     "DepthScales",
+    "JacobianSpectrum",
     "LayerPrediction",
     "MeanFieldPoint",
     "PhaseDiagram",
     "PropagationResult",
+    "ResidualPrediction",
     "Trend",
     "activation_moments",
     "as_activation",
@@ -81,11 +96,14 @@ __all__ = [
     "critical_weight_variance",
     "depth_scale",
     "depth_scales",
+    "jacobian_singular_values",
+    "jacobian_spectrum",
     "judge",
     "layer_weight_variances",
     "mean_field",
     "phase_diagram",
     "predict_network",
     "q_star",
+    "residual_stream",
     "variance_map",
 ]
