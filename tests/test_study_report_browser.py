@@ -9,19 +9,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from browser_helpers import ARGS, ARTIFACTS, CHROMIUM
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+
 WIDTH = 1200
 
 if not Path(CHROMIUM).exists():

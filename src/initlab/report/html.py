@@ -103,6 +103,23 @@ def _seed_text(seeds: Sequence[int]) -> str:
     return f"{len(seeds)} per scheme ({', '.join(map(str, seeds))})"
 
 
+def figures_html(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
+    """The experiment's figures that were drawn, embedded as base64 PNGs under a "Figures"
+    heading ("" when none was drawn).  Shared by the study's and ``reproduce``'s reports."""
+    figs = [f for f in e.get("figures", []) if f"{e['name']}/{f['name']}" in images]
+    if not figs:
+        return ""
+    out = ["<h3>Figures</h3><div>"]
+    for f in figs:
+        data = base64.b64encode(images[f"{e['name']}/{f['name']}"]).decode("ascii")
+        out.append(
+            f'<figure><img alt="{_e(f["title"])}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{_e(f['caption'])}</figcaption></figure>"
+        )
+    out.append("</div>")
+    return "".join(out)
+
+
 def _experiment(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
     out = [f'<section id="{_e(e["name"])}">']
     out.append(f"<h2>{_e(e['number'])}. {_e(e['title'])} {_verdict(e['verdict'])}</h2>")
@@ -133,16 +150,7 @@ def _experiment(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
             + "</ul>"
         )
     out.append("<h3>Setup</h3>" + _setup(e.get("setup", [])))
-    figs = [f for f in e.get("figures", []) if f"{e['name']}/{f['name']}" in images]
-    if figs:
-        out.append("<h3>Figures</h3><div>")
-        for f in figs:
-            data = base64.b64encode(images[f"{e['name']}/{f['name']}"]).decode("ascii")
-            out.append(
-                f'<figure><img alt="{_e(f["title"])}" src="data:image/png;base64,{data}">'
-                f"<figcaption>{_e(f['caption'])}</figcaption></figure>"
-            )
-        out.append("</div>")
+    out.append(figures_html(e, images))
     if e.get("diagnoses"):
         rows = e["diagnoses"]
         headers = list(dict.fromkeys(k for r in rows for k in r))

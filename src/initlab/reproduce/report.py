@@ -4,12 +4,11 @@ numbers computed elsewhere."""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from initlab.report.html import _CSS, _e, _table
+from initlab.report.html import _CSS, _e, _table, figures_html
 from initlab.report.markdown import _table as _md_table
 
 __all__ = ["render_html", "render_markdown"]
@@ -71,16 +70,7 @@ def _experiment_html(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
     out.append("</ul>")
     if e.get("observations"):
         out.append("<ul>" + "".join(f"<li>{_e(o)}</li>" for o in e["observations"]) + "</ul>")
-    figs = [f for f in e.get("figures", []) if f"{e['name']}/{f['name']}" in images]
-    if figs:
-        out.append("<h3>Figures</h3><div>")
-        for f in figs:
-            data = base64.b64encode(images[f"{e['name']}/{f['name']}"]).decode("ascii")
-            out.append(
-                f'<figure><img alt="{_e(f["title"])}" src="data:image/png;base64,{data}">'
-                f"<figcaption>{_e(f['caption'])}</figcaption></figure>"
-            )
-        out.append("</div>")
+    out.append(figures_html(e, images))
     for t in e.get("tables", []):
         out.append(f'<p class="caption">{_e(t["title"])}</p>' + _table(t["headers"], t["rows"]))
         if t.get("note"):
