@@ -355,13 +355,24 @@ def test_worked_example(quick):
 
 
 def test_same_seed_same_numbers(quick, tmp_path):
-    """A second quick run (fresh store, no figures) gives bit-identical JSON, timing aside."""
+    """A second quick run (fresh store, no figures), its populations trained in two worker
+    processes, gives bit-identical JSON (run ids included), timing aside."""
     report, *_ = quick
     with Store(tmp_path / "again.sqlite") as st:
-        again = study.run_study(StudyOptions(quick=True), st, progress=False, figures=False)
+        again = study.run_study(StudyOptions(quick=True), st, progress=False, figures=False, jobs=2)
     a, b = report.to_dict(), again.to_dict()
     a.pop("timing"), b.pop("timing")
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+@pytest.mark.slow
+def test_figures_drawn_by_workers_are_the_ones_drawn_here():
+    pytest.importorskip("matplotlib")
+    opts = StudyOptions(quick=True, only=("zero_relu",))
+    here = study.run_study(opts, None, progress=False, jobs=1)
+    there = study.run_study(opts, None, progress=False, jobs=2)
+    assert here.images and set(here.images) == set(there.images)
+    assert all(here.images[k] == there.images[k] for k in here.images)
 
 
 def test_rebuild_from_store_equals_original(quick):

@@ -159,6 +159,7 @@ def test_rebuild_then_delete(done, capsys):
     [
         (["study", "--only", "nope"], "zero_relu, zero_tanh, zero_sigmoid"),
         (["study", "--seeds", "0"], "seeds"),
+        (["study", "--jobs", "0", "--no-store"], "--jobs 0: must be an integer >= 1"),
         (["study", "--dataset", "bogus"], "dataset"),
         (["study", "--from-store", "1", "--no-store"], "--no-store"),
         (["study", "--store", "x.sqlite", "--no-store"], "not both"),
@@ -283,7 +284,7 @@ def _running(pid: int) -> bool:
 
 @pytest.mark.skipif(not __import__("os").path.isdir("/proc/self"), reason="reads /proc (Linux)")
 def test_sigkill_leaves_no_child_behind_and_the_study_is_marked_interrupted(tmp_path, capsys):
-    """kill -9 a study while its two figure workers (and multiprocessing's resource tracker)
+    """kill -9 a study while its two workers (and multiprocessing's resource tracker)
     run: none of them outlives it by more than 5 s, and the next open of the store marks the
     study interrupted and says so."""
     import os
@@ -299,7 +300,7 @@ def test_sigkill_leaves_no_child_behind_and_the_study_is_marked_interrupted(tmp_
     src = str(Path(__file__).resolve().parents[1] / "src")
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
     store = tmp_path / "s.sqlite"
-    argv = ["study", "--quick", "--workers", "2", "--out", str(tmp_path / "o")]
+    argv = ["study", "--quick", "--jobs", "2", "--out", str(tmp_path / "o")]
     p = subprocess.Popen(
         [sys.executable, "-m", "initlab", *argv, "--store", str(store)],
         env=env,

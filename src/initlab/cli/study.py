@@ -71,11 +71,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--list", action="store_true", help="list the experiments and exit")
     p.add_argument(
-        "--workers",
+        "--jobs",
         type=int,
         default=None,
-        help="processes drawing figures while training goes on (default: up to 2, none with "
-        "--quick; 0: draw in this process)",
+        help="processes that train and draw (default 2, 1 with --quick; 1: everything in this "
+        "process); the report is the same for any number",
     )
     p.set_defaults(func=run)
 
@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
                 store,
                 args.from_store,
                 progress=not (args.json or args.quiet),
-                workers=args.workers,
+                jobs=args.jobs,
             )
         else:
             options = StudyOptions(
@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
             )
             try:
                 report = run_study(
-                    options, store, progress=not (args.json or args.quiet), workers=args.workers
+                    options, store, progress=not (args.json or args.quiet), jobs=args.jobs
                 )
             except StudyInterrupted as exc:
                 if exc.study_id is not None:

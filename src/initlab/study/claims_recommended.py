@@ -46,6 +46,17 @@ from initlab.study.stats import (
 # ============================================================================== claim 8
 
 
+def _sweep_key(act: str, lr: float, s: Any) -> str:
+    """The population claim 8 reads at learning rate ``lr``: the trained comparison at the
+    study's own rate, else the sweep's."""
+    return f"train/{act}" if lr == s.lr else f"sweep/{act}@{lr:g}"
+
+
+def _sweep_keys(s: Any) -> tuple[str, ...]:
+    """The sweep's populations under settings ``s`` (those of the study's rate excepted)."""
+    return tuple(_sweep_key(act, lr, s) for act in ACTS for lr in s.sweep_lrs if lr != s.lr)
+
+
 def _sweep_steps(ctx: Any, act: str) -> dict[float, dict[str, list[int | None]]]:
     """Steps to the target per learning rate of the sweep and scheme of
     :data:`SWEEP_SCHEMES`, one entry per sweep seed (in seed order), within the sweep's
@@ -54,10 +65,7 @@ def _sweep_steps(ctx: Any, act: str) -> dict[float, dict[str, list[int | None]]]
     s = ctx.settings
     out: dict[float, dict[str, list[int | None]]] = {}
     for lr in s.sweep_lrs:
-        if lr == s.lr:
-            pop = ctx.population(f"train/{act}")
-        else:
-            pop = ctx.population(f"sweep/{act}@{lr:g}")
+        pop = ctx.population(_sweep_key(act, lr, s))
         row: dict[str, list[int | None]] = {}
         for sc in SWEEP_SCHEMES + ((UNSWEPT,) if lr == s.lr else ()):
             by_seed = {pop.seed_of(k): pop.steps_to_target(k, s) for k in pop.of(sc)}
@@ -168,6 +176,7 @@ def _sweep_table(
     "initialization in the deep network, and the steps to the target cost of every random "
     "scheme at the study's learning rate and at its best rate of a five-rate sweep",
     ("depth/relu", "depth/tanh", "depth/sigmoid", "train/relu", "train/tanh", "train/sigmoid"),
+    more=_sweep_keys,
 )
 def xavier_he(ctx: Any, exp: Experiment) -> Any:
     s = ctx.settings

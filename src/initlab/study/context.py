@@ -10,8 +10,11 @@ training, so the experiments' analysis runs again on exactly the stored numbers.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +22,7 @@ import numpy as np
 from initlab.study.populations import Population, PopulationSpec, population_spec
 from initlab.study.settings import Settings
 
-__all__ = ["Context", "StoreContext", "TrainingContext"]
+__all__ = ["Context", "StoreContext", "Trained", "TrainingContext", "train_population"]
 
 
 class Context:
@@ -58,11 +61,48 @@ class Context:
         raise NotImplementedError
 
 
+@dataclass
+class Trained:
+    """A population trained in any process (:func:`train_population`): the
+    :class:`initlab.config.RunResult` without its initial network (nothing reads it, and it
+    would double what a worker process sends back), and each member's findings for the store
+    (None when no store keeps them)."""
+
+    result: Any
+    verdicts: list[list[dict[str, Any]]] | None
+
+
+def train_population(
+    spec: PopulationSpec, extra_probes: Sequence[Any] = (), verdicts: bool = False
+) -> Trained:
+    """Train ``spec``'s members as one population with :func:`initlab.config.run` (its probes,
+    plus ``extra_probes``); with ``verdicts``, also each member's findings as plain data.  It
+    depends on ``spec`` alone, so a worker process gives the numbers this process would."""
+    from initlab.config import run
+    from initlab.diagnostics import verdict
+
+    result = run(
+        spec.configs(), probes=spec.probes() + list(extra_probes), eval_every=spec.eval_every
+    )
+    found = None
+    if verdicts:
+        found = [
+            [f.to_dict() for f in verdict(result.history, k)] for k in range(len(spec.members))
+        ]
+    return Trained(dataclasses.replace(result, initial=None), found)
+
+
 class TrainingContext(Context):
     """Trains populations (and saves them when a store is given).
 
-    ``probe_factory(key)`` may return extra probes for a population (tests use it to interrupt
-    a study at a chosen point)."""
+    ``pool``: an executor of ``jobs`` worker processes
+    (:func:`initlab.study.workers.start_pool`) that trains the populations :meth:`prefetch`
+    names ahead, in that order, at most ``jobs`` at a time (so that figures submitted to the
+    same pool meanwhile are drawn between them, not after all of them).  Each population is
+    still saved here, when an experiment first asks for it, so the store's order (and run
+    ids) is that of a study trained in this process.  ``probe_factory(key)`` may return extra
+    probes for a population (tests use it to interrupt a study at a chosen point); with it,
+    every population is trained here."""
 
     def __init__(
         self,
@@ -70,24 +110,62 @@ class TrainingContext(Context):
         store: Any = None,
         study_id: int | None = None,
         probe_factory: Callable[[str], list[Any]] | None = None,
+        pool: Any = None,
+        jobs: int = 1,
     ) -> None:
         super().__init__(settings)
         self.store = store
         self.study_id = study_id
         self.probe_factory = probe_factory
+        self.pool = pool if probe_factory is None else None
+        self.jobs = max(1, jobs)
+        self._waiting: list[str] = []
+        self._ahead: dict[str, Any] = {}
+
+    def prefetch(self, keys: Sequence[str]) -> None:
+        """Have the pool train these populations, in this order (nothing without a pool)."""
+        if self.pool is not None:
+            self._waiting = [k for k in keys if k not in self._cache and k not in self._ahead]
+            self._top_up()
+
+    def _submit(self, key: str) -> None:
+        spec = population_spec(key, self.settings)
+        self._ahead[key] = self.pool.submit(train_population, spec, (), self.store is not None)
+
+    def _top_up(self) -> None:
+        """Submit waiting populations until ``jobs`` are in the pool."""
+        busy = sum(not f.done() for f in self._ahead.values())
+        while self._waiting and busy < self.jobs:
+            self._submit(self._waiting.pop(0))
+            busy += 1
+
+    def cancel(self) -> None:
+        """Drop the populations not yet trained."""
+        for future in self._ahead.values():
+            future.cancel()
+        self._ahead, self._waiting = {}, []
+
+    def _trained(self, spec: PopulationSpec) -> Trained:
+        if spec.key in self._waiting:  # asked for before its turn: now
+            self._waiting.remove(spec.key)
+            self._submit(spec.key)
+        future = self._ahead.pop(spec.key, None)
+        if future is None:
+            extra = self.probe_factory(spec.key) if self.probe_factory is not None else ()
+            return train_population(spec, extra, self.store is not None)
+        while not future.done():
+            others = [f for f in self._ahead.values() if not f.done()]
+            cf.wait([future, *others], return_when=cf.FIRST_COMPLETED)
+            self._top_up()
+        self._top_up()
+        return future.result()
 
     def _obtain(self, spec: PopulationSpec) -> Population:
-        from initlab.config import run
-        from initlab.diagnostics import verdict
-
-        probes = spec.probes()
-        if self.probe_factory is not None:
-            probes += list(self.probe_factory(spec.key))
-        result = run(spec.configs(), probes=probes, eval_every=spec.eval_every)
+        trained = self._trained(spec)
+        result = trained.result
         self.train_seconds += result.seconds
         K = len(spec.members)
         if self.store is not None:
-            verdicts = [[f.to_dict() for f in verdict(result.history, k)] for k in range(K)]
             ids: list[int | None] = list(
                 self.store.save_population(
                     self.study_id,
@@ -96,7 +174,7 @@ class TrainingContext(Context):
                     spec.to_dict(),
                     result,
                     spec.members,
-                    verdicts,
+                    trained.verdicts,
                 )
             )
         else:

@@ -22,7 +22,8 @@ class Experiment:
     ``name``: the ``--only`` name; ``number``: the claim's number in the issue (1-10, 8b);
     ``title``: a short human title; ``claim``: the seed's words; ``measures``: what is
     measured, in a sentence; ``populations``: the population keys it uses (see
-    :mod:`initlab.study.populations`); ``fn(ctx, exp)`` runs it and returns an
+    :mod:`initlab.study.populations`), and ``more(settings)`` those that depend on the
+    settings (claim 8's sweep); ``fn(ctx, exp)`` runs it and returns an
     :class:`initlab.study.result.ExperimentResult`."""
 
     name: str
@@ -32,6 +33,21 @@ class Experiment:
     measures: str
     populations: tuple[str, ...]
     fn: Callable[[Any, Experiment], Any]
+    more: Callable[[Any], tuple[str, ...]] | None = None
+
+    def keys(self, settings: Any) -> list[str]:
+        """Every population this experiment asks for under ``settings`` (those the settings
+        leave out, e.g. the imbalanced case of ``--quick``, excluded), in the order it asks."""
+        from initlab.study.populations import population_spec
+
+        out = []
+        for key in (*self.populations, *(self.more(settings) if self.more else ())):
+            try:
+                population_spec(key, settings)
+            except ValueError:
+                continue
+            out.append(key)
+        return out
 
     def setup(self, settings: Any) -> list[dict[str, Any]]:
         """The setup of every population this experiment measures under ``settings`` (data
@@ -39,13 +55,7 @@ class Experiment:
         anything."""
         from initlab.study.populations import population_spec
 
-        out = []
-        for key in self.populations:
-            try:
-                out.append(population_spec(key, settings).setup())
-            except ValueError:  # e.g. the imbalanced case, left out by these settings
-                continue
-        return out
+        return [population_spec(key, settings).setup() for key in self.keys(settings)]
 
     def run(self, ctx: Any) -> Any:
         ctx.begin_experiment()
@@ -112,14 +122,23 @@ EXPERIMENTS: dict[str, Experiment] = {}
 
 
 def experiment(
-    name: str, number: str, title: str, claim: str, measures: str, populations: Iterable[str]
+    name: str,
+    number: str,
+    title: str,
+    claim: str,
+    measures: str,
+    populations: Iterable[str],
+    more: Callable[[Any], tuple[str, ...]] | None = None,
 ) -> Callable[[Callable[[Any, Experiment], Any]], Callable[[Any, Experiment], Any]]:
-    """Decorator registering ``fn(ctx, exp) -> ExperimentResult`` as an experiment."""
+    """Decorator registering ``fn(ctx, exp) -> ExperimentResult`` as an experiment
+    (``populations`` and ``more``: see :class:`Experiment`)."""
 
     def register(fn: Callable[[Any, Experiment], Any]) -> Callable[[Any, Experiment], Any]:
         if name in EXPERIMENTS:
             raise ValueError(f"experiment {name!r} is registered twice")
-        EXPERIMENTS[name] = Experiment(name, number, title, claim, measures, tuple(populations), fn)
+        EXPERIMENTS[name] = Experiment(
+            name, number, title, claim, measures, tuple(populations), fn, more
+        )
         return fn
 
     return register

@@ -2,21 +2,18 @@
 
 A spec names populations and members; :func:`payload` resolves it, in the process that holds
 the populations, into the plain arrays the figure needs; :func:`draw` turns a payload into PNG
-bytes.  :class:`FigureRenderer` draws either right away or in worker processes, so that on a
-machine with two cores the figures are drawn while the next populations train.
+bytes.  :class:`FigureRenderer` draws either right away or in the study's worker processes
+(:mod:`initlab.study.workers`), between and after the populations they train.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import os
-import signal
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from initlab._process import exit_with_parent
 from initlab.study.result import FigureSpec
 
 __all__ = ["FigureRenderer", "draw", "payload", "render_figure"]
@@ -114,51 +111,15 @@ def render_figure(spec: FigureSpec, ctx: Any, dpi: int = 80) -> bytes:
     return draw(spec.kind, payload(spec, ctx), dpi)
 
 
-def _spawn_safe() -> bool:
-    """Can worker processes be spawned?  ``spawn`` re-imports the main module, which must then
-    be a file (not ``python -`` or an interactive session)."""
-    import sys
-
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    return bool(path) and os.path.exists(str(path))
-
-
-def _worker_init(parent: int) -> None:  # pragma: no cover - runs in the worker processes
-    exit_with_parent(parent)
-    # Ctrl-C goes to the whole process group: the parent handles it and stops the workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=1, user_api="blas")
-    except ImportError:
-        pass
-
-
 class FigureRenderer:
-    """Draws figures as they are submitted: in ``workers`` background processes (``spawn``,
-    one BLAS thread each), or in this process when ``workers == 0`` or processes cannot be
-    started.  :meth:`collect` waits and returns ``{name: png}`` and the notes of figures that
-    could not be drawn (e.g. matplotlib missing)."""
+    """Draws figures as they are submitted: in the study's worker processes (``pool``, see
+    :func:`initlab.study.workers.start_pool`), or in this process when ``pool`` is None.
+    :meth:`collect` waits and returns ``{name: png}`` and the notes of figures that could not
+    be drawn (e.g. matplotlib missing)."""
 
-    def __init__(self, dpi: int, workers: int | None = None) -> None:
+    def __init__(self, dpi: int, pool: cf.Executor | None = None) -> None:
         self.dpi = dpi
-        if workers is None:
-            workers = min(2, os.cpu_count() or 1)
-        self.pool: cf.ProcessPoolExecutor | None = None
-        if workers > 0 and _spawn_safe():
-            try:
-                import multiprocessing as mp
-
-                self.pool = cf.ProcessPoolExecutor(
-                    max_workers=workers,
-                    mp_context=mp.get_context("spawn"),
-                    initializer=_worker_init,
-                    initargs=(os.getpid(),),
-                )
-            except (OSError, ValueError, ImportError):  # pragma: no cover - restricted hosts
-                self.pool = None
+        self.pool = pool
         self._jobs: dict[str, Any] = {}
         self.notes: list[str] = []
 
@@ -202,10 +163,4 @@ class FigureRenderer:
             if png is not None:
                 out[name] = png
         self._jobs = {}
-        self.close()
         return out
-
-    def close(self, cancel: bool = False) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=cancel)
-            self.pool = None

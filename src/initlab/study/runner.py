@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -100,12 +99,21 @@ def single_blas_thread() -> Iterator[None]:
         yield
 
 
-def _workers(workers: int | None, settings: Settings) -> int:
-    """``None`` chooses: none for ``--quick`` (starting a process costs more than its ten
-    figures), else up to 2."""
-    if workers is not None:
-        return max(0, int(workers))
-    return 0 if settings.quick else min(2, os.cpu_count() or 1)
+def _jobs(jobs: int | None, settings: Settings) -> int:
+    """The processes to use: ``jobs``, or :func:`initlab.study.workers.default_jobs`."""
+    from initlab._checks import check_positive_int
+    from initlab.study.workers import default_jobs
+
+    return default_jobs(settings.quick) if jobs is None else check_positive_int("jobs", jobs)
+
+
+def _keys(selected: list[str], settings: Settings) -> list[str]:
+    """Every population the selected experiments ask for, each once, in the order they first
+    ask: the order a study trains them in."""
+    keys: dict[str, None] = {}
+    for name in selected:
+        keys.update(dict.fromkeys(EXPERIMENTS[name].keys(settings)))
+    return list(keys)
 
 
 def _submit_figures(result: ExperimentResult, ctx: Context, renderer: Any) -> None:
@@ -126,24 +134,26 @@ def run_study(
     stream: TextIO | None = None,
     figures: bool = True,
     probe_factory: Callable[[str], list[Any]] | None = None,
-    workers: int | None = 0,
+    jobs: int | None = 1,
 ) -> StudyReport:
     """Run the experiments ``options`` selects and return the :class:`StudyReport`.
 
     ``store``: an :class:`initlab.store.Store` to save every population and result in (None:
     nothing is saved).  ``progress``: draw a progress bar over the experiments on ``stream``
     (stderr).  ``figures``: render the figures (PNG bytes in ``report.images``).
-    ``workers``: processes drawing the figures while the next experiments train (0: draw
-    here; None: none for quick settings, else up to 2).  Workers are started with ``spawn``,
-    which imports the main module again: use them only from a script guarded by
-    ``if __name__ == "__main__":`` (``initlab study`` does).  ``probe_factory(key)``: extra
-    probes for the population ``key`` (used by tests).
+    ``jobs``: processes that train the populations and draw the figures (1: everything in
+    this process; N > 1: N worker processes, while this process runs the experiments; None:
+    2, or 1 for quick settings).  The report is the same for any ``jobs``.  Workers are
+    started with ``spawn``, which imports the main module again: use them only from a script
+    guarded by ``if __name__ == "__main__":`` (``initlab study`` and pytest are).
+    ``probe_factory(key)``: extra probes for the population ``key`` (used by tests; those
+    populations are trained in this process).
 
     A ``KeyboardInterrupt`` marks the stored study ``interrupted`` (every population and
     experiment finished so far stays in the store) and is raised again as
     :class:`StudyInterrupted`, which names the study."""
     with single_blas_thread():
-        return _run_study(options, store, progress, stream, figures, probe_factory, workers)
+        return _run_study(options, store, progress, stream, figures, probe_factory, jobs)
 
 
 def _run_study(
@@ -153,22 +163,26 @@ def _run_study(
     stream: TextIO | None,
     figures: bool,
     probe_factory: Callable[[str], list[Any]] | None,
-    workers: int | None,
+    jobs: int | None,
 ) -> StudyReport:
     from initlab._progress import ProgressBar
     from initlab.study.render import FigureRenderer
+    from initlab.study.workers import start_pool
 
     options = options or StudyOptions()
     settings = options.settings()
     selected = check_names(options.only) if options.only else names()
     t0 = time.perf_counter()
+    n_jobs = _jobs(jobs, settings)
     study_id = store.begin_study(options.to_dict(), settings.to_dict()) if store else None
-    ctx = TrainingContext(settings, store, study_id, probe_factory)
+    pool = start_pool(n_jobs)
+    ctx = TrainingContext(settings, store, study_id, probe_factory, pool, n_jobs)
     report = StudyReport(options, settings, [], study_id)
     bar = ProgressBar(len(selected), "study", stream or sys.stderr, enabled=progress)
     per: dict[str, float] = {}
-    renderer = FigureRenderer(settings.dpi, _workers(workers, settings)) if figures else None
+    renderer = FigureRenderer(settings.dpi, pool) if figures else None
     try:
+        ctx.prefetch(_keys(selected, settings))
         for i, name in enumerate(selected):
             bar.update(i, name)
             exp = EXPERIMENTS[name]
@@ -186,9 +200,10 @@ def _run_study(
         if renderer is not None:
             _finish_figures(report, renderer)
         waited = time.perf_counter() - t
+        _close(pool)
     except BaseException as exc:
-        if renderer is not None:
-            renderer.close(cancel=True)
+        ctx.cancel()
+        _close(pool, cancel=True)
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         if store is not None:
             store.finish_study(study_id, status, time.perf_counter() - t0)
@@ -209,6 +224,11 @@ def _run_study(
     return report
 
 
+def _close(pool: Any, cancel: bool = False) -> None:
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=cancel)
+
+
 def rebuild_study(
     store: Any,
     study_id: int | str = "latest",
@@ -216,14 +236,14 @@ def rebuild_study(
     figures: bool = True,
     progress: bool = False,
     stream: TextIO | None = None,
-    workers: int | None = 0,
+    jobs: int | None = 1,
 ) -> StudyReport:
     """Rebuild a stored study's report without training: every experiment is run again on the
     stored populations (so its numbers come from the stored runs), and compared with the
     stored result.  An experiment whose runs were deleted is taken from its stored result, and
     its run-based figures are left out; both facts are listed in ``report.notes``."""
     with single_blas_thread():
-        return _rebuild_study(store, study_id, figures, progress, stream, workers)
+        return _rebuild_study(store, study_id, figures, progress, stream, jobs)
 
 
 def _rebuild_study(
@@ -232,11 +252,12 @@ def _rebuild_study(
     figures: bool,
     progress: bool,
     stream: TextIO | None,
-    workers: int | None,
+    jobs: int | None,
 ) -> StudyReport:
     from initlab._progress import ProgressBar
     from initlab.store import StoreError
     from initlab.study.render import FigureRenderer
+    from initlab.study.workers import start_pool
 
     row = store.study(study_id)
     sid = row["id"]
@@ -250,14 +271,16 @@ def _rebuild_study(
     report = StudyReport(options, settings, [], sid, status=f"rebuilt ({row['status']})")
     t0 = time.perf_counter()
     bar = ProgressBar(len(stored), "rebuild", stream or sys.stderr, enabled=progress)
-    renderer = FigureRenderer(settings.dpi, _workers(workers, settings)) if figures else None
+    # rebuilding trains nothing: workers could only draw the figures
+    pool = start_pool(_jobs(jobs, settings)) if figures else None
+    renderer = FigureRenderer(settings.dpi, pool) if figures else None
     try:
         _rebuild_all(stored, ctx, report, renderer, bar)
         if renderer is not None:
             _finish_figures(report, renderer)
+        _close(pool)
     except BaseException as exc:
-        if renderer is not None:
-            renderer.close(cancel=True)
+        _close(pool, cancel=True)
         bar.close("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
         raise
     bar.update(len(stored))
