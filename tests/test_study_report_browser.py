@@ -56,7 +56,22 @@ def report_file(tmp_path_factory):
     return study.write_outputs(report, out)["html"]
 
 
-def test_report_fits_1200px_and_screenshot(report_file):
+@pytest.fixture(scope="module")
+def full_report_file(tmp_path_factory):
+    """The default study's report (every figure, the widest tables), from the session's one
+    run of the default study (shared with tests/test_study_seeds.py)."""
+    from study_runs import full_study
+
+    from initlab import study
+
+    pytest.importorskip("sklearn")  # the imbalanced data set of claim 3
+    out = tmp_path_factory.mktemp("full-report")
+    return study.write_outputs(full_study(), out)["html"]
+
+
+def _render(report_file, screenshot):
+    """Open the report at 1200 px: the elements wider than the page, the images' (natural
+    width, loaded), the verdict badges; a full-page screenshot goes to ``screenshot``."""
     profile = tempfile.mkdtemp(prefix="initlab-chromium-")
     ARTIFACTS.mkdir(exist_ok=True)
     try:
@@ -76,11 +91,30 @@ def test_report_fits_1200px_and_screenshot(report_file):
                 "() => [...document.images].map(i => [i.naturalWidth, i.complete])"
             )
             badges = page.locator(".verdict").all_inner_texts()
-            page.screenshot(path=str(ARTIFACTS / "study-report.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
             ctx.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+    return wide, images, badges
+
+
+def test_report_fits_1200px_and_screenshot(report_file):
+    wide, images, badges = _render(report_file, "study-report.png")
     assert wide == [], f"elements wider than a {WIDTH} px page: {wide}"
     assert images and all(w > 0 and done for w, done in images), images
     # every verdict is shown, the summary's and each experiment's
     assert len(badges) >= 2 * 11, badges
+
+
+@pytest.mark.slow
+def test_full_report_fits_1200px_and_screenshot(full_report_file):
+    """The default study's report: its tables are the widest (20 seeds, claim 8's sweep) and
+    it has every figure."""
+    from initlab.study import names
+
+    wide, images, badges = _render(full_report_file, "study-report-full.png")
+    assert wide == [], f"elements wider than a {WIDTH} px page: {wide}"
+    html = Path(full_report_file).read_text(encoding="utf-8")
+    assert len(images) == html.count("<img ") and len(images) >= 25, len(images)
+    assert all(w > 0 and done for w, done in images), images
+    assert len(badges) >= 2 * len(names()), badges

@@ -1,12 +1,14 @@
 """The default study as evidence: two disjoint sets of seeds give the same verdict on every
 claim, and ``--quick`` never contradicts the full study.
 
-Each runs the default study (20 seeds per scheme, no figures, no store): about a minute of
-CPU each on two idle cores, so they are marked slow."""
+Each runs the default study (20 seeds per scheme, no store) in two worker processes: about
+40 s each on two idle cores, so they are marked slow.  The run with seeds 0-19 (with its
+figures) is shared with the browser test of the full report (``study_runs.full_study``)."""
 
 from __future__ import annotations
 
 import pytest
+from study_runs import full_study
 
 from initlab import study
 from initlab.study import StudyOptions
@@ -21,7 +23,7 @@ SECOND = 1000
 @pytest.fixture(scope="module")
 def full():
     pytest.importorskip("sklearn")  # the imbalanced data set of claim 3
-    return study.run_study(StudyOptions(), None, progress=False, figures=False)
+    return full_study()
 
 
 def _verdicts(report):
@@ -29,7 +31,9 @@ def _verdicts(report):
 
 
 def test_disjoint_seed_sets_give_the_same_verdicts(full):
-    other = study.run_study(StudyOptions(first_seed=SECOND), None, progress=False, figures=False)
+    other = study.run_study(
+        StudyOptions(first_seed=SECOND), None, progress=False, figures=False, jobs=2
+    )
     assert set(full.settings.seeds).isdisjoint(other.settings.seeds)
     assert len(full.settings.seeds) == len(other.settings.seeds) == 20
     assert _verdicts(other) == _verdicts(full)
