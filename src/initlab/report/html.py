@@ -35,7 +35,7 @@ th { background: #eef1f6; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.wide { font-size: .76em; }
 table.wide td.num { white-space: normal; }
-table.wide th { overflow-wrap: anywhere; }
+table.wide th { overflow-wrap: normal; }
 .caption { font-weight: 600; margin: .8em 0 .2em; }
 .note { color: #5b6577; font-size: .85em; margin-top: -.6em; }
 .verdict { display: inline-block; padding: 1px 9px; border-radius: 10px; font-weight: 600;
