@@ -81,29 +81,32 @@ def draw(kind: str, data: dict[str, Any], dpi: int) -> bytes:
     """PNG bytes of a figure from its payload (runs in any process)."""
     from initlab.report import figures as F
 
+    with F.drawing_at(dpi):
+        return F.figure_to_png(_figure(F, kind, data), dpi=dpi)
+
+
+def _figure(F: Any, kind: str, data: dict[str, Any]) -> Any:
     if kind == "cost_curves":
-        fig = F.cost_curves(data["views"], data["labels"], title=data["title"])
-    elif kind == "scale_by_depth":
-        fig = F.scale_by_depth(
+        return F.cost_curves(data["views"], data["labels"], title=data["title"])
+    if kind == "scale_by_depth":
+        return F.scale_by_depth(
             data["series"],
             ylabel=data["ylabel"],
             title=data["title"],
             predicted=data.get("predicted"),
         )
-    elif kind == "decision_boundary":
+    if kind == "decision_boundary":
         from initlab.network import network_from_arrays
 
         net = network_from_arrays(
             data["weights"], data["biases"], data["activation"], data["output_activation"]
         )
-        fig = F.decision_boundary(net, data["dataset"], 0, title=data["title"])
-    elif kind == "activation_histograms":
-        fig = F.activation_histograms(data["history"], 0, title=data["title"])
-    elif kind == "gradient_histograms":
-        fig = F.gradient_histograms(data["history"], 0, title=data["title"])
-    else:
-        raise ValueError(f"unknown figure kind {kind!r}")
-    return F.figure_to_png(fig, dpi=dpi)
+        return F.decision_boundary(net, data["dataset"], 0, title=data["title"])
+    if kind == "activation_histograms":
+        return F.activation_histograms(data["history"], 0, title=data["title"])
+    if kind == "gradient_histograms":
+        return F.gradient_histograms(data["history"], 0, title=data["title"])
+    raise ValueError(f"unknown figure kind {kind!r}")
 
 
 def render_figure(spec: FigureSpec, ctx: Any, dpi: int = 80) -> bytes:
