@@ -180,10 +180,12 @@ def _load() -> None:
     """Import the experiment modules (they register themselves), then order the registry by
     claim number."""
     from initlab.study import (  # noqa: F401
+        claims_constant,
         claims_forms,
         claims_recommended,
         claims_scale,
         claims_zero,
+        claims_zero_sigmoid,
         worked,
     )
 
