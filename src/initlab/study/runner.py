@@ -167,7 +167,7 @@ def _run_study(
 ) -> StudyReport:
     from initlab._progress import ProgressBar
     from initlab.study.render import FigureRenderer
-    from initlab.study.workers import start_pool
+    from initlab.study.workers import start_pool, stop_pool
 
     options = options or StudyOptions()
     settings = options.settings()
@@ -200,10 +200,10 @@ def _run_study(
         if renderer is not None:
             _finish_figures(report, renderer)
         waited = time.perf_counter() - t
-        _close(pool)
+        stop_pool(pool)
     except BaseException as exc:
         ctx.cancel()
-        _close(pool, cancel=True)
+        stop_pool(pool, cancel=True)
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         if store is not None:
             store.finish_study(study_id, status, time.perf_counter() - t0)
@@ -222,11 +222,6 @@ def _run_study(
         "experiments_s": per,
     }
     return report
-
-
-def _close(pool: Any, cancel: bool = False) -> None:
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=cancel)
 
 
 def rebuild_study(
@@ -257,7 +252,7 @@ def _rebuild_study(
     from initlab._progress import ProgressBar
     from initlab.store import StoreError
     from initlab.study.render import FigureRenderer
-    from initlab.study.workers import start_pool
+    from initlab.study.workers import start_pool, stop_pool
 
     row = store.study(study_id)
     sid = row["id"]
@@ -278,9 +273,9 @@ def _rebuild_study(
         _rebuild_all(stored, ctx, report, renderer, bar)
         if renderer is not None:
             _finish_figures(report, renderer)
-        _close(pool)
+        stop_pool(pool)
     except BaseException as exc:
-        _close(pool, cancel=True)
+        stop_pool(pool, cancel=True)
         bar.close("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
         raise
     bar.update(len(stored))

@@ -17,7 +17,7 @@ import sys
 
 from initlab._process import exit_with_parent
 
-__all__ = ["DEFAULT_JOBS", "default_jobs", "start_pool"]
+__all__ = ["DEFAULT_JOBS", "default_jobs", "start_pool", "stop_pool"]
 
 #: Processes of a default study: the budget is "60 s on two cores".
 DEFAULT_JOBS = 2
@@ -67,3 +67,21 @@ def start_pool(jobs: int) -> cf.ProcessPoolExecutor | None:
         )
     except (OSError, ValueError, ImportError):  # pragma: no cover - restricted hosts
         return None
+
+
+def stop_pool(pool: cf.ProcessPoolExecutor | None, cancel: bool = False) -> None:
+    """Shut ``pool`` down: wait for its work, or with ``cancel`` (Ctrl-C, an error) drop what
+    has not started and end the workers now (a population may take many seconds to train,
+    and nothing of it would be used)."""
+    if pool is None:
+        return
+    if not cancel:
+        pool.shutdown(wait=True)
+        return
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for w in workers:
+        if w.is_alive():
+            w.terminate()
+    for w in workers:
+        w.join(timeout=5)
