@@ -125,9 +125,9 @@ class StudyStats:
     at the first steps, every early step.
 
     It is two :class:`initlab.diagnostics.LayerStats` probes, each on its own
-    :class:`initlab.train.Schedule` and shown only its members' part of each step (see
-    :func:`_members_only`); their records are merged, in the population's member numbers,
-    under the one name ``layer_stats``."""
+    :class:`initlab.train.Schedule`; a probe of a few members is shown only their part of each
+    step (see :func:`_members_only`).  Their records are merged, in the population's member
+    numbers, under the one name ``layer_stats``."""
 
     name = "layer_stats"
 
@@ -143,13 +143,19 @@ class StudyStats:
 
         seen = sorted(set(watched))
         rest = [k for k in range(members) if k not in set(seen)]
-        self.parts: list[tuple[Any, Any, np.ndarray]] = []
-        if rest:
-            probe = LayerStats(histograms=False, symmetry=False)
-            self.parts.append((schedules[0], probe, np.array(rest)))
-        if seen:
-            probe = LayerStats(histograms=histograms, symmetry=symmetry)
-            self.parts.append((schedules[1], probe, np.array(seen)))
+        self.parts: list[tuple[Any, Any, np.ndarray | None]] = []
+        for schedule, ks, hist, sym in (
+            (schedules[0], rest, False, False),
+            (schedules[1], seen, histograms, symmetry),
+        ):
+            if not ks:
+                continue
+            if 2 * len(ks) <= members:  # a few members: cut the step down to them
+                probe = LayerStats(histograms=hist, symmetry=sym)
+                self.parts.append((schedule, probe, np.array(ks)))
+            else:  # most of them: copying would cost more than the others' statistics
+                probe = LayerStats(members=ks, histograms=hist, symmetry=sym)
+                self.parts.append((schedule, probe, None))
         self._now: list[Any] = []
 
     def wants(self, step: int, last: int) -> bool:
@@ -158,7 +164,7 @@ class StudyStats:
 
     def __call__(self, event: Any) -> None:
         for probe, idx in self._now:
-            probe(_members_only(event, idx))
+            probe(event if idx is None else _members_only(event, idx))
 
     def result(self) -> dict[str, Any]:
         """``LayerStats.result()`` of the whole population: every record, the watched
@@ -167,8 +173,9 @@ class StudyStats:
         edges: dict[str, Any] = {}
         initial: dict[str, Any] = {}
         out: dict[str, Any] = {}
-        for _, probe, idx in self.parts:
+        for _, probe, cut in self.parts:
             res = probe.result()
+            idx = np.arange(len(res["initial"]["cost"])) if cut is None else cut
             rows += [{**r, "member": int(idx[r["member"]])} for r in res["records"]]
             edges.update({str(idx[int(j)]): e for j, e in res["edges"]["members"].items()})
             for key, value in res["initial"].items():
