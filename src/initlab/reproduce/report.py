@@ -22,9 +22,10 @@ _INTRO = (
     "Each experiment reproduces one result of the initialization literature at a scale two "
     "CPU cores can run. It states the paper and the figure or table, our set-up and exactly "
     "what differs from the paper's, the paper's number beside ours with a 95% confidence "
-    "interval over seeds, and a verdict per number (reproduced, reproduced in direction "
-    "only, not reproduced) by a stated criterion; an experiment is as reproduced as its "
-    "weakest number."
+    "interval over seeds (Student's t; for ratios on the log, for accuracies and other "
+    "fractions on the logit, so the interval stays within 0 and 1), and a verdict per "
+    "number (reproduced, reproduced in direction only, not reproduced) by a stated "
+    "criterion; an experiment is as reproduced as its weakest number."
 )
 
 

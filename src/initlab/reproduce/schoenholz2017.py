@@ -13,7 +13,7 @@ import numpy as np
 
 from initlab.reproduce.common import by_threshold, by_tolerance
 from initlab.reproduce.registry import paper
-from initlab.reproduce.result import Comparison, PaperResult, ci, table
+from initlab.reproduce.result import Comparison, PaperResult, ci_proportion, table
 
 SIGMA_B2 = 0.05
 #: a cell "trained" when its final training accuracy reaches this (chance is 0.1)
@@ -178,8 +178,8 @@ def schoenholz2017(ctx: Any) -> PaperResult:
             "initlab.theory.critical_point (chi_1 = 1); reproduced within 0.01",
         ),
     ]
-    r_in = ci([p["inside"] for p in per_seed])
-    r_out = ci([p["outside"] for p in per_seed])
+    r_in = ci_proportion([p["inside"] for p in per_seed], [p["n_inside"] for p in per_seed])
+    r_out = ci_proportion([p["outside"] for p in per_seed], [p["n_outside"] for p in per_seed])
     rows.append(
         Comparison(
             f"fraction trained with depth <= {k:g} xi_c",
@@ -188,7 +188,8 @@ def schoenholz2017(ctx: Any) -> PaperResult:
             by_threshold(r_in, 0.8, 0.5),
             f"a cell trained if its final training accuracy >= {TRAINED}; the multiple k of "
             f"xi_c is the one of {list(MULTIPLES)} that best separates trained from untrained "
-            "cells in our budget; per-seed fractions; reproduced if >= 0.8, direction if >= 0.5",
+            "cells in our budget; per-seed fractions (CI on the logit); reproduced if >= 0.8, "
+            "direction if >= 0.5",
         )
     )
     rows.append(
