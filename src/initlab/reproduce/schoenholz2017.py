@@ -76,9 +76,9 @@ def _figure(
     k: float,
 ) -> None:
     try:
-        from initlab.report.figures import _plt
+        from initlab.report.figures import pyplot
 
-        plt = _plt()
+        plt = pyplot()
     except ImportError as exc:
         ctx.notes.append(f"figures were not drawn: {exc}")
         return
