@@ -190,24 +190,8 @@ def _comparisons(init: dict[str, Any], tr: dict[str, Any], L: int) -> list[Compa
     return rows
 
 
-@paper(
-    "residual",
-    "Residual scaling: the stream's variance and trainability",
-    "G. Yang and S. Schoenholz, Mean field residual networks, NeurIPS 2017; A. Radford et "
-    "al., GPT-2, 2019 (1/sqrt(N) residual scaling); H. Zhang, Y. Dauphin and T. Ma, Fixup "
-    "initialization, ICLR 2019; S. De and S. Smith, SkipInit, NeurIPS 2020; T. Bachlechner "
-    "et al., ReZero, 2020",
-    "the forward variance of a residual network at init against depth (unscaled: grows "
-    "exponentially; scaled or zero-initialised branches: bounded) and which train",
-)
-def residual(ctx: Any) -> PaperResult:
-    s = ctx.settings
-    depths = s.pick([4, 8, 16, 32, 64, 128], [4, 16, 64], [2, 4])
-    n = s.n_seeds(4, 3, 2)
-    init = _at_init(ctx, depths, n)
-    L = depths[-1]
-    tr = _trained(ctx, s.pick(64, 32, 4), n)
-    rows = _comparisons(init, tr, L)
+def _figure(ctx: Any, init: dict[str, Any], L: int) -> None:
+    """The stream's second moment after each block at init, measured and in theory."""
     blocks = list(range(1, L + 1))
     series = {
         v: {
@@ -234,6 +218,60 @@ def residual(ctx: Any) -> PaperResult:
             dashed=dashed,
         ),
     )
+
+
+def _tables(init: dict[str, Any], tr: dict[str, Any], depths: list[int]) -> list[dict[str, Any]]:
+    """The growth at every depth against the theory, and the training table."""
+    return [
+        table(
+            "growth after the last block / input's, by depth (geometric mean; theory)",
+            ["variant", "depth", "measured", "theory"],
+            [
+                [
+                    v,
+                    d,
+                    ci_log([g[-1] for g in init[v][str(d)]["growth"]])["mean"],
+                    init[v][str(d)]["theory"][-1],
+                ]
+                for v in VARIANTS
+                for d in depths
+            ],
+        ),
+        table(
+            "training",
+            ["variant", "final accuracy", "diverged at", "branch weight change"],
+            [
+                [
+                    v,
+                    tr[v]["accuracy"],
+                    [str(x) for x in tr[v]["diverged"]],
+                    tr[v]["branch_weight_change"],
+                ]
+                for v in VARIANTS
+            ],
+        ),
+    ]
+
+
+@paper(
+    "residual",
+    "Residual scaling: the stream's variance and trainability",
+    "G. Yang and S. Schoenholz, Mean field residual networks, NeurIPS 2017; A. Radford et "
+    "al., GPT-2, 2019 (1/sqrt(N) residual scaling); H. Zhang, Y. Dauphin and T. Ma, Fixup "
+    "initialization, ICLR 2019; S. De and S. Smith, SkipInit, NeurIPS 2020; T. Bachlechner "
+    "et al., ReZero, 2020",
+    "the forward variance of a residual network at init against depth (unscaled: grows "
+    "exponentially; scaled or zero-initialised branches: bounded) and which train",
+)
+def residual(ctx: Any) -> PaperResult:
+    s = ctx.settings
+    depths = s.pick([4, 8, 16, 32, 64, 128], [4, 16, 64], [2, 4])
+    n = s.n_seeds(4, 3, 2)
+    init = _at_init(ctx, depths, n)
+    L = depths[-1]
+    tr = _trained(ctx, s.pick(64, 32, 4), n)
+    rows = _comparisons(init, tr, L)
+    _figure(ctx, init, L)
     unscaled = ci_log([g[-1] for g in init["unscaled"][str(L)]["growth"]])["mean"]
     return PaperResult(
         name="residual",
@@ -270,34 +308,6 @@ def residual(ctx: Any) -> PaperResult:
             + ", ".join(f"{v} {np.mean(tr[v]['accuracy']):.2f}" for v in VARIANTS)
             + "."
         ),
-        tables=[
-            table(
-                "growth after the last block / input's, by depth (geometric mean; theory)",
-                ["variant", "depth", "measured", "theory"],
-                [
-                    [
-                        v,
-                        d,
-                        ci_log([g[-1] for g in init[v][str(d)]["growth"]])["mean"],
-                        init[v][str(d)]["theory"][-1],
-                    ]
-                    for v in VARIANTS
-                    for d in depths
-                ],
-            ),
-            table(
-                "training",
-                ["variant", "final accuracy", "diverged at", "branch weight change"],
-                [
-                    [
-                        v,
-                        tr[v]["accuracy"],
-                        [str(x) for x in tr[v]["diverged"]],
-                        tr[v]["branch_weight_change"],
-                    ]
-                    for v in VARIANTS
-                ],
-            ),
-        ],
+        tables=_tables(init, tr, depths),
         numbers={"init": init, "train": tr},
     )
