@@ -129,31 +129,10 @@ def _width(g: Any) -> int:
     return g.axes[1].values[0][0]
 
 
-@paper(
-    "schoenholz2017",
-    "Schoenholz et al. 2017: trainable depth follows xi_c",
-    "S. S. Schoenholz, J. Gilmer, S. Ganguli and J. Sohl-Dickstein, Deep information "
-    "propagation, ICLR 2017; B. Poole et al., Exponential expressivity in deep neural "
-    "networks through transient chaos, NeurIPS 2016",
-    "Figure 5 (training accuracy over sigma_w^2 x depth with 6 xi_c overlaid, tanh, "
-    "sigma_b^2 = 0.05) and the critical point sigma_w^2 ~= 1.76",
-)
-def schoenholz2017(ctx: Any) -> PaperResult:
-    from initlab.theory import critical_point, depth_scales
-
-    s = ctx.settings
-    sw2s = s.pick(
-        [1.0, 1.3, 1.5, 1.76, 2.0, 2.5, 3.0, 4.0],
-        [1.0, 1.4, 1.76, 2.5, 4.0],
-        [1.0, 1.76, 4.0],
-    )
-    depths = s.pick([4, 8, 16, 32, 64], [4, 8, 16, 32], [2, 6])
-    seeds = s.n_seeds(3, 2, 2)
-    results, g = _run_sweep(ctx, sw2s, depths, seeds)
-    xi = {v: depth_scales("tanh", v, SIGMA_B2).xi_c for v in sw2s}
-    by_init = {_scheme(v): v for v in sw2s}
+def _cells(rows: list[dict[str, Any]], by_init: dict[str, float]) -> list[dict[str, Any]]:
+    """Each recorded sweep cell as ``{"sw2", "depth", "seed", "accuracy", "trained"}``."""
     cells = []
-    for r in results.rows:
+    for r in rows:
         acc = r.get("train_accuracy")
         cells.append(
             {
@@ -164,11 +143,12 @@ def schoenholz2017(ctx: Any) -> PaperResult:
                 "trained": bool(acc is not None and acc >= TRAINED),
             }
         )
-    fits = [_agreement(cells, xi, k) for k in MULTIPLES]
-    best = max(fits, key=lambda f: (f["agreement"], -abs(math.log(f["k"] / 6))))
-    k = best["k"]
-    per_seed = [_agreement([c for c in cells if c["seed"] == sd], xi, k) for sd in range(seeds)]
-    crit = critical_point("tanh", SIGMA_B2).sigma_w2
+    return cells
+
+
+def _comparisons(crit: float, per_seed: list[dict[str, Any]], k: float) -> list[Comparison]:
+    """The critical point against the paper's, and the per-seed fractions trained inside and
+    outside ``k`` xi_c."""
     rows = [
         Comparison(
             "critical point sigma_w^2 (theory, sigma_b^2 = 0.05)",
@@ -201,6 +181,51 @@ def schoenholz2017(ctx: Any) -> PaperResult:
             "the same cells beyond the line; reproduced if <= 0.2, direction only if <= 0.5",
         )
     )
+    return rows
+
+
+def _fit_table(fits: list[dict[str, Any]]) -> dict[str, Any]:
+    """How well each multiple k of xi_c separates trained from untrained cells."""
+    return table(
+        "fit of k xi_c",
+        ["k", "trained inside", "trained outside", "cells inside", "cells outside", "agreement"],
+        [
+            [f["k"], f["inside"], f["outside"], f["n_inside"], f["n_outside"], f["agreement"]]
+            for f in fits
+        ],
+    )
+
+
+@paper(
+    "schoenholz2017",
+    "Schoenholz et al. 2017: trainable depth follows xi_c",
+    "S. S. Schoenholz, J. Gilmer, S. Ganguli and J. Sohl-Dickstein, Deep information "
+    "propagation, ICLR 2017; B. Poole et al., Exponential expressivity in deep neural "
+    "networks through transient chaos, NeurIPS 2016",
+    "Figure 5 (training accuracy over sigma_w^2 x depth with 6 xi_c overlaid, tanh, "
+    "sigma_b^2 = 0.05) and the critical point sigma_w^2 ~= 1.76",
+)
+def schoenholz2017(ctx: Any) -> PaperResult:
+    from initlab.theory import critical_point, depth_scales
+
+    s = ctx.settings
+    sw2s = s.pick(
+        [1.0, 1.3, 1.5, 1.76, 2.0, 2.5, 3.0, 4.0],
+        [1.0, 1.4, 1.76, 2.5, 4.0],
+        [1.0, 1.76, 4.0],
+    )
+    depths = s.pick([4, 8, 16, 32, 64], [4, 8, 16, 32], [2, 6])
+    seeds = s.n_seeds(3, 2, 2)
+    results, g = _run_sweep(ctx, sw2s, depths, seeds)
+    xi = {v: depth_scales("tanh", v, SIGMA_B2).xi_c for v in sw2s}
+    by_init = {_scheme(v): v for v in sw2s}
+    cells = _cells(results.rows, by_init)
+    fits = [_agreement(cells, xi, k) for k in MULTIPLES]
+    best = max(fits, key=lambda f: (f["agreement"], -abs(math.log(f["k"] / 6))))
+    k = best["k"]
+    per_seed = [_agreement([c for c in cells if c["seed"] == sd], xi, k) for sd in range(seeds)]
+    crit = critical_point("tanh", SIGMA_B2).sigma_w2
+    rows = _comparisons(crit, per_seed, k)
     _figure(ctx, cells, sw2s, depths, xi, k)
     six = _agreement(cells, xi, 6)
     r6 = {k2: (None if six[k2] is None else round(six[k2], 2)) for k2 in ("inside", "outside")}
@@ -228,30 +253,7 @@ def schoenholz2017(ctx: Any) -> PaperResult:
             f"(agreement {best['agreement']:.2f}); with the paper's 6 xi_c "
             f"{r6['inside']} of the cells inside and {r6['outside']} outside trained."
         ),
-        tables=[
-            table(
-                "fit of k xi_c",
-                [
-                    "k",
-                    "trained inside",
-                    "trained outside",
-                    "cells inside",
-                    "cells outside",
-                    "agreement",
-                ],
-                [
-                    [
-                        f["k"],
-                        f["inside"],
-                        f["outside"],
-                        f["n_inside"],
-                        f["n_outside"],
-                        f["agreement"],
-                    ]
-                    for f in fits
-                ],
-            )
-        ],
+        tables=[_fit_table(fits)],
         numbers={
             "cells": cells,
             "xi_c": {str(v): x for v, x in xi.items()},
