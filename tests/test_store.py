@@ -103,7 +103,7 @@ def test_write_is_one_transaction(tmp_path, trained, monkeypatch):
         sid = st.begin_study({}, {})
         _save(st, trained, sid, key="done")
         calls = {"n": 0}
-        real = W._dumps
+        real = W.dumps
 
         def flaky(obj):
             calls["n"] += 1
@@ -111,10 +111,10 @@ def test_write_is_one_transaction(tmp_path, trained, monkeypatch):
                 raise KeyboardInterrupt
             return real(obj)
 
-        monkeypatch.setattr(W, "_dumps", flaky)
+        monkeypatch.setattr(W, "dumps", flaky)
         with pytest.raises(KeyboardInterrupt):
             _save(st, trained, sid, key="cut")
-        monkeypatch.setattr(W, "_dumps", real)
+        monkeypatch.setattr(W, "dumps", real)
     with Store(p) as st:  # readable, the completed population intact, nothing of the cut one
         assert len(st.batch(sid, "done")["runs"]) == 2
         with pytest.raises(StoreError, match="no stored population 'cut'"):

@@ -66,14 +66,14 @@ from initlab.store._base import (
     ENV_VAR,
     MAX_ID,
     StoreError,
-    _explain,
     default_path,
+    explain,
     plain_json,
 )
-from initlab.store.listing import _Listing
-from initlab.store.queries import _Queries
-from initlab.store.schema import SCHEMA_VERSION, _Schema
-from initlab.store.writing import _Writing
+from initlab.store.listing import Listing
+from initlab.store.queries import Queries
+from initlab.store.schema import SCHEMA_VERSION, Schema
+from initlab.store.writing import Writing
 
 __all__ = [
     "DEFAULT_PATH",
@@ -87,7 +87,7 @@ __all__ = [
 ]
 
 
-class Store(_Schema, _Writing, _Queries, _Listing):
+class Store(Schema, Writing, Queries, Listing):
     """A run store in the SQLite file ``path`` (created with its folder if missing, unless
     ``create=False``).
 
@@ -131,7 +131,7 @@ class Store(_Schema, _Writing, _Queries, _Listing):
                     f"{str(p)!r} is not an initlab run store ({exc}); if it was one it is "
                     "damaged beyond reading: start a new store with --store NEW.sqlite"
                 ) from None
-            raise _explain(p, exc) from None
+            raise explain(p, exc) from None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -13,7 +13,20 @@ from typing import Any, TypeVar
 
 from initlab import _json
 
-__all__ = ["DEFAULT_PATH", "ENV_VAR", "MAX_ID", "StoreError", "default_path", "plain_json"]
+__all__ = [
+    "DEFAULT_PATH",
+    "ENV_VAR",
+    "MAX_ID",
+    "StoreError",
+    "as_float",
+    "default_path",
+    "dumps",
+    "explain",
+    "loads",
+    "plain_json",
+    "sqlite_errors",
+    "utc_now",
+]
 
 #: Environment variable that overrides the default location.
 ENV_VAR = "INITLAB_STORE"
@@ -28,7 +41,7 @@ class StoreError(ValueError):
     CLI prints it as an error."""
 
 
-def _explain(path: Path, exc: sqlite3.Error) -> StoreError:
+def explain(path: Path, exc: sqlite3.Error) -> StoreError:
     """One clear line for an SQLite error on the store file ``path``."""
     name = getattr(exc, "sqlite_errorname", "") or ""
     where = repr(str(path))
@@ -61,7 +74,7 @@ def _explain(path: Path, exc: sqlite3.Error) -> StoreError:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _sqlite_errors(method: F) -> F:
+def sqlite_errors(method: F) -> F:
     """Turn any SQLite error raised by a :class:`~initlab.store.Store` method into one
     :class:`StoreError`."""
 
@@ -70,7 +83,7 @@ def _sqlite_errors(method: F) -> F:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:
-            raise _explain(self.path, exc) from None
+            raise explain(self.path, exc) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -81,20 +94,20 @@ def default_path() -> Path:
     return Path(env) if env else DEFAULT_PATH
 
 
-def _now() -> str:
+def utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _dumps(obj: Any) -> str:
+def dumps(obj: Any) -> str:
     """Strict JSON for storage in the one convention (:mod:`initlab._json`: non-finite floats
-    as ``"nan"``/``"inf"``/``"-inf"``, read back as floats by :func:`_loads`)."""
+    as ``"nan"``/``"inf"``/``"-inf"``, read back as floats by :func:`loads`)."""
     return _json.dumps(obj)
 
 
-_loads = _json.loads
+loads = _json.loads
 #: Plain data in the one JSON convention (kept under this name for its callers).
 plain_json = _json.jsonable
 
 
-def _float(x: Any) -> float | None:
+def as_float(x: Any) -> float | None:
     return None if x is None else float(x)

@@ -6,17 +6,19 @@ from typing import Any
 
 import numpy as np
 
-from initlab.store._base import MAX_ID, StoreError, _loads, _sqlite_errors
+from initlab.store._base import MAX_ID, StoreError, loads, sqlite_errors
+
+__all__ = ["Listing"]
 
 
-class _Listing:
+class Listing:
     """The :class:`~initlab.store.Store` methods that list."""
 
     conn: Any
     _id: Any
     _study_row: Any
 
-    @_sqlite_errors
+    @sqlite_errors
     def studies(self) -> list[dict[str, Any]]:
         """Every study, newest first, with its number of experiments and runs."""
         rows = self.conn.execute(
@@ -26,7 +28,7 @@ class _Listing:
         ).fetchall()
         return [self._study_row(r) for r in rows]
 
-    @_sqlite_errors
+    @sqlite_errors
     def count_runs(self, study_id: int | None = None) -> int:
         """How many runs the store holds (of one study, if given)."""
         if study_id is None:
@@ -35,7 +37,7 @@ class _Listing:
         q = "SELECT count(*) FROM runs WHERE study_id = ?"
         return int(self.conn.execute(q, (sid,)).fetchone()[0])
 
-    @_sqlite_errors
+    @sqlite_errors
     def runs(self, study_id: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Summary rows of the runs (newest first), optionally of one study; at most ``limit``
         rows (a whole number from 1 to :data:`MAX_ID`; None: all)."""
@@ -64,6 +66,6 @@ class _Listing:
         for r in self.conn.execute(q, args).fetchall():
             d = dict(r)
             d["population"] = d.pop("key")
-            d["verdict"] = [f["mode"] for f in _loads(d["verdict"])]
+            d["verdict"] = [f["mode"] for f in loads(d["verdict"])]
             out.append(d)
         return out

@@ -8,11 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from initlab.store._base import StoreError, _loads, _sqlite_errors, plain_json
+from initlab.store._base import StoreError, loads, plain_json, sqlite_errors
 from initlab.store.schema import SCHEMA_VERSION
 
+__all__ = ["Queries"]
 
-class _Queries:
+
+class Queries:
     """The :class:`~initlab.store.Store` methods that read one study, population, run or
     experiment list."""
 
@@ -26,8 +28,8 @@ class _Queries:
             "id": r["id"],
             "created": r["created"],
             "status": r["status"],
-            "options": _loads(r["options"]),
-            "settings": _loads(r["settings"]),
+            "options": loads(r["options"]),
+            "settings": loads(r["settings"]),
             "seconds": r["seconds"],
             "version": r["version"],
         }
@@ -36,7 +38,7 @@ class _Queries:
             d["runs"] = r["n_runs"]
         return d
 
-    @_sqlite_errors
+    @sqlite_errors
     def study(self, study_id: int | str) -> dict[str, Any]:
         """One study (``"latest"`` for the newest); StoreError if there is none."""
         if study_id == "latest":
@@ -51,7 +53,7 @@ class _Queries:
                 raise StoreError(self._missing("study", study_id))
         return self._study_row(r)
 
-    @_sqlite_errors
+    @sqlite_errors
     def batch(self, study_id: int, key: str) -> dict[str, Any]:
         """A stored population: the batch row and all its runs (full), in member order.
         StoreError if it is missing or if any of its runs was deleted."""
@@ -60,7 +62,7 @@ class _Queries:
         ).fetchone()
         if b is None:
             raise StoreError(f"study {study_id} has no stored population {key!r}")
-        spec = _loads(b["spec"])
+        spec = loads(b["spec"])
         runs = self.conn.execute(
             "SELECT * FROM runs WHERE batch_id = ? ORDER BY member", (b["id"],)
         ).fetchall()
@@ -75,16 +77,16 @@ class _Queries:
             "key": b["key"],
             "description": b["description"],
             "spec": spec,
-            "dataset": _loads(b["dataset"]),
-            "stats": _loads(b["stats"]),
-            "meta": _loads(b["meta"]),
+            "dataset": loads(b["dataset"]),
+            "stats": loads(b["stats"]),
+            "meta": loads(b["meta"]),
             "steps_run": b["steps_run"],
             "seconds": b["seconds"],
             "runs": [self._run_full(r) for r in runs],
         }
 
     def _run_full(self, r: sqlite3.Row) -> dict[str, Any]:
-        shapes = _loads(r["param_shapes"])
+        shapes = loads(r["param_shapes"])
         flat = np.frombuffer(r["params"], dtype=np.float64)
         params, i = [], 0
         for s in shapes:
@@ -99,21 +101,21 @@ class _Queries:
             "scheme": r["scheme"],
             "seed": r["seed"],
             "label": r["label"],
-            "config": _loads(r["config"]),
+            "config": loads(r["config"]),
             "status": r["status"],
             "final_cost": r["final_cost"],
             "train_accuracy": r["train_accuracy"],
             "test_accuracy": r["test_accuracy"],
             "diverged_at": r["diverged_at"],
             "cost": np.frombuffer(r["cost"], dtype=np.float64).copy(),
-            "evals": _loads(r["evals"]),
-            "layer_stats": _loads(r["layer_stats"]),
-            "verdict": _loads(r["verdict"]),
+            "evals": loads(r["evals"]),
+            "layer_stats": loads(r["layer_stats"]),
+            "verdict": loads(r["verdict"]),
             "params": params,
             "created": r["created"],
         }
 
-    @_sqlite_errors
+    @sqlite_errors
     def run(self, run_id: int) -> dict[str, Any]:
         """One run in full (arrays as NumPy arrays), with its population's key and stats
         metadata (histogram edges); StoreError if there is none."""
@@ -128,9 +130,9 @@ class _Queries:
         ).fetchone()
         d["population"] = b["key"]
         d["population_description"] = b["description"]
-        d["stats"] = _loads(b["stats"])
-        d["dataset"] = _loads(b["dataset"])
-        d["meta"] = _loads(b["meta"])
+        d["stats"] = loads(b["stats"])
+        d["dataset"] = loads(b["dataset"])
+        d["meta"] = loads(b["meta"])
         d["experiments"] = [
             row[0]
             for row in self.conn.execute(
@@ -141,7 +143,7 @@ class _Queries:
         ]
         return d
 
-    @_sqlite_errors
+    @sqlite_errors
     def export_run(self, run_id: int) -> dict[str, Any]:
         """One run as standard-JSON-ready plain data (lists, non-finite numbers as strings)."""
         d = self.run(run_id)
@@ -150,7 +152,7 @@ class _Queries:
         d["schema_version"] = SCHEMA_VERSION
         return plain_json(d)
 
-    @_sqlite_errors
+    @sqlite_errors
     def experiments(self, study_id: int) -> list[dict[str, Any]]:
         """The stored experiment results of a study, in the order they ran."""
         rows = self.conn.execute(
@@ -172,7 +174,7 @@ class _Queries:
                     "name": r["name"],
                     "verdict": r["verdict"],
                     "key_figure": r["key_figure"],
-                    "result": _loads(r["result"]),
+                    "result": loads(r["result"]),
                     "seconds": r["seconds"],
                     "run_ids": runs,
                 }

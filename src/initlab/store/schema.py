@@ -10,7 +10,7 @@ from typing import Any
 from initlab._process import process_alive
 from initlab.store._base import StoreError
 
-__all__ = ["SCHEMA_VERSION"]
+__all__ = ["SCHEMA_VERSION", "Schema"]
 
 #: The schema this module writes and reads.
 SCHEMA_VERSION = 1
@@ -93,7 +93,7 @@ _ADDED_TABLES = {
 }
 
 
-class _Schema:
+class Schema:
     """The :class:`~initlab.store.Store` methods that create, check and extend the schema."""
 
     conn: Any

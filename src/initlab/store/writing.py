@@ -11,10 +11,12 @@ from typing import Any
 import numpy as np
 
 from initlab._process import process_started
-from initlab.store._base import StoreError, _dumps, _float, _now, _sqlite_errors
+from initlab.store._base import StoreError, as_float, dumps, sqlite_errors, utc_now
+
+__all__ = ["Writing"]
 
 
-class _Writing:
+class Writing:
     """The :class:`~initlab.store.Store` methods that write."""
 
     conn: Any
@@ -24,7 +26,7 @@ class _Writing:
     _missing: Any
     study: Any
 
-    @_sqlite_errors
+    @sqlite_errors
     def begin_study(self, options: Mapping[str, Any], settings: Mapping[str, Any]) -> int:
         """Create a study row with status ``running``, owned by this process; returns its
         id."""
@@ -35,7 +37,7 @@ class _Writing:
             cur = c.execute(
                 "INSERT INTO studies (created, status, options, settings, version) "
                 "VALUES (?, 'running', ?, ?, ?)",
-                (_now(), _dumps(options), _dumps(settings), __version__),
+                (utc_now(), dumps(options), dumps(settings), __version__),
             )
             sid = int(cur.lastrowid)
             c.execute(
@@ -44,7 +46,7 @@ class _Writing:
             )
             return sid
 
-    @_sqlite_errors
+    @sqlite_errors
     def finish_study(self, study_id: int, status: str, seconds: float | None = None) -> None:
         """Set a study's status (``complete``, ``interrupted`` or ``failed``) and its
         duration."""
@@ -58,7 +60,7 @@ class _Writing:
                 (status, seconds, int(study_id)),
             )
 
-    @_sqlite_errors
+    @sqlite_errors
     def delete_study(self, study_id: int) -> int:
         """Delete a study with its experiments, populations and runs; returns the number of
         runs deleted."""
@@ -71,7 +73,7 @@ class _Writing:
 
     # ------------------------------------------------------------------ populations
 
-    @_sqlite_errors
+    @sqlite_errors
     def save_population(
         self,
         study_id: int | None,
@@ -103,7 +105,7 @@ class _Writing:
             for rec in stats["records"]:
                 per_member[rec["member"]].append(rec)
         evals = {n: h.records[n] for n in ("train", "test") if n in h.records}
-        now = _now()
+        now = utc_now()
         ids: list[int] = []
         with self.transaction() as c:
             cur = c.execute(
@@ -113,10 +115,10 @@ class _Writing:
                     study_id,
                     key,
                     description,
-                    _dumps(spec),
-                    _dumps(result.dataset.to_dict()),
-                    _dumps(stats_meta),
-                    _dumps({k: v for k, v in h.meta.items() if k not in ("dataset",)}),
+                    dumps(spec),
+                    dumps(result.dataset.to_dict()),
+                    dumps(stats_meta),
+                    dumps({k: v for k, v in h.meta.items() if k not in ("dataset",)}),
                     int(h.steps_run),
                     float(result.seconds),
                 ),
@@ -134,7 +136,7 @@ class _Writing:
                 ids.append(int(cur.lastrowid))
         return ids
 
-    @_sqlite_errors
+    @sqlite_errors
     def delete_run(self, run_id: int) -> None:
         """Delete one run (its population can then no longer be rebuilt)."""
         rid = self._id("run", run_id)
@@ -144,7 +146,7 @@ class _Writing:
 
     # ------------------------------------------------------------------ experiments
 
-    @_sqlite_errors
+    @sqlite_errors
     def save_experiment(
         self,
         study_id: int,
@@ -164,7 +166,7 @@ class _Writing:
                     result["name"],
                     result["verdict"],
                     result["key_figure"],
-                    _dumps(result),
+                    dumps(result),
                     float(seconds),
                 ),
             )
@@ -202,16 +204,16 @@ def _run_row(
         member[0],
         int(member[1]),
         cfg.label(),
-        _dumps(cfg.to_dict()),
+        dumps(cfg.to_dict()),
         h.status(k),
-        _float(h.final_cost[k]),
-        _float(train[-1]),
-        _float(test[-1]),
+        as_float(h.final_cost[k]),
+        as_float(train[-1]),
+        as_float(test[-1]),
         h.diverged_at[k],
         np.ascontiguousarray(h.cost[k], dtype=np.float64).tobytes(),
-        _dumps(ev),
-        _dumps(layer_stats),
-        _dumps(verdict),
-        _dumps([list(p.shape) for p in params]),
+        dumps(ev),
+        dumps(layer_stats),
+        dumps(verdict),
+        dumps([list(p.shape) for p in params]),
         b"".join(p.tobytes() for p in params),
     )
