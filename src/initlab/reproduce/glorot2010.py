@@ -87,8 +87,9 @@ def _theory(width: int) -> dict[str, list[float]]:
     }
 
 
-def _comparisons(m: dict[str, Any]) -> list[Comparison]:
-    std, nrm = m["standard"], m["normalised"]
+def _scale_comparisons(std: dict[str, Any], nrm: dict[str, Any]) -> list[Comparison]:
+    """The activation std and gradient RMS ratios across the 5 layers, per scheme (Figs. 6
+    and 7)."""
     rows = []
     r = ci(std["act_ratio"])
     rows.append(
@@ -131,6 +132,12 @@ def _comparisons(m: dict[str, Any]) -> list[Comparison]:
             "reproduced if within 0.5 of 1",
         )
     )
+    return rows
+
+
+def _comparisons(m: dict[str, Any]) -> list[Comparison]:
+    std, nrm = m["standard"], m["normalised"]
+    rows = _scale_comparisons(std, nrm)
     for label in ("standard", "normalised"):
         r = ci(m[label]["sv_mean"])
         rows.append(
