@@ -136,6 +136,28 @@ def test_random_architectures_match_the_reference_engine(seed: int) -> None:
     assert np.isfinite(c_ref).all()
 
 
+@pytest.mark.parametrize(
+    ("hidden", "batch_size"),
+    [
+        (("relu", "relu", "leaky_relu:0.2"), None),  # activations overwrite their z in place
+        (("relu", "leaky_relu:-0.5", "linear"), 23),  # a negative slope keeps z; ragged batches
+        (("tanh", "sigmoid", "gelu"), 30),
+    ],
+)
+def test_blas_layers_match_the_reference_engine(hidden: tuple, batch_size: int | None) -> None:
+    # every hidden layer has >= 32 x 32 weights, so all its products go through ?gemm; 70
+    # examples in batches of 23 (23, 23, 23, 1) or 30 (30, 30, 10) give batches narrower than
+    # the scratch rows, which the products read through their leading dimension
+    rng = np.random.default_rng(5)
+    X, Y = _data(rng, 70, 3, 2, "mse")
+    net = init_network([3, 40, 36, 33, 2], list(hidden), "linear", population=2, seed=2)
+    assert all(a * b >= _fast.BLAS_LAYER for a, b in [(40, 36), (36, 33)])
+    fast, ref = _twins(net, X, Y, loss="mse", lr=0.02, batch_size=batch_size)
+    c_fast = np.concatenate([fast.run(11), fast.run(20)], axis=1)
+    _assert_same(fast, ref, c_fast, ref.run(31))
+    assert np.isfinite(c_fast).all()
+
+
 def test_float32_runs_match_to_float32_rounding() -> None:
     rng = np.random.default_rng(3)
     X, Y = _data(rng, 300, 2, 1, "binary_cross_entropy")

@@ -41,8 +41,8 @@ __all__ = [
     "worth_loading",
 ]
 
-#: layers with at least this many weights (``n_in * n_out``) multiply through BLAS (numba's
-#: ``np.dot``); smaller ones by the loops, whose per-call cost is lower
+#: layers with at least this many weights (``n_in * n_out``) multiply through BLAS (``?gemm``,
+#: :mod:`initlab._fast_blas`); smaller ones by the loops, whose per-call cost is lower
 BLAS_LAYER = 32 * 32
 #: ``engine="auto"`` loads the compiled loop only for runs estimated (:func:`worth_loading`) to
 #: take at least this many seconds on the reference engine: loading costs about 1.5 s per
@@ -67,6 +67,7 @@ _ACT_CODES = {
 _LOSS_CODES = {"binary_cross_entropy": 0, "cross_entropy": 1, "mse": 2}
 
 _kernel: Any = None
+_gemm_addresses: dict[str, int] = {}
 _unavailable: str | None = None
 
 
@@ -241,11 +242,21 @@ def run_chunk(
         active,
         stopped,
         work,
+        _gemm_address(flat.dtype),
     )
     # the optimizer's step count, as the reference loop advances it: once per step run
     done = n if active.any() else int(stopped.max()) + 1
     state["t"] += done
     return log[:, :done], stopped
+
+
+def _gemm_address(dtype: np.dtype) -> int:
+    key = np.dtype(dtype).str
+    if key not in _gemm_addresses:
+        from initlab._fast_blas import gemm_address
+
+        _gemm_addresses[key] = gemm_address(dtype)
+    return _gemm_addresses[key]
 
 
 def workspace_size(p: FastPlan, n_params: int, m: int) -> int:
