@@ -1,10 +1,13 @@
 """Activations row by row for the compiled loop (:mod:`initlab._fast_kernel`; needs numba).
 
 The formulas of :mod:`initlab.activations` on one row of ``n`` examples (``z`` the
-pre-activation, ``a = g(z)``), with NaN propagated as NumPy's ``maximum``/``where`` do.  The
+pre-activation, ``a = g(z)``), with NaN propagated as NumPy's ``maximum``/``where`` do.  A row
+is named by its matrix and its index (``Z, zr`` is the row ``Z[zr, :n]``), not passed as a view:
+every view numba makes costs an atomic increment and decrement of its buffer's reference count,
+and a deep step makes thousands of them (16% of a [2, 64 x 10, 1] step, measured with perf).  The
 common cheap activations (linear, ReLU, leaky ReLU) are fused with their neighbours' work: the
-bias add before ``g`` (:func:`bias_act_row`) and, after ``g'``, the row's sum that is the bias
-gradient (:func:`dact_row_sum`), so each row is read once.  For ReLU and leaky ReLU with a
+bias add before ``g`` (:func:`bias_act_rows`) and, after ``g'``, the row's sum that is the bias
+gradient (:func:`dact_rows_sum`), so each row is read once.  For ReLU and leaky ReLU with a
 slope >= 0, ``z > 0`` exactly when ``a > 0``, so their derivative can read ``a`` in place of
 ``z`` (:func:`needs_z`): the loop then keeps no separate pre-activations for those layers.
 
@@ -42,100 +45,103 @@ def _softplus(z, zero):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, fastmath=FLAGS)
-def act_row(code, p, z, a, n):  # type: ignore[no-untyped-def]
-    """``a[:n] = g(z[:n])``; NaN stays NaN (as np.maximum and np.where propagate it)."""
-    T = a.dtype.type
+def act_row(code, p, Z, zr, A, ar, n):  # type: ignore[no-untyped-def]
+    """``A[ar, :n] = g(Z[zr, :n])``; NaN stays NaN (as np.maximum and np.where propagate it)."""
+    T = A.dtype.type
     zero = T(0.0)
     if code == ACT_LINEAR:
         for i in range(n):
-            a[i] = z[i]
+            A[ar, i] = Z[zr, i]
     elif code == ACT_RELU:
         for i in range(n):
-            a[i] = zero if z[i] <= zero else z[i]
+            A[ar, i] = zero if Z[zr, i] <= zero else Z[zr, i]
     elif code == ACT_LEAKY:
         pt = T(p)
         for i in range(n):
-            a[i] = z[i] if z[i] > zero else pt * z[i]
+            A[ar, i] = Z[zr, i] if Z[zr, i] > zero else pt * Z[zr, i]
     elif code == ACT_TANH:
         for i in range(n):
-            a[i] = math.tanh(z[i])
+            A[ar, i] = math.tanh(Z[zr, i])
     elif code == ACT_SIGMOID:
         for i in range(n):
-            a[i] = _sig(z[i], T(1.0))
+            A[ar, i] = _sig(Z[zr, i], T(1.0))
     elif code == ACT_ELU:
         pt = T(p)
         for i in range(n):
-            zi = z[i]
-            a[i] = zi if zi > zero else pt * math.expm1(zero if zi >= zero else zi)
+            zi = Z[zr, i]
+            A[ar, i] = zi if zi > zero else pt * math.expm1(zero if zi >= zero else zi)
     elif code == ACT_SELU:
         lam, alpha = T(SELU_LAMBDA), T(SELU_ALPHA)
         for i in range(n):
-            zi = z[i]
-            a[i] = lam * (zi if zi > zero else alpha * math.expm1(zero if zi >= zero else zi))
+            zi = Z[zr, i]
+            A[ar, i] = lam * (zi if zi > zero else alpha * math.expm1(zero if zi >= zero else zi))
     elif code == ACT_GELU:
         for i in range(n):
-            a[i] = z[i] * (0.5 * (1.0 + math.erf(z[i] * _INV_SQRT2)))
+            A[ar, i] = Z[zr, i] * (0.5 * (1.0 + math.erf(Z[zr, i] * _INV_SQRT2)))
     elif code == ACT_SILU:
         for i in range(n):
-            a[i] = z[i] * _sig(z[i], T(1.0))
+            A[ar, i] = Z[zr, i] * _sig(Z[zr, i], T(1.0))
     elif code == ACT_SOFTPLUS:
         for i in range(n):
-            a[i] = _softplus(z[i], zero)
+            A[ar, i] = _softplus(Z[zr, i], zero)
     elif code == ACT_MISH:
         for i in range(n):
-            a[i] = z[i] * math.tanh(_softplus(z[i], zero))
+            A[ar, i] = Z[zr, i] * math.tanh(_softplus(Z[zr, i], zero))
 
 
 @njit(cache=True, fastmath=FLAGS)
-def dact_row(code, p, z, a, src, d, n):  # type: ignore[no-untyped-def]
-    """``d[:n] = src[:n] * g'(z[:n])`` (``a = g(z)``; ``src`` may be ``d``), the formulas of
+def dact_row(code, p, Z, zr, A, ar, S, sr, D, dr, n):  # type: ignore[no-untyped-def]
+    """``D[dr, :n] = S[sr, :n] * g'(Z[zr, :n])`` (``A[ar] = g(Z[zr])``; the source row may be
+    the destination row), the formulas of
     :mod:`initlab.activations`."""
-    T = d.dtype.type
+    T = D.dtype.type
     zero, one = T(0.0), T(1.0)
     if code == ACT_LINEAR:
         for i in range(n):
-            d[i] = src[i]
+            D[dr, i] = S[sr, i]
     elif code == ACT_RELU:
         for i in range(n):
-            d[i] = src[i] if z[i] > zero else zero * src[i]
+            D[dr, i] = S[sr, i] if Z[zr, i] > zero else zero * S[sr, i]
     elif code == ACT_LEAKY:
         pt = T(p)
         for i in range(n):
-            d[i] = src[i] * (one if z[i] > zero else pt)
+            D[dr, i] = S[sr, i] * (one if Z[zr, i] > zero else pt)
     elif code == ACT_TANH:
         for i in range(n):
-            d[i] = src[i] * (one - a[i] * a[i])
+            D[dr, i] = S[sr, i] * (one - A[ar, i] * A[ar, i])
     elif code == ACT_SIGMOID:
         for i in range(n):
-            d[i] = src[i] * (a[i] * (one - a[i]))
+            D[dr, i] = S[sr, i] * (A[ar, i] * (one - A[ar, i]))
     elif code == ACT_ELU:
         pt = T(p)
         for i in range(n):
-            zi = z[i]
-            d[i] = src[i] * (one if zi > zero else pt * math.exp(zero if zi >= zero else zi))
+            zi = Z[zr, i]
+            D[dr, i] = S[sr, i] * (one if zi > zero else pt * math.exp(zero if zi >= zero else zi))
     elif code == ACT_SELU:
         lam, alpha = T(SELU_LAMBDA), T(SELU_ALPHA)
         for i in range(n):
-            zi = z[i]
-            d[i] = (
-                src[i] * lam * (one if zi > zero else alpha * math.exp(zero if zi >= zero else zi))
+            zi = Z[zr, i]
+            D[dr, i] = (
+                S[sr, i]
+                * lam
+                * (one if zi > zero else alpha * math.exp(zero if zi >= zero else zi))
             )
     elif code == ACT_GELU:
         for i in range(n):
-            zi = z[i]
+            zi = Z[zr, i]
             cdf = 0.5 * (1.0 + math.erf(zi * _INV_SQRT2))
-            d[i] = src[i] * (cdf + zi * (math.exp(-0.5 * zi * zi) * _INV_SQRT2PI))
+            D[dr, i] = S[sr, i] * (cdf + zi * (math.exp(-0.5 * zi * zi) * _INV_SQRT2PI))
     elif code == ACT_SILU:
         for i in range(n):
-            s = _sig(z[i], T(1.0))
-            d[i] = src[i] * (s * (one + z[i] * (one - s)))
+            s = _sig(Z[zr, i], T(1.0))
+            D[dr, i] = S[sr, i] * (s * (one + Z[zr, i] * (one - s)))
     elif code == ACT_SOFTPLUS:
         for i in range(n):
-            d[i] = src[i] * _sig(z[i], T(1.0))
+            D[dr, i] = S[sr, i] * _sig(Z[zr, i], T(1.0))
     elif code == ACT_MISH:
         for i in range(n):
-            t = math.tanh(_softplus(z[i], zero))
-            d[i] = src[i] * (t + z[i] * _sig(z[i], T(1.0)) * (one - t * t))
+            t = math.tanh(_softplus(Z[zr, i], zero))
+            D[dr, i] = S[sr, i] * (t + Z[zr, i] * _sig(Z[zr, i], T(1.0)) * (one - t * t))
 
 
 @njit(cache=True)
@@ -149,72 +155,76 @@ def needs_z(code, p):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, fastmath=FLAGS)
-def bias_act_row(code, p, b, z, a, n, inplace):  # type: ignore[no-untyped-def]
-    """``z[:n] += b`` then ``a[:n] = g(z[:n])``, in one pass for linear, ReLU and leaky ReLU.
-    With ``inplace`` (``a`` is ``z``) the activation replaces the pre-activation; that case has
-    loops of its own over one array, which the compiler vectorises (two names for one row
-    would fail its overlap check)."""
-    T = a.dtype.type
+def bias_act_rows(code, p, P, bo, Z, z0, A, a0, rows, n, inplace):  # type: ignore[no-untyped-def]
+    """For each row ``j < rows``: ``Z[z0 + j, :n] += P[bo + j]`` (the bias) then
+    ``A[a0 + j, :n] = g(Z[z0 + j, :n])``, in one pass for linear, ReLU and leaky ReLU.  With
+    ``inplace`` (the same rows) the activation replaces the pre-activation; that case has
+    loops of its own over one name, which the compiler vectorises (two names for one row
+    would fail its overlap check).  The rows' loop is inside: one call per layer."""
+    T = A.dtype.type
     zero = T(0.0)
-    if inplace and code == ACT_RELU:
-        for i in range(n):
-            v = z[i] + b
-            z[i] = zero if v <= zero else v
-    elif inplace and code == ACT_LINEAR:
-        for i in range(n):
-            z[i] += b
-    elif inplace and code == ACT_LEAKY:
-        pt = T(p)
-        for i in range(n):
-            v = z[i] + b
-            z[i] = v if v > zero else pt * v
-    elif code == ACT_RELU:
-        for i in range(n):
-            v = z[i] + b
-            z[i] = v
-            a[i] = zero if v <= zero else v
-    elif code == ACT_LINEAR:
-        for i in range(n):
-            v = z[i] + b
-            z[i] = v
-            a[i] = v
-    elif code == ACT_LEAKY:
-        pt = T(p)
-        for i in range(n):
-            v = z[i] + b
-            z[i] = v
-            a[i] = v if v > zero else pt * v
-    else:
-        for i in range(n):
-            z[i] += b
-        act_row(code, p, z, a, n)
+    pt = T(p)
+    for j in range(rows):
+        zr, ar, b = z0 + j, a0 + j, P[bo + j]
+        if inplace and code == ACT_RELU:
+            for i in range(n):
+                v = Z[zr, i] + b
+                Z[zr, i] = zero if v <= zero else v
+        elif inplace and code == ACT_LINEAR:
+            for i in range(n):
+                Z[zr, i] += b
+        elif inplace and code == ACT_LEAKY:
+            for i in range(n):
+                v = Z[zr, i] + b
+                Z[zr, i] = v if v > zero else pt * v
+        elif code == ACT_RELU:
+            for i in range(n):
+                v = Z[zr, i] + b
+                Z[zr, i] = v
+                A[ar, i] = zero if v <= zero else v
+        elif code == ACT_LINEAR:
+            for i in range(n):
+                v = Z[zr, i] + b
+                Z[zr, i] = v
+                A[ar, i] = v
+        elif code == ACT_LEAKY:
+            for i in range(n):
+                v = Z[zr, i] + b
+                Z[zr, i] = v
+                A[ar, i] = v if v > zero else pt * v
+        else:
+            for i in range(n):
+                Z[zr, i] += b
+            act_row(code, p, Z, zr, A, ar, n)
 
 
 @njit(cache=True, fastmath=FLAGS)
-def dact_row_sum(code, p, z, a, src, d, n):  # type: ignore[no-untyped-def]
-    """``d[:n] = src[:n] * g'(z[:n])`` as :func:`dact_row`, and returns ``sum(d[:n])``; one
-    pass for linear, ReLU and leaky ReLU."""
-    T = d.dtype.type
+def dact_rows_sum(code, p, Z, z0, A, a0, S, D, rows, n, G, bo, scale):  # type: ignore[no-untyped-def]
+    """For each row ``j < rows``: ``D[j, :n] = S[j, :n] * g'(Z[z0 + j, :n])`` as
+    :func:`dact_row`, and the bias gradient ``G[bo + j] = scale * sum(D[j, :n])``, in one pass
+    for linear, ReLU and leaky ReLU.  The rows' loop is inside: one call per layer."""
+    T = D.dtype.type
     zero, one = T(0.0), T(1.0)
-    s = zero
-    if code == ACT_RELU:
-        for i in range(n):
-            v = src[i] if z[i] > zero else zero * src[i]
-            d[i] = v
-            s += v
-    elif code == ACT_LINEAR:
-        for i in range(n):
-            v = src[i]
-            d[i] = v
-            s += v
-    elif code == ACT_LEAKY:
-        pt = T(p)
-        for i in range(n):
-            v = src[i] * (one if z[i] > zero else pt)
-            d[i] = v
-            s += v
+    if code == ACT_RELU or code == ACT_LINEAR or code == ACT_LEAKY:
+        slope = zero if code == ACT_RELU else (one if code == ACT_LINEAR else T(p))
+        for j in range(rows):
+            zr = z0 + j
+            s = zero
+            if code == ACT_LINEAR:
+                for i in range(n):
+                    v = S[j, i]
+                    D[j, i] = v
+                    s += v
+            else:
+                for i in range(n):
+                    v = S[j, i] if Z[zr, i] > zero else slope * S[j, i]
+                    D[j, i] = v
+                    s += v
+            G[bo + j] = scale * s
     else:
-        dact_row(code, p, z, a, src, d, n)
-        for i in range(n):
-            s += d[i]
-    return s
+        for j in range(rows):
+            dact_row(code, p, Z, z0 + j, A, a0 + j, S, j, D, j, n)
+            s = zero
+            for i in range(n):
+                s += D[j, i]
+            G[bo + j] = scale * s

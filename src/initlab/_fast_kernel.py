@@ -34,12 +34,12 @@ from numba import njit
 from initlab._fast_act import (
     ACT_SOFTMAX,
     FLAGS,
-    bias_act_row,
+    bias_act_rows,
     dact_row,
-    dact_row_sum,
+    dact_rows_sum,
     needs_z,
 )
-from initlab._fast_blas import gemm, gemm_scratch
+from initlab._fast_blas import batch_piece, gemm, gemm_scratch, weight_piece
 
 LOSS_BCE, LOSS_CE, LOSS_MSE = 0, 1, 2
 OPT_GD, OPT_MOMENTUM, OPT_NESTEROV, OPT_RMSPROP, OPT_ADAM = 0, 1, 2, 3, 4
@@ -58,29 +58,29 @@ def _forward(P, H, zoff, sizes, woff, boff, aoff, acts, aparams, blas, mb, last_
         n_in, n_out = sizes[l], sizes[l + 1]
         a_in, z_at, wo, bo = aoff[l], zoff[l], woff[l], boff[l]
         if blas[l]:
-            # column-major: Z^T (mb x out) = A^T (mb x in) W (in x out), W^T stored (out x in)
-            gemm(fn, bs, False, True, mb, n_out, n_in, 1.0, H[a_in], ld, P[wo:], n_out, 0.0,
-                 H[z_at], ld)  # fmt: skip
+            # column-major: Z^T (mb x out) = A^T (mb x in) W (in x out), W^T stored (out x in),
+            # the batch's rows in pieces (batch_piece)
+            rows = batch_piece(mb, n_in, n_out)
+            for r0 in range(0, mb, rows):
+                gemm(fn, bs, False, True, min(rows, mb - r0), n_out, n_in, 1.0, H, a_in * ld + r0,
+                     ld, P, wo, n_out, 0.0, H, z_at * ld + r0, ld)  # fmt: skip
         else:
             for j in range(n_out):
-                zr = H[z_at + j]
+                zr = z_at + j
                 for i in range(mb):
-                    zr[i] = 0.0
+                    H[zr, i] = 0.0
                 for q in range(n_in):
                     w = P[wo + q * n_out + j]
-                    ar = H[a_in + q]
                     for i in range(mb):
-                        zr[i] += w * ar[i]
+                        H[zr, i] += w * H[a_in + q, i]
         ao = aoff[l + 1]
         if acts[l] != ACT_SOFTMAX and (last_act or l < L - 1):
-            for j in range(n_out):
-                bias_act_row(acts[l], aparams[l], P[bo + j], H[z_at + j], H[ao + j], mb, z_at == ao)
+            bias_act_rows(acts[l], aparams[l], P, bo, H, z_at, H, ao, n_out, mb, z_at == ao)
         else:
             for j in range(n_out):
-                zr = H[z_at + j]
                 bj = P[bo + j]
                 for i in range(mb):
-                    zr[i] += bj
+                    H[z_at + j, i] += bj
         if acts[l] == ACT_SOFTMAX:
             for i in range(mb):
                 zmax = H[z_at, i]
@@ -205,7 +205,7 @@ def _cost_and_delta(Zo, Ao, Yt, dZ, C, loss, out_act, out_p, n_out, mb):  # type
             d = Ao[j, i] - Yt[j, i]
             C[i * n_out + j] = d * d
             dZ[j, i] = two * d
-        dact_row(out_act, out_p, Zo[j], Ao[j], dZ[j], dZ[j], mb)
+        dact_row(out_act, out_p, Zo, j, Ao, j, dZ, j, dZ, j, mb)
     return _np_sum(C, 0, mb * n_out) * T(1.0 / (mb * n_out)), mb * n_out
 
 
@@ -229,38 +229,37 @@ def _backward(
         n_in, n_out = sizes[l], sizes[l + 1]
         a_in, wo = aoff[l], woff[l]
         if blas[l]:
-            # column-major: dW^T (out x in) = scale dZ (out x mb) A^T (mb x in)
-            gemm(fn, bs, True, False, n_out, n_in, mb, scale, dZ[0], ld, H[a_in], ld, 0.0,
-                 G[wo:], n_out)  # fmt: skip
+            # column-major: dW^T (out x in) = scale dZ (out x mb) A^T (mb x in), the inputs in
+            # pieces (weight_piece)
+            cols = weight_piece(mb, n_in, n_out)
+            for c0 in range(0, n_in, cols):
+                gemm(fn, bs, True, False, n_out, min(cols, n_in - c0), mb, scale, dZ, 0, ld, H,
+                     (a_in + c0) * ld, ld, 0.0, G, wo + c0 * n_out, n_out)  # fmt: skip
         else:
             for q in range(n_in):
-                ar = H[a_in + q]
                 for j in range(n_out):
-                    dzr = dZ[j]
                     s = zero
                     for i in range(mb):
-                        s += ar[i] * dzr[i]
+                        s += H[a_in + q, i] * dZ[j, i]
                     G[wo + q * n_out + j] = scale * s
         if l == 0:
             break
         if blas[l]:
-            # column-major: dA^T (mb x in) = dZ^T (mb x out) W^T (out x in)
-            gemm(fn, bs, False, False, mb, n_in, n_out, 1.0, dZ[0], ld, P[wo:], n_out, 0.0,
-                 dA[0], ld)  # fmt: skip
+            # column-major: dA^T (mb x in) = dZ^T (mb x out) W^T (out x in), rows in pieces
+            rows = batch_piece(mb, n_in, n_out)
+            for r0 in range(0, mb, rows):
+                gemm(fn, bs, False, False, min(rows, mb - r0), n_in, n_out, 1.0, dZ, r0, ld, P,
+                     wo, n_out, 0.0, dA, r0, ld)  # fmt: skip
         else:
             for q in range(n_in):
-                dar = dA[q]
                 for i in range(mb):
-                    dar[i] = 0.0
+                    dA[q, i] = 0.0
                 for j in range(n_out):
                     w = P[wo + q * n_out + j]
-                    dzr = dZ[j]
                     for i in range(mb):
-                        dar[i] += w * dzr[i]
-        z_prev, g, gp, bo = zoff[l - 1], acts[l - 1], aparams[l - 1], boff[l - 1]
-        for q in range(n_in):
-            s = dact_row_sum(g, gp, H[z_prev + q], H[a_in + q], dA[q], dZ[q], mb)
-            G[bo + q] = scale * s
+                        dA[q, i] += w * dZ[j, i]
+        g, gp = acts[l - 1], aparams[l - 1]
+        dact_rows_sum(g, gp, H, zoff[l - 1], H, a_in, dA, dZ, n_in, mb, G, boff[l - 1], scale)
 
 
 @njit(cache=True, fastmath=FLAGS)
