@@ -12,6 +12,8 @@ rates) fails by orders of magnitude.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 
@@ -292,3 +294,20 @@ def test_the_environment_can_turn_it_off(monkeypatch) -> None:
     assert not _fast.available()
     monkeypatch.delenv("INITLAB_ENGINE")
     assert _fast.available()
+
+
+def test_the_kernel_changes_with_the_compiled_modules_it_calls() -> None:
+    # numba's cache keys a compiled function on its own file only: the kernel records the
+    # hash of the files it calls into, so that editing them changes the kernel's file too
+    from pathlib import Path
+
+    import initlab._fast_act
+    import initlab._fast_blas
+    import initlab._fast_kernel
+
+    h = hashlib.sha256()
+    for mod in (initlab._fast_act, initlab._fast_blas):
+        h.update(Path(mod.__file__).read_text(encoding="utf-8").replace("\r\n", "\n").encode())
+    assert initlab._fast_kernel.COMPILED_WITH == h.hexdigest(), (
+        f"set COMPILED_WITH = {h.hexdigest()!r} in src/initlab/_fast_kernel.py"
+    )

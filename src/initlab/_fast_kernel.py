@@ -41,6 +41,13 @@ from initlab._fast_act import (
 )
 from initlab._fast_blas import batch_piece, gemm, gemm_scratch, weight_piece
 
+#: SHA-256 of the text of :mod:`initlab._fast_act` then :mod:`initlab._fast_blas` (``\n`` line
+#: ends), whose compiled functions this module's call.  numba's on-disk cache checks only the
+#: source of the file that defines a cached function, so an edit to those files alone would
+#: leave the stale machine code of :func:`train_chunk` in use; this line changes with them
+#: (``tests/test_engine_fast.py`` checks it and prints the value to write here).
+COMPILED_WITH = "17c8aa02949b5c6760b002e232dab82bf3a61110eb2597f67b59de6aa11e4cfb"
+
 LOSS_BCE, LOSS_CE, LOSS_MSE = 0, 1, 2
 OPT_GD, OPT_MOMENTUM, OPT_NESTEROV, OPT_RMSPROP, OPT_ADAM = 0, 1, 2, 3, 4
 
