@@ -91,7 +91,7 @@ def _random_case(seed: int) -> dict:
     depth = int(rng.integers(1, 5))
     n_out = {"binary_cross_entropy": 1 + seed % 2, "cross_entropy": 3, "mse": 2}[loss]
     sizes = [int(rng.integers(1, 6))] + [int(rng.integers(1, 13)) for _ in range(depth - 1)]
-    if seed % 4 == 0:  # a layer of >= 32 x 32 weights goes through numba's BLAS path
+    if seed % 4 == 0:  # a layer of >= 32 x 32 weights goes through ?gemm
         sizes.append(40)
         sizes.append(33)
     sizes.append(n_out)
