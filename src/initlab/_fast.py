@@ -6,7 +6,7 @@ are always run by the NumPy reference engine, so probes see exactly what they sa
 Divergence is handled per member as in the reference loop: a member whose cost or update is
 NaN or inf stops at that step without the update, the others go on.
 
-It applies when numba is installed (the ``fast`` extra), the network is a plain MLP (no
+It applies when numba and SciPy are installed (the ``fast`` extra), the network is a plain MLP (no
 residual block, multiplier or learning-rate scale), the parameters are float32 or float64, the
 optimizer is one of :mod:`initlab.optim`'s (gd, momentum, nesterov, rmsprop, adam) and every
 activation is one of :mod:`initlab.activations`' built-ins; in every other case the reference
@@ -79,7 +79,7 @@ def available() -> bool:
     if _kernel is None and _unavailable is None:
         try:
             import initlab._fast_kernel as _fast_kernel
-        except ImportError as e:  # numba missing or broken
+        except ImportError as e:  # numba or SciPy missing or broken
             _unavailable = str(e)
         else:
             _kernel = _fast_kernel

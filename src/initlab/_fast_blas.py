@@ -18,6 +18,7 @@ cache functions that hold ctypes pointers).
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg.cython_blas  # noqa: F401  (missing SciPy: ImportError here, so no fast path)
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import get_cython_function_address, intrinsic

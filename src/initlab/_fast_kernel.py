@@ -46,7 +46,7 @@ from initlab._fast_blas import batch_piece, gemm, gemm_scratch, weight_piece
 #: source of the file that defines a cached function, so an edit to those files alone would
 #: leave the stale machine code of :func:`train_chunk` in use; this line changes with them
 #: (``tests/test_engine_fast.py`` checks it and prints the value to write here).
-COMPILED_WITH = "17c8aa02949b5c6760b002e232dab82bf3a61110eb2597f67b59de6aa11e4cfb"
+COMPILED_WITH = "94dce529000f1ea8f6b779aebcab9c4a8287862520db985cea9e7dcfb90b9431"
 
 LOSS_BCE, LOSS_CE, LOSS_MSE = 0, 1, 2
 OPT_GD, OPT_MOMENTUM, OPT_NESTEROV, OPT_RMSPROP, OPT_ADAM = 0, 1, 2, 3, 4
