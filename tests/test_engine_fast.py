@@ -160,6 +160,23 @@ def test_blas_layers_match_the_reference_engine(hidden: tuple, batch_size: int |
     assert np.isfinite(c_fast).all()
 
 
+@pytest.mark.parametrize("batch_size", [None, 260])
+def test_products_in_pieces_match_the_reference_engine(batch_size: int | None) -> None:
+    # 64 x 64 layers on 300 (or 260 + 40) examples: ?gemm runs in pieces of the batch's rows
+    # (forward, dA) and of the inputs (dW), ragged ones included
+    from initlab._fast_blas import batch_piece, weight_piece
+
+    assert batch_piece(300, 64, 64) == 150 and batch_piece(260, 64, 64) == 130
+    assert batch_piece(40, 64, 64) == 40 and weight_piece(300, 64, 64) == 16
+    rng = np.random.default_rng(6)
+    X, Y = _data(rng, 300, 3, 2, "mse")
+    net = init_network([3, 64, 64, 64, 2], "relu", "linear", seed=3)
+    fast, ref = _twins(net, X, Y, loss="mse", lr=0.01, batch_size=batch_size)
+    c_fast = np.concatenate([fast.run(7), fast.run(8)], axis=1)
+    _assert_same(fast, ref, c_fast, ref.run(15))
+    assert np.isfinite(c_fast).all()
+
+
 def test_float32_runs_match_to_float32_rounding() -> None:
     rng = np.random.default_rng(3)
     X, Y = _data(rng, 300, 2, 1, "binary_cross_entropy")
