@@ -217,9 +217,9 @@ def _cost_and_delta(Zo, Ao, Yt, dZ, C, loss, out_act, out_p, n_out, mb):  # type
 
 
 @njit(cache=True, fastmath=FLAGS)
-def _backward(
-    P, G, H, zoff, dZ, dA, sizes, woff, boff, aoff, acts, aparams, blas, mb, scale, fn, bs
-):  # type: ignore[no-untyped-def]
+def _backward(  # type: ignore[no-untyped-def]
+    P, G, H, zoff, dZ, dA, sizes, woff, boff, aoff, acts, aparams, blas, mb, scale, fn, bs,
+):  # fmt: skip
     """Backward pass of one member from ``dZ_L`` (before its division by the number of the
     cost's terms) in ``dZ``: ``scale`` times the gradients into ``G`` (``scale`` is that
     division; BLAS applies it as ``alpha``).  Each layer's bias gradient is summed in the same
