@@ -16,21 +16,30 @@ The cases are interleaved (peer, watch, inspect, peer, ...) ``--repeats`` times 
 medians compared, so that a load change on the shared machine hits every case alike; ``top``
 is printed before and after (other processes' CPU).
 
+"1 thread" holds for NumPy's BLAS too (``OPENBLAS_NUM_THREADS`` and its kin are set to 1 before
+NumPy loads, unless already set): the statistics are computed with NumPy, and on the shared
+2-core machine a second BLAS thread competing with torch's made them up to 4x slower.
+
 Run:  ``python benchmarks/bench_torch_watch.py [--width 64] [--repeats 7] [--every 10]``
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import subprocess
-import sys
-import time
-from pathlib import Path
-from typing import Any
+import os
 
-import torch
-from torch import nn
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 

@@ -25,6 +25,8 @@ threshold lives in :data:`initlab.diagnostics.THRESHOLDS`.
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,38 +56,89 @@ _RELU_FAMILY = ("relu",)
 # ------------------------------------------------------------------------------- statistics
 
 
+def _sumsq(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """Per-member sum of squares over every axis but the first, and the count it sums."""
+    flat = x.reshape(x.shape[0], -1)
+    return np.sum(flat * flat, axis=1), flat.shape[1]
+
+
 def _rms(x: np.ndarray) -> np.ndarray:
     """Per-member root mean square over every axis but the first."""
-    flat = x.reshape(x.shape[0], -1)
-    return np.sqrt(np.mean(flat * flat, axis=1))
+    ss, count = _sumsq(x)
+    return np.sqrt(ss / count)  # np.mean's own division: the same figure
 
 
 def _norm(x: np.ndarray) -> np.ndarray:
-    flat = x.reshape(x.shape[0], -1)
-    return np.sqrt(np.sum(flat * flat, axis=1))
+    return np.sqrt(_sumsq(x)[0])
+
+
+def _norm_rms(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_norm` and :func:`_rms` of ``x`` from one sum of squares."""
+    ss, count = _sumsq(x)
+    return np.sqrt(ss), np.sqrt(ss / count)
 
 
 def _std(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], -1).std(axis=1)
 
 
+#: Values per block of the histogram passes: temporaries stay in cache (allocating one the size
+#: of a 2.4M-entry gradient per step costs more than the counting).
+_BLOCK = 1 << 16
+
+
 def _hist(x: np.ndarray, edges: np.ndarray) -> tuple[list[int], int, int]:
-    """Counts in ``edges`` plus the counts below and above them (nothing is dropped)."""
+    """Counts in ``edges`` (``np.histogram``'s bins) plus the counts below and above them
+    (nothing is dropped: non-finite values count as above), one block at a time."""
     v = x.ravel()
-    finite = v[np.isfinite(v)]
-    counts, _ = np.histogram(finite, bins=edges)
-    below = int(np.sum(finite < edges[0]))
-    above = int(np.sum(finite > edges[-1])) + int(v.size - finite.size)
+    counts = np.zeros(edges.size - 1, dtype=np.int64)
+    below = above = 0
+    for i in range(0, v.size, _BLOCK):
+        c = v[i : i + _BLOCK]
+        finite = int(np.count_nonzero(np.isfinite(c)))
+        if finite != c.size:
+            above += c.size - finite
+            c = c[np.isfinite(c)]
+        below += int(np.count_nonzero(c < edges[0]))
+        above += int(np.count_nonzero(c > edges[-1]))
+        counts += np.histogram(c, bins=edges)[0]
     return counts.tolist(), below, above
 
 
 def _log_hist(g: np.ndarray) -> dict[str, Any]:
-    a = np.abs(g.ravel())
-    zeros = int(np.sum(a == 0))
-    with np.errstate(divide="ignore"):
-        logs = np.log10(a[a > 0])
-    counts, below, above = _hist(logs, GRAD_LOG10_EDGES)
-    return {"counts": counts, "below": below, "above": above, "zeros": zeros}
+    """Counts of ``log10 |g|`` on :data:`GRAD_LOG10_EDGES`, with the exact zeros apart and
+    ``|g| = inf`` above (NaN is not counted), one block at a time."""
+    v = g.ravel()
+    edges = GRAD_LOG10_EDGES
+    counts = np.zeros(edges.size - 1, dtype=np.int64)
+    below = above = zeros = 0
+    buf = np.empty(min(_BLOCK, v.size))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in range(0, v.size, _BLOCK):
+            c = v[i : i + _BLOCK]
+            a = buf[: c.size]
+            np.abs(c, out=a)
+            np.log10(a, out=a)  # 0 -> -inf, inf -> inf, NaN -> NaN
+            finite = int(np.count_nonzero(np.isfinite(a)))
+            if finite != a.size:
+                zeros += int(np.count_nonzero(a == -np.inf))
+                above += int(np.count_nonzero(a == np.inf))
+                a = a[np.isfinite(a)]
+            below += int(np.count_nonzero(a < edges[0]))
+            above += int(np.count_nonzero(a > edges[-1]))
+            counts += np.histogram(a, bins=edges)[0]
+    return {"counts": counts.tolist(), "below": below, "above": above, "zeros": zeros}
+
+
+def _same_data(x: np.ndarray, y: np.ndarray) -> bool:
+    """True when ``x`` and ``y`` are views of the same memory with the same layout (``A = Z``
+    for a layer without an activation), so that statistics of one are those of the other."""
+    return (
+        x.shape == y.shape
+        and x.strides == y.strides
+        and x.dtype == y.dtype
+        and x.__array_interface__["data"][0] == y.__array_interface__["data"][0]
+    )
 
 
 def saturation(activation: str, A: np.ndarray, t: Thresholds = THRESHOLDS) -> np.ndarray | None:
@@ -107,15 +160,9 @@ def dead_units(activation: str, A: np.ndarray) -> np.ndarray | None:
     return np.all(A == 0, axis=1).mean(axis=1)
 
 
-def _unit_groups(sig: np.ndarray, rtol: float) -> int:
-    """Number of distinct rows of ``sig`` (n, d): rows closer than ``rtol`` relative to the
-    larger norm are the same unit (connected components of that relation)."""
-    n = sig.shape[0]
-    sq = np.einsum("ij,ij->i", sig, sig)
-    gram = sig @ sig.T
-    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * gram, 0.0)
-    scale = np.maximum(sq[:, None], sq[None, :])
-    close = d2 <= (rtol * rtol) * scale
+def _components(n: int, pairs: Any, close: Any) -> int:
+    """Number of connected components of ``n`` nodes joined by the ``pairs`` (i, j) for which
+    ``close(i, j)`` is true; ``close`` is not asked about pairs already joined."""
     parent = list(range(n))
 
     def find(i: int) -> int:
@@ -124,35 +171,156 @@ def _unit_groups(sig: np.ndarray, rtol: float) -> int:
             i = parent[i]
         return i
 
-    rows, cols = np.nonzero(np.triu(close, 1))
-    for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+    for i, j in pairs:
         ri, rj = find(i), find(j)
-        if ri != rj:
+        if ri != rj and close(i, j):
             parent[ri] = rj
     return len({find(i) for i in range(n)})
+
+
+def _unit_groups(sig: np.ndarray, rtol: float) -> int:
+    """Number of distinct rows of ``sig`` (n, d): rows closer than ``rtol`` relative to the
+    larger norm are the same unit (connected components of that relation).  Every pair is
+    compared through the Gram matrix ``sig sig^T``."""
+    sq = np.einsum("ij,ij->i", sig, sig)
+    gram = sig @ sig.T
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * gram, 0.0)
+    scale = np.maximum(sq[:, None], sq[None, :])
+    close = d2 <= (rtol * rtol) * scale
+    rows, cols = np.nonzero(np.triu(close, 1))
+    pairs = zip(rows.tolist(), cols.tolist(), strict=True)
+    return _components(sig.shape[0], pairs, lambda i, j: True)
+
+
+#: At most this many candidate pairs per unit go through the sorted-projection and float32
+#: filters; beyond (many units that nearly coincide: a symmetric initialization) every pair is
+#: compared through the float64 Gram matrix.
+_CANDIDATES_PER_UNIT = 8
+_EPS = float(np.finfo(np.float64).eps)
+_U32 = 2.0**-24  # float32 unit roundoff
+
+
+def _distinct_units(parts: list[tuple[np.ndarray, float]], rtol: float) -> int | None:
+    """:func:`_unit_groups` of the signatures ``sig = [W^T / s_W, b / s_W, A^T / s_A]`` given
+    as ``parts`` ``(x, s)`` (x of shape (rows, n), column i for unit i), without a Gram matrix;
+    None when the filter leaves too many pairs (or values are not finite), for the caller to
+    compare every pair.
+
+    Two units whose signatures ``s_i``, ``s_j`` are close (``|s_i - s_j| <= rtol * R``, R the
+    largest norm) have projections on a unit vector ``p`` within ``rtol * R`` (Cauchy-Schwarz),
+    plus the rounding of the two dot products (at most ``d * eps * R`` each).  Sorting the
+    projections and comparing only the pairs inside that window, by their exact difference,
+    finds every close pair: the count is exact, not sampled."""
+    parts = [(np.asarray(x, dtype=np.float64), s) for x, s in parts]
+    n = parts[0][0].shape[1]
+    sq = sum(np.einsum("ij,ij->j", x, x) / (s * s) for x, s in parts)
+    if not np.all(np.isfinite(sq)):
+        return None
+    d = sum(x.shape[0] for x, _ in parts)
+    p = np.random.default_rng(0).standard_normal(d)
+    p /= np.linalg.norm(p)
+    q, k = np.zeros(n), 0
+    for x, s in parts:
+        q += (p[k : k + x.shape[0]] @ x) / s
+        k += x.shape[0]
+    radius = math.sqrt(float(np.max(sq)))
+    window = (rtol * (1.0 + 1e-6) + 4.0 * (d + 2) * _EPS) * radius
+    order = np.argsort(q, kind="stable")
+    qs = q[order]
+    end = np.searchsorted(qs, qs + window, side="right")
+    if int(np.sum(end - np.arange(n) - 1)) > _CANDIDATES_PER_UNIT * n:
+        return None
+    pairs = [(int(order[a]), int(order[c])) for a in range(n) for c in range(a + 1, int(end[a]))]
+
+    def close(i: int, j: int) -> bool:
+        d2 = sum(float(np.sum(np.square(x[:, i] - x[:, j]))) / (s * s) for x, s in parts)
+        return d2 <= (rtol * rtol) * max(float(sq[i]), float(sq[j]))
+
+    return _components(n, pairs, close)
+
+
+def _cosines32(W: np.ndarray, norms: np.ndarray) -> np.ndarray:
+    """The cosines ``w_i . w_j / (|w_i| |w_j|)`` of the columns of ``W``, in float32 (torch's
+    BLAS when torch is already imported, several times numpy's here; the result only selects
+    candidates, so either gives the same figures)."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        u = torch.from_numpy(W).to(torch.float32)
+        u /= torch.from_numpy(norms.astype(np.float32))
+        return (u.T @ u).numpy()
+    u = W.astype(np.float32)
+    u /= norms.astype(np.float32)
+    return u.T @ u
+
+
+def _max_cosine_filtered(W: np.ndarray, norms: np.ndarray) -> float | None:
+    """The largest cosine between two columns of ``W`` (none zero, all finite), or None when
+    the float32 filter leaves too many candidates.
+
+    The cosines are computed in float32 from the normalised columns: rounding each entry to
+    float32 and dividing it by its norm err by at most ``2 * 2^-24`` relative, and a float32
+    dot product of d terms by ``d * 2^-24 * |u| |v|``, so each cosine is within
+    ``(fan_in + 6) * 2^-24`` of the exact one and the pair with the largest exact cosine is
+    among those within twice that of the float32 maximum.  Those are computed again in
+    float64, as ``w_i . w_j / (|w_i| |w_j|)``."""
+    n = W.shape[1]
+    g = _cosines32(W, norms)
+    np.fill_diagonal(g, -np.inf)
+    bound = (W.shape[0] + 6) * _U32 * 1.01 + 1e-30
+    rows, cols = np.nonzero(np.triu(g >= float(np.max(g)) - 2.0 * bound, 1))
+    if rows.size > _CANDIDATES_PER_UNIT * n:
+        return None
+    return max(
+        float(np.dot(W[:, i], W[:, j]) / (norms[i] * norms[j]))
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True)
+    )
+
+
+def _max_cosine(W: np.ndarray) -> float:
+    """The largest cosine between two units' incoming weights (two all-zero units: 1; an
+    all-zero unit and another: 0)."""
+    if W.shape[1] < 2:
+        return float("nan")
+    norms = np.sqrt(np.einsum("ij,ij->j", W, W))
+    if np.all(norms > 0) and np.all(np.isfinite(norms)):
+        fast = _max_cosine_filtered(W, norms)
+        if fast is not None:
+            return fast
+    norms = np.linalg.norm(W, axis=0)
+    gram = W.T @ W
+    both = np.outer(norms, norms)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.where(both > 0, gram / np.where(both > 0, both, 1.0), 0.0)
+    zero = norms == 0
+    cos[np.ix_(zero, zero)] = 1.0  # two all-zero units are the same direction
+    np.fill_diagonal(cos, -np.inf)
+    return float(np.max(cos))
+
+
+def _max_abs(x: np.ndarray) -> float:
+    """``max |x|`` without an ``|x|`` temporary (NaN when x holds NaN, as ``np.max`` gives)."""
+    return float(np.maximum(np.max(x), -np.min(x))) if x.size else 0.0
 
 
 def symmetry(
     W: np.ndarray, b: np.ndarray, A: np.ndarray, t: Thresholds = THRESHOLDS
 ) -> dict[str, float]:
-    """Symmetry of one layer of one member: ``W`` (fan_in, n), ``b`` (n,), ``A`` (m, n)."""
-    n = W.shape[1]
-    scale_w = float(np.max(np.abs(W))) or 1.0
-    scale_a = float(np.max(np.abs(A))) or 1.0
-    sig = np.concatenate([W.T / scale_w, b[:, None] / scale_w, A.T / scale_a], axis=1)
-    distinct = _unit_groups(sig.astype(np.float64), t.symmetry_rtol)
-    norms = np.linalg.norm(W, axis=0)
-    if n > 1:
-        gram = W.T @ W
-        both = np.outer(norms, norms)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cos = np.where(both > 0, gram / np.where(both > 0, both, 1.0), 0.0)
-        zero = norms == 0
-        cos[np.ix_(zero, zero)] = 1.0  # two all-zero units are the same direction
-        np.fill_diagonal(cos, -np.inf)
-        max_cos = float(np.max(cos))
-    else:
-        max_cos = float("nan")
+    """Symmetry of one layer of one member: ``W`` (fan_in, n), ``b`` (n,), ``A`` (m, n).
+
+    ``distinct_units``: units whose signatures ``[w_i / max|W|, b_i / max|W|, a_i / max|A|]``
+    lie within ``rtol`` of each other (relative to the larger norm) count as one (connected
+    components); ``max_cosine``: ``max_{i != j} w_i . w_j / (|w_i| |w_j|)``;
+    ``effective_width``: ``tr(C)^2 / ||C||_F^2`` with ``C = A^T A / m``.  All three are exact:
+    the wide layers' pairs are narrowed by filters that cannot drop the answer (see
+    :func:`_distinct_units`, :func:`_max_cosine_filtered`), and the full float64 Gram matrices
+    are used when the filters do not narrow them."""
+    scale_w = _max_abs(W) or 1.0
+    scale_a = _max_abs(A) or 1.0
+    distinct = _distinct_units([(W, scale_w), (b[None, :], scale_w), (A, scale_a)], t.symmetry_rtol)
+    if distinct is None:
+        sig = np.concatenate([W.T / scale_w, b[:, None] / scale_w, A.T / scale_a], axis=1)
+        distinct = _unit_groups(sig.astype(np.float64), t.symmetry_rtol)
+    max_cos = _max_cosine(W)
     C = (A.T @ A) / A.shape[0]
     fro2 = float(np.sum(C * C))
     eff = float(np.trace(C) ** 2 / fro2) if fro2 > 0 else 0.0
@@ -257,15 +425,18 @@ class LayerStats:
             dW, dZ = ev.grads.dW[l], ev.grads.dZ[l]
             dA = ev.grads.dA[l]
             uW = ev.updates[2 * l]
+            dZ_norm, dZ_rms = _norm_rms(dZ)
+            z_mean, z_std = np.mean(Z, axis=(1, 2)), _std(Z)
+            a_is_z = _same_data(Z, A)  # no activation (torch): the same figures, computed once
             stats = {
-                "z_mean": np.mean(Z, axis=(1, 2)),
-                "z_std": _std(Z),
-                "a_mean": np.mean(A, axis=(1, 2)),
-                "a_std": _std(A),
+                "z_mean": z_mean,
+                "z_std": z_std,
+                "a_mean": z_mean if a_is_z else np.mean(A, axis=(1, 2)),
+                "a_std": z_std if a_is_z else _std(A),
                 "a_rms": _rms(A),
                 "a_zero": np.mean(A.reshape(K, -1) == 0, axis=1),
-                "dZ_norm": _norm(dZ),
-                "dZ_rms": _rms(dZ),
+                "dZ_norm": dZ_norm,
+                "dZ_rms": dZ_rms,
                 "dW_norm": _norm(dW),
                 "dW_std": _std(dW),
                 "db_norm": _norm(ev.grads.db[l]),
@@ -274,8 +445,10 @@ class LayerStats:
                 "update_std": _std(uW),
             }
             if dA is not None:
-                stats["dA_norm"] = _norm(dA)
-                stats["dA_rms"] = _rms(dA)
+                if _same_data(dA, dZ):
+                    stats["dA_norm"], stats["dA_rms"] = dZ_norm, dZ_rms
+                else:
+                    stats["dA_norm"], stats["dA_rms"] = _norm_rms(dA)
             sat = saturation(g.name, A, self.t)
             dead = dead_units(g.name, A)
             w0 = self._w0[l]
@@ -318,8 +491,10 @@ class LayerStats:
                 if self.histograms:
                     ez = self._edges(k, f"z{l + 1}", g.name, Z[k], bounded=False)
                     ea = self._edges(k, f"a{l + 1}", g.name, A[k], bounded=True)
-                    rec["z_hist"] = _hist(Z[k], ez)[0]
-                    counts, below, above = _hist(A[k], ea)
+                    z_hist = _hist(Z[k], ez)
+                    same = _same_data(Z[k], A[k]) and np.array_equal(ez, ea)
+                    rec["z_hist"] = z_hist[0]
+                    counts, below, above = z_hist if same else _hist(A[k], ea)
                     rec["a_hist"] = counts
                     rec["a_hist_outside"] = [below, above]
                     rec["dZ_hist"] = _log_hist(dZ[k])

@@ -186,15 +186,15 @@ def _matrix(module: nn.Module, w: torch.Tensor) -> np.ndarray:
         t = t.reshape(g, cin // g, cout_g, -1).permute(0, 2, 1, 3).reshape(g * cout_g, -1)
     else:
         t = t.reshape(t.shape[0], -1)
-    return to_numpy(t.T.contiguous())
+    return to_numpy(t.T)  # one copy: converted and laid out contiguously at once
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
     """A detached CPU float64 copy of ``t`` as a NumPy array (one copy: the conversion's own,
     or a clone when ``t`` is already CPU float64)."""
     t = t.detach()
-    x = t.to(device="cpu", dtype=torch.float64)
-    return (x.clone() if x is t else x).numpy()
+    x = t.to(device="cpu", dtype=torch.float64, memory_format=torch.contiguous_format)
+    return (x.clone(memory_format=torch.contiguous_format) if x is t else x).numpy()
 
 
 @dataclass
@@ -262,6 +262,14 @@ class Site:
             f"the activation after it has shape {tuple(t.shape)}, which does not map to "
             f"{self.units} units {expected}"
         )
+
+    @property
+    def fan_in(self) -> int:
+        """Rows of :meth:`weight`: inputs per unit (``in/groups * prod(kernel)`` for conv)."""
+        w = self.module.weight
+        if isinstance(self.module, CONV_TRANSPOSE):
+            return int(w.shape[0] // self.module.groups * math.prod(w.shape[2:]))
+        return int(math.prod(w.shape[1:]))
 
     def weight(self) -> np.ndarray:
         """``W`` as ``(fan_in, units)``."""
@@ -521,6 +529,9 @@ class Capture:
 
 
 def _stack(parts: list[np.ndarray], n: int) -> np.ndarray:
+    """The rows of every call, one array (a single call's own array: no copy)."""
+    if len(parts) == 1:
+        return parts[0]
     return np.concatenate(parts, axis=0) if parts else np.zeros((0, n))
 
 
@@ -611,7 +622,7 @@ def label_records(
     for r in records:
         site = sites[r["layer"] - 1]
         m = site.module
-        fan_in = int(site.weight().shape[0])
+        fan_in = site.fan_in
         kind = (
             "conv_transpose" if isinstance(m, CONV_TRANSPOSE) else "conv" if site.conv else "dense"
         )

@@ -462,7 +462,9 @@ def _result(
         dw.append(site.weight_like(grads.get(id(m.weight))))
         b = getattr(m, "bias", None)
         db.append(site.bias_like(grads.get(id(b)) if isinstance(b, torch.Tensor) else None))
-    nan = [(np.full_like(w, np.nan), np.full_like(b, np.nan)) for w, b in zip(dw, db, strict=True)]
+    # no update is applied: one NaN stands for each (LayerStats' update figures are then NaN,
+    # and set to None below), instead of a NaN array the size of every weight
+    nan = [(np.full((1, 1), np.nan), np.full(1, np.nan)) for _ in used]
     cost = math.nan if loss_value is None else loss_value
     event = step_event(
         0, cost, used, data, dw=dw, db=db, updates=nan, with_grads=backward, x=capture.x
