@@ -43,6 +43,7 @@ __all__ = [
     "hist_edges",
     "saturation",
     "symmetry",
+    "tensor_stats",
 ]
 
 
@@ -325,6 +326,32 @@ def symmetry(
     fro2 = float(np.sum(C * C))
     eff = float(np.trace(C) ** 2 / fro2) if fro2 > 0 else 0.0
     return {"distinct_units": distinct, "max_cosine": max_cos, "effective_width": eff}
+
+
+def tensor_stats(
+    w: np.ndarray, dw: np.ndarray | None = None, u: np.ndarray | None = None
+) -> dict[str, float | None]:
+    """The weight figures of :class:`LayerStats` for one tensor ``w`` of any shape (a block
+    of a layer's parameters, e.g. attention's q/k/v projections): ``w_std``; with its gradient
+    ``dw``: ``dW_norm``, ``dW_std`` and ``grad_data = std(dW) / std(W)``; with an applied
+    update ``u``: ``update_std`` and ``update_data = std(u) / std(W)``.  What was not given is
+    None."""
+    one = w.reshape(1, -1)
+    w_std = float(_std(one)[0])
+    out: dict[str, float | None] = dict.fromkeys(
+        ("w_std", "dW_norm", "dW_std", "grad_data", "update_std", "update_data")
+    )
+    out["w_std"] = w_std
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if dw is not None:
+            g = dw.reshape(1, -1)
+            out["dW_norm"] = float(_norm(g)[0])
+            out["dW_std"] = float(_std(g)[0])
+            out["grad_data"] = float(np.float64(out["dW_std"]) / w_std)
+        if u is not None:
+            out["update_std"] = float(_std(u.reshape(1, -1))[0])
+            out["update_data"] = float(np.float64(out["update_std"]) / w_std)
+    return out
 
 
 class LayerStats:
