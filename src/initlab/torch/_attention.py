@@ -26,12 +26,16 @@ Every other tensor of the attention gets its own figures in the record's ``param
 ``in_proj_bias[q|k|v]``, ``bias_k``/``bias_v`` when present, and ``out_proj.weight``/``bias``
 (:func:`initlab.diagnostics.stats.tensor_stats` computes them).
 
-PyTorch's fused paths: ``nn.TransformerEncoderLayer`` computes its attention natively in eval
-mode without gradients, but not while a forward hook is attached to it or to one of its modules
-(the hooks here are); the attention's own native path still calls the module, so its hook fires.
-A call with nested tensors (``nn.TransformerEncoder``'s padding fast path) is not recorded and
-the capture says why (:attr:`initlab.torch._capture.Capture.not_observed`), as for a site whose
-forward never ran.
+PyTorch's fused paths: ``nn.TransformerEncoderLayer`` computes its attention natively, without
+calling the module, in eval mode without gradients, but not while a forward hook is attached to
+it or to one of its modules (the hooks here are); ``nn.MultiheadAttention``'s own native path is
+inside its forward, so its hook fires; ``nn.TransformerEncoder`` turns a padded batch into nested
+tensors in eval mode without gradients.  :func:`initlab.torch.inspect` therefore runs its
+forward pass with gradients enabled when the model has an attention layer (so that none of these
+paths is taken, as in training), and :class:`initlab.torch.Watch` records only calls made with
+gradients.  A layer still called with nested tensors (every parameter frozen) is not recorded and
+the capture says why (:attr:`initlab.torch._capture.Capture.not_observed`); an attention whose
+forward never ran is named with the reason (:data:`NOT_CALLED`): never silently omitted.
 """
 
 from __future__ import annotations
@@ -61,12 +65,12 @@ ATTENTION_PARTS = "q/k/v in_proj + out_proj"
 
 #: Why an attention site may have no record (shown in inspect's notes and the Watch's report).
 NOT_CALLED = (
-    "its forward did not run (a fused native path computed it: nn.TransformerEncoderLayer "
-    "takes one in eval mode without gradients; inspect with mode='train' or with a target)"
+    "its forward did not run in the pass (unused by the model's forward, or computed by a fused "
+    "native path that does not call the module)"
 )
 NESTED = (
-    "called with nested tensors (nn.TransformerEncoder's padding fast path in eval mode "
-    "without gradients): not recorded; inspect with mode='train' or with a target"
+    "called with nested tensors (nn.TransformerEncoder's padding fast path, taken in eval mode "
+    "when no parameter requires a gradient): not recorded"
 )
 
 
@@ -141,14 +145,17 @@ class AttentionSite(Site):
     ) -> dict[str, dict[str, float | None]]:
         """:func:`initlab.diagnostics.stats.tensor_stats` of every block of
         :func:`attention_blocks`: ``grads`` maps ``id(parameter)`` to its gradient (missing or
-        None: not measured), ``before`` maps labels to the values before the step (None: no
-        update, as in inspect)."""
+        None: not measured); ``before`` maps labels to the values before the step (a Watch:
+        ``W`` is that value, as for the layer's own figures, and the update is the current
+        value minus it; None: no update, as in inspect)."""
         out = {}
         for label, p, rows in attention_blocks(self.module):
-            w = _block(p, rows)
+            now = _block(p, rows)
             g = _block(grads.get(id(p)), rows)
-            u = None if before is None or label not in before else w - before[label]
-            out[label] = tensor_stats(w, g, u)
+            if before is not None and label in before:
+                out[label] = tensor_stats(before[label], g, now - before[label])
+            else:
+                out[label] = tensor_stats(now, g)
         return out
 
     def block_values(self) -> dict[str, np.ndarray]:

@@ -401,7 +401,12 @@ def inspect(
                 p.requires_grad_(True)
             capture.attach()
             locator.attach()
-            with torch.set_grad_enabled(backward):
+            # with gradients enabled, PyTorch's fused attention paths (the encoder layer's
+            # native kernel, the nested-tensor padding path) are not taken: they would
+            # compute the attention without calling the module (see torch/_attention.py)
+            with torch.set_grad_enabled(
+                backward or any(isinstance(s, AttentionSite) for s in sites)
+            ):
                 try:
                     output = _call(model, batch)
                 except Exception as exc:
@@ -452,9 +457,13 @@ def _result(
 ) -> InspectResult:
     order = capture.called()
     if not order:
+        reasons: dict[str, list[str]] = {}
+        for i, r in capture.not_observed.items():
+            reasons.setdefault(r, []).append(sites[i].name)
+        why = "".join(f"; {', '.join(names)}: {r}" for r, names in reasons.items())
         raise ValueError(
             "inspect: model(batch) ran without calling any of its layers "
-            f"({', '.join(s.name for s in sites)})"
+            f"({', '.join(s.name for s in sites)}){why}"
         )
     used = [sites[i] for i in order]
     data = [capture.data[i] for i in order]
