@@ -197,6 +197,10 @@ def _unit_groups(sig: np.ndarray, rtol: float) -> int:
 #: filters; beyond (many units that nearly coincide: a symmetric initialization) every pair is
 #: compared through the float64 Gram matrix.
 _CANDIDATES_PER_UNIT = 8
+#: Layers whose Gram matrix takes at most this many multiply-adds (units^2 * inputs) use it
+#: directly: a few milliseconds, and the figures of every layer that small (the NumPy engine's
+#: networks) stay those of the Gram matrix to the last bit.
+_SMALL = 1 << 24
 _EPS = float(np.finfo(np.float64).eps)
 _U32 = 2.0**-24  # float32 unit roundoff
 
@@ -283,7 +287,8 @@ def _max_cosine(W: np.ndarray) -> float:
     if W.shape[1] < 2:
         return float("nan")
     norms = np.sqrt(np.einsum("ij,ij->j", W, W))
-    if np.all(norms > 0) and np.all(np.isfinite(norms)):
+    large = W.shape[1] ** 2 * W.shape[0] > _SMALL
+    if large and np.all(norms > 0) and np.all(np.isfinite(norms)):
         fast = _max_cosine_filtered(W, norms)
         if fast is not None:
             return fast
@@ -311,13 +316,17 @@ def symmetry(
     ``distinct_units``: units whose signatures ``[w_i / max|W|, b_i / max|W|, a_i / max|A|]``
     lie within ``rtol`` of each other (relative to the larger norm) count as one (connected
     components); ``max_cosine``: ``max_{i != j} w_i . w_j / (|w_i| |w_j|)``;
-    ``effective_width``: ``tr(C)^2 / ||C||_F^2`` with ``C = A^T A / m``.  All three are exact:
-    the wide layers' pairs are narrowed by filters that cannot drop the answer (see
-    :func:`_distinct_units`, :func:`_max_cosine_filtered`), and the full float64 Gram matrices
-    are used when the filters do not narrow them."""
+    ``effective_width``: ``tr(C)^2 / ||C||_F^2`` with ``C = A^T A / m``.  All three are exact.
+    Small layers (``units^2 * inputs <= 2^24``) compare every pair through the float64 Gram
+    matrices; in wider ones the pairs are first narrowed by filters that cannot drop the answer
+    (:func:`_distinct_units`, :func:`_max_cosine_filtered`; the same count, and the same cosine
+    to float64 rounding), with the Gram matrices again when the filters do not narrow them (a
+    symmetric layer)."""
     scale_w = _max_abs(W) or 1.0
     scale_a = _max_abs(A) or 1.0
-    distinct = _distinct_units([(W, scale_w), (b[None, :], scale_w), (A, scale_a)], t.symmetry_rtol)
+    n, d = W.shape[1], W.shape[0] + 1 + A.shape[0]
+    parts = [(W, scale_w), (b[None, :], scale_w), (A, scale_a)]
+    distinct = None if n * n * d <= _SMALL else _distinct_units(parts, t.symmetry_rtol)
     if distinct is None:
         sig = np.concatenate([W.T / scale_w, b[:, None] / scale_w, A.T / scale_a], axis=1)
         distinct = _unit_groups(sig.astype(np.float64), t.symmetry_rtol)
@@ -410,7 +419,8 @@ class LayerStats:
             if bounded and activation in _BOUNDED:
                 lo, hi = _BOUNDED[activation]
             else:
-                finite = x[np.isfinite(x)]
+                ok = np.isfinite(x)
+                finite = x.ravel() if ok.all() else x[ok]  # the same values, without a copy
                 s = float(finite.std()) if finite.size else 0.0
                 m = float(finite.mean()) if finite.size else 0.0
                 half = 4.0 * s if s > 0 else 1.0
@@ -430,6 +440,7 @@ class LayerStats:
             self._first_step = ev.step
         elif self.keep == "first_last":
             self.records = [r for r in self.records if r["step"] == self._first_step]
+        fresh = self._w0 is None  # the weights are their own W_0: no change to measure
         if self._w0 is None:
             self._w0 = [w.copy() for w in net.weights]
             self.initial = {
@@ -479,12 +490,15 @@ class LayerStats:
             sat = saturation(g.name, A, self.t)
             dead = dead_units(g.name, A)
             w0 = self._w0[l]
-            base = _norm(w0)
-            change = _norm(W - w0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 grad_data = stats["dW_std"] / stats["w_std"]
                 update_data = stats["update_std"] / stats["w_std"]
-                rel_change = np.where(base > 0, change / np.where(base > 0, base, 1.0), change)
+                if fresh and np.all(np.isfinite(W)):
+                    rel_change = np.zeros(K)  # |W - W_0| = 0 exactly (NaN/inf: computed)
+                else:
+                    base = _norm(w0)
+                    change = _norm(W - w0)
+                    rel_change = np.where(base > 0, change / np.where(base > 0, base, 1.0), change)
             for k in members:
                 rec: dict[str, Any] = {
                     "step": ev.step,
@@ -517,6 +531,8 @@ class LayerStats:
                     rec.update(symmetry(W[k], b[k, 0], A[k], self.t))
                 if self.histograms:
                     ez = self._edges(k, f"z{l + 1}", g.name, Z[k], bounded=False)
+                    if a_is_z and g.name not in _BOUNDED:  # the same data: the same bins
+                        self.edges[k].setdefault(f"a{l + 1}", list(self.edges[k][f"z{l + 1}"]))
                     ea = self._edges(k, f"a{l + 1}", g.name, A[k], bounded=True)
                     z_hist = _hist(Z[k], ez)
                     same = _same_data(Z[k], A[k]) and np.array_equal(ez, ea)
