@@ -328,11 +328,15 @@ def inspect(
 ) -> InspectResult:
     """Per-layer statistics and the verdict of initlab's diagnostics for ``model`` on ``batch``.
 
-    Runs ``model(batch)`` once with hooks on every Linear, Conv and ConvTranspose layer (see
-    :mod:`initlab.torch._capture` for how each maps to the engine's ``Z``, ``A``, ``W``, ``b``:
-    conv channels are the units, positions are rows) and, when ``target`` or ``loss_fn`` is
-    given, one backward pass of the loss.  Then :class:`initlab.diagnostics.LayerStats` computes
-    the statistics (activation mean, std, saturation, dead units, distinct units; gradient
+    Runs ``model(batch)`` once with hooks on every Linear, Conv and ConvTranspose layer and
+    every ``nn.MultiheadAttention`` (one layer of kind ``"attention"``: query in, attention
+    output out, ``out_proj`` as its ``W``, the q/k/v blocks' figures under the record's
+    ``params``; see :mod:`initlab.torch._sites` and :mod:`initlab.torch._attention` for how each
+    maps to the engine's ``Z``, ``A``, ``W``, ``b``: conv channels are the units, positions are
+    rows) and, when ``target`` or ``loss_fn`` is given, one backward pass of the loss.  A model
+    with attention runs its forward with gradients enabled, so that PyTorch's fused attention
+    paths (which skip the module) are not taken.  Then :class:`initlab.diagnostics.LayerStats`
+    computes the statistics (activation mean, std, saturation, dead units, distinct units; gradient
     norms and RMS; ``grad:data = std(dW) / std(W)``) and :func:`initlab.diagnostics.verdict`
     names the failure modes, exactly as for the NumPy engine.  The last layer called is the
     output layer; the others are hidden layers.

@@ -388,7 +388,8 @@ class Watch:
 def watch(
     model: nn.Module, every: int = 100, *, histograms: bool = True, symmetry: bool = True
 ) -> Watch:
-    """A :class:`Watch` on ``model``'s Linear, Conv and ConvTranspose layers that records the
+    """A :class:`Watch` on ``model``'s Linear, Conv, ConvTranspose and MultiheadAttention layers
+    (:mod:`initlab.torch._attention`: q/k/v and out_proj figures per attention) that records the
     per-layer statistics of initlab's diagnostics at steps 0, ``every``, ``2 every``, ... of a
     training loop, including ``update:data = std(W_after - W_before) / std(W)``.
 
