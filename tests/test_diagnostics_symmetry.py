@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from initlab.diagnostics import _symmetry as Y
 from initlab.diagnostics import stats as S
 
 
@@ -15,7 +16,7 @@ def _gram_distinct(W: np.ndarray, b: np.ndarray, A: np.ndarray, rtol: float = 1e
     sw = float(np.max(np.abs(W))) or 1.0
     sa = float(np.max(np.abs(A))) or 1.0
     sig = np.concatenate([W.T / sw, b[:, None] / sw, A.T / sa], axis=1)
-    return S._unit_groups(sig, rtol)
+    return Y._unit_groups(sig, rtol)
 
 
 def _gram_max_cosine(W: np.ndarray) -> float:
@@ -30,7 +31,7 @@ def _wide(seed: int, fan_in: int = 600, n: int = 200, m: int = 64):
     W = rng.standard_normal((fan_in, n))
     b = 0.1 * rng.standard_normal(n)
     A = np.maximum(rng.standard_normal((m, n)), 0.0)
-    assert n * n * (fan_in + 1 + m) > S._SMALL  # the filtered paths, not the small-layer one
+    assert n * n * (fan_in + 1 + m) > Y._SMALL  # the filtered paths, not the small-layer one
     return W, b, A
 
 
@@ -48,7 +49,7 @@ def test_wide_layers_give_the_gram_figures(seed):
     _twin(W, b, A, 20, 21, 1 + 3e-5)  # outside it: another unit
     _twin(W, b, A, 30, 31)  # a chain 30 ~ 31 ~ 32: one unit
     _twin(W, b, A, 31, 32, 1 + 3e-7)
-    r = S.symmetry(W, b, A)
+    r = Y.symmetry(W, b, A)
     assert r["distinct_units"] == _gram_distinct(W, b, A) == W.shape[1] - 4
     # the twins' cosine is 1 up to rounding; the same pair and value either way
     assert r["max_cosine"] == pytest.approx(_gram_max_cosine(W), abs=4e-16)
@@ -56,7 +57,7 @@ def test_wide_layers_give_the_gram_figures(seed):
 
 def test_wide_random_layer_max_cosine_is_the_largest_pair():
     W, b, A = _wide(7)
-    r = S.symmetry(W, b, A)
+    r = Y.symmetry(W, b, A)
     # no twin: the largest of ~20k random cosines (~0.17) must be found exactly, not a
     # near-maximum: the float32 filter keeps every pair within its rounding bound of the top
     assert r["max_cosine"] == pytest.approx(_gram_max_cosine(W), rel=1e-14)
@@ -69,14 +70,14 @@ def test_symmetric_and_degenerate_wide_layers_fall_back_to_the_gram_matrix():
     W = np.repeat(col, 200, axis=1)  # every unit the same: every pair is a candidate
     b = np.zeros(200)
     A = np.repeat(np.abs(rng.standard_normal((64, 1))), 200, axis=1)
-    r = S.symmetry(W, b, A)
+    r = Y.symmetry(W, b, A)
     assert r["distinct_units"] == 1 and r["max_cosine"] == pytest.approx(1.0, abs=1e-15)
     W2, b2, A2 = _wide(2)
     W2[:, :5] = 0.0  # zero units: cosine 1 between two of them (the Gram path's rule)
-    assert S.symmetry(W2, b2, A2)["max_cosine"] == 1.0
+    assert Y.symmetry(W2, b2, A2)["max_cosine"] == 1.0
     W3, b3, A3 = _wide(3)
     W3[0, 0] = np.nan  # a NaN unit's cosines count as 0 (the Gram path's rule): the others' max
-    assert S.symmetry(W3, b3, A3)["max_cosine"] == pytest.approx(
+    assert Y.symmetry(W3, b3, A3)["max_cosine"] == pytest.approx(
         _gram_max_cosine(W3[:, 1:]), rel=1e-14
     )
 
