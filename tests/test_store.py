@@ -11,6 +11,7 @@ from initlab import store as S
 from initlab.config import RunConfig, run
 from initlab.diagnostics import LayerStats, verdict
 from initlab.store import Store, StoreError, default_path, plain_json
+from initlab.store import writing as W
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +103,7 @@ def test_write_is_one_transaction(tmp_path, trained, monkeypatch):
         sid = st.begin_study({}, {})
         _save(st, trained, sid, key="done")
         calls = {"n": 0}
-        real = S._dumps
+        real = W.dumps
 
         def flaky(obj):
             calls["n"] += 1
@@ -110,10 +111,10 @@ def test_write_is_one_transaction(tmp_path, trained, monkeypatch):
                 raise KeyboardInterrupt
             return real(obj)
 
-        monkeypatch.setattr(S, "_dumps", flaky)
+        monkeypatch.setattr(W, "dumps", flaky)
         with pytest.raises(KeyboardInterrupt):
             _save(st, trained, sid, key="cut")
-        monkeypatch.setattr(S, "_dumps", real)
+        monkeypatch.setattr(W, "dumps", real)
     with Store(p) as st:  # readable, the completed population intact, nothing of the cut one
         assert len(st.batch(sid, "done")["runs"]) == 2
         with pytest.raises(StoreError, match="no stored population 'cut'"):

@@ -256,3 +256,21 @@ def test_a_running_scheduler_by_address(tmp_path) -> None:
         )
     assert _numbers(remote) == _numbers(local)
     assert sum(r["status"] == "failed" for r in remote.rows) == 4
+
+
+def test_sweep_tables_hold_strict_json(tmp_path: Path) -> None:
+    # the sweep tables are in the store's one JSON convention: a non-finite number is the
+    # string "nan" (strict JSON, which SQLite's JSON functions and jq read), read back as NaN
+    import json
+    import math
+
+    def no_tokens(token: str) -> None:
+        raise AssertionError(f"non-strict JSON token {token}")
+
+    with SweepStore(tmp_path / "runs.sqlite") as s:
+        sid, resumed = s.open_sweep("k", {"target": math.nan, "grid": [1.0]}, 1)
+        raw = s.conn.execute("SELECT spec FROM sweeps WHERE id = ?", (sid,)).fetchone()[0]
+        back = s.sweep(sid)["spec"]
+    assert not resumed
+    assert json.loads(raw, parse_constant=no_tokens)["target"] == "nan"
+    assert math.isnan(back["target"]) and back["grid"] == [1.0]

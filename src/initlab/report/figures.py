@@ -21,6 +21,7 @@ __all__ = [
     "decision_boundary",
     "figure_to_png",
     "gradient_histograms",
+    "pyplot",
     "save_png",
     "scale_by_depth",
     "sweep_heatmap",
@@ -30,7 +31,9 @@ __all__ = [
 ]
 
 
-def _plt() -> Any:
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend; an ImportError naming the extra if it is
+    missing."""
     try:
         import matplotlib
 
@@ -58,7 +61,7 @@ def cost_curves(
 ) -> Any:
     """Training cost per step (log scale) for several runs or population members; the test
     cost (when recorded by an ``Evaluate`` probe named "test") dashed."""
-    plt = _plt()
+    plt = pyplot()
     hs = histories if isinstance(histories, list | tuple) else [histories]
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     curves = []
@@ -118,7 +121,7 @@ def activation_histograms(history: Any, member: int = 0, title: str = "") -> Any
     (fixed bins per layer, so the two are comparable)."""
     from initlab.diagnostics import hist_edges
 
-    plt = _plt()
+    plt = pyplot()
     all_edges = hist_edges(history, member)
     steps = _records(history, member)
     first, last = min(steps), max(steps)
@@ -146,7 +149,7 @@ def gradient_histograms(
     step (default the first); exact zeros are counted in the title of each panel."""
     from initlab.diagnostics import hist_edges
 
-    plt = _plt()
+    plt = pyplot()
     steps = _records(history, member)
     s = min(steps) if step is None else step
     rows = steps[s]
@@ -171,7 +174,7 @@ def update_ratio_curves(history: Any, member: int = 0, title: str = "") -> Any:
     the healthy 1e-3 guide line."""
     from initlab.diagnostics import THRESHOLDS
 
-    plt = _plt()
+    plt = pyplot()
     steps = _records(history, member)
     order = sorted(steps)
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
@@ -197,7 +200,7 @@ def scale_by_depth(
 ) -> Any:
     """One line per scheme of a per-layer quantity (e.g. activation std at step 0) against the
     layer index, log scale; ``predicted`` values (theory) are drawn dashed in the same colour."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for name, ys in series.items():
         xs = np.arange(1, len(ys) + 1)
@@ -239,7 +242,7 @@ def decision_boundary(
             f"a decision boundary needs 2-D data; {dataset.name!r} has {dataset.n_features} "
             "features"
         )
-    plt = _plt()
+    plt = pyplot()
     X, y = dataset.X_train, dataset.y_train
     xx, yy, pts = decision_grid(X, steps=steps)
     with np.errstate(all="ignore"):
@@ -272,7 +275,7 @@ def decision_boundary(
 
 def figure_to_png(fig: Any, dpi: int = 100) -> bytes:
     """The PNG bytes of a figure (the figure is closed)."""
-    plt = _plt()
+    plt = pyplot()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
@@ -340,7 +343,7 @@ def sweep_heatmap(grid: dict[str, Any], title: str = "", log: bool = False) -> A
     """A heatmap of one summary over two swept axes, from
     :meth:`initlab.sweep.SweepResults.grid`: numbers are coloured (log scale with ``log``) and
     written in each cell; a verdict grid colours each failure mode; empty cells are grey."""
-    plt = _plt()
+    plt = pyplot()
     value, xl, yl = grid["value"], grid["x_labels"], grid["y_labels"]
     fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * len(xl) + 2.2), max(3.0, 0.4 * len(yl) + 1.6)))
     ax.set_facecolor("#d9d9d9")
@@ -374,7 +377,7 @@ def sweep_heatmap(grid: dict[str, Any], title: str = "", log: bool = False) -> A
 def sweep_lines(band: dict[str, Any], title: str = "", log: bool = False) -> Any:
     """One line per group of a summary along a swept axis with its confidence band over the
     seeds, from :meth:`initlab.sweep.SweepResults.band`."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     xs = np.arange(len(band["x_labels"]))
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in band["x"])

@@ -17,9 +17,10 @@ from typing import Any
 from initlab._text import fmt
 from initlab.report._layout import id_ranges, setup_rows, verdict_class
 
-__all__ = ["render_html"]
+__all__ = ["CSS", "escape", "figures_html", "render_html", "table"]
 
-_CSS = """
+#: The reports' stylesheet (inline in every page).
+CSS = """
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2430;
        max-width: 1100px; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 1.7em; margin-bottom: 0.2em; }
@@ -55,7 +56,8 @@ pre { background: #f5f7fa; padding: .7em; overflow-x: auto; font-size: .8em; }
 """
 
 
-def _e(x: Any) -> str:
+def escape(x: Any) -> str:
+    """``str(x)`` with HTML's special characters (quotes too) escaped."""
     return html.escape(str(x), quote=True)
 
 
@@ -71,30 +73,33 @@ def _cell(v: Any) -> tuple[str, bool]:
     return str(v), False
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """An HTML table (numbers right-aligned, formatted by :func:`initlab._text.fmt`)."""
     # many columns: smaller type, and numbers may wrap, so the table fits the page
     out = ['<table class="wide"><thead><tr>' if len(headers) > 8 else "<table><thead><tr>"]
-    out += [f"<th>{_e(h)}</th>" for h in headers]
+    out += [f"<th>{escape(h)}</th>" for h in headers]
     out.append("</tr></thead><tbody>")
     for row in rows:
         out.append("<tr>")
         for v in row:
             text, num = _cell(v)
-            out.append(f'<td class="num">{_e(text)}</td>' if num else f"<td>{_e(text)}</td>")
+            out.append(
+                f'<td class="num">{escape(text)}</td>' if num else f"<td>{escape(text)}</td>"
+            )
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
 
 
 def _verdict(v: str) -> str:
-    return f'<span class="verdict {verdict_class(v)}">{_e(v)}</span>'
+    return f'<span class="verdict {verdict_class(v)}">{escape(v)}</span>'
 
 
 def _setup(setup: Sequence[Mapping[str, Any]]) -> str:
     if not setup:
         return ""
     headers, rows = setup_rows(setup)
-    return _table(headers, rows)
+    return table(headers, rows)
 
 
 def _seed_text(seeds: Sequence[int]) -> str:
@@ -113,40 +118,42 @@ def figures_html(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
     for f in figs:
         data = base64.b64encode(images[f"{e['name']}/{f['name']}"]).decode("ascii")
         out.append(
-            f'<figure><img alt="{_e(f["title"])}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{_e(f['caption'])}</figcaption></figure>"
+            f'<figure><img alt="{escape(f["title"])}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{escape(f['caption'])}</figcaption></figure>"
         )
     out.append("</div>")
     return "".join(out)
 
 
 def _experiment(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
-    out = [f'<section id="{_e(e["name"])}">']
-    out.append(f"<h2>{_e(e['number'])}. {_e(e['title'])} {_verdict(e['verdict'])}</h2>")
-    out.append(f'<p class="meta">experiment <code>{_e(e["name"])}</code></p>')
-    out.append(f"<blockquote>{_e(e['claim'])}</blockquote>")
-    out.append(f'<p class="key"><b>Key finding.</b> {_e(e.get("finding") or e["key_figure"])}</p>')
+    out = [f'<section id="{escape(e["name"])}">']
+    out.append(f"<h2>{escape(e['number'])}. {escape(e['title'])} {_verdict(e['verdict'])}</h2>")
+    out.append(f'<p class="meta">experiment <code>{escape(e["name"])}</code></p>')
+    out.append(f"<blockquote>{escape(e['claim'])}</blockquote>")
+    out.append(
+        f'<p class="key"><b>Key finding.</b> {escape(e.get("finding") or e["key_figure"])}</p>'
+    )
     seeds = e.get("seeds") or []
     out.append(
-        f"<p><b>Verdict: {_e(e['verdict'])}.</b> <b>Criterion.</b> {_e(e['criterion'])}"
-        + (f" <b>Seeds:</b> {_e(_seed_text(seeds))}." if seeds else "")
+        f"<p><b>Verdict: {escape(e['verdict'])}.</b> <b>Criterion.</b> {escape(e['criterion'])}"
+        + (f" <b>Seeds:</b> {escape(_seed_text(seeds))}." if seeds else "")
         + "</p>"
     )
     if e.get("tests"):
         out.append(
             '<p><b>Tests (95% confidence).</b></p><ul class="tests">'
-            + "".join(f"<li>{_e(t)}</li>" for t in e["tests"])
+            + "".join(f"<li>{escape(t)}</li>" for t in e["tests"])
             + "</ul>"
         )
     out.append(
         "<details><summary>key figures</summary><ul>"
-        + "".join(f"<li>{_e(k)}</li>" for k in str(e["key_figure"]).split("; "))
+        + "".join(f"<li>{escape(k)}</li>" for k in str(e["key_figure"]).split("; "))
         + "</ul></details>"
     )
     if e.get("observations"):
         out.append(
             "<p><b>Observations.</b></p><ul>"
-            + "".join(f"<li>{_e(o)}</li>" for o in e["observations"])
+            + "".join(f"<li>{escape(o)}</li>" for o in e["observations"])
             + "</ul>"
         )
     out.append("<h3>Setup</h3>" + _setup(e.get("setup", [])))
@@ -155,23 +162,23 @@ def _experiment(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
         rows = e["diagnoses"]
         headers = list(dict.fromkeys(k for r in rows for k in r))
         out.append('<p class="caption">the diagnostics\' verdict on the runs shown</p>')
-        out.append(_table(headers, [[r.get(h, "") for h in headers] for r in rows]))
+        out.append(table(headers, [[r.get(h, "") for h in headers] for r in rows]))
     if e.get("tables"):
         out.append("<h3>Numbers</h3>")
         for t in e["tables"]:
-            out.append(f'<p class="caption">{_e(t["title"])}</p>')
-            out.append(_table(t["headers"], t["rows"]))
+            out.append(f'<p class="caption">{escape(t["title"])}</p>')
+            out.append(table(t["headers"], t["rows"]))
             if t.get("note"):
-                out.append(f'<p class="note">{_e(t["note"])}</p>')
+                out.append(f'<p class="note">{escape(t["note"])}</p>')
     if e.get("run_ids"):
         ids = e["run_ids"]
         out.append(
-            f'<p class="meta">stored runs: {len(set(ids))} (ids {_e(id_ranges(ids))}); see '
+            f'<p class="meta">stored runs: {len(set(ids))} (ids {escape(id_ranges(ids))}); see '
             "<code>initlab runs show ID</code></p>"
         )
     out.append(
         "<details><summary>the measurements behind the verdict (JSON)</summary><pre>"
-        + _e(json.dumps(e.get("numbers", {}), indent=1))
+        + escape(json.dumps(e.get("numbers", {}), indent=1))
         + "</pre></details>"
     )
     out.append("</section>")
@@ -189,7 +196,7 @@ def render_html(data: Mapping[str, Any], images: Mapping[str, bytes] | None = No
     head = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>initlab study: weight initialization claims</title><style>{_CSS}</style>"
+        f"<title>initlab study: weight initialization claims</title><style>{CSS}</style>"
         "</head><body>"
     )
     out = [head, "<h1>Weight initialization: the seed's claims, measured</h1>"]
@@ -202,7 +209,7 @@ def render_html(data: Mapping[str, Any], images: Mapping[str, bytes] | None = No
     )
     if "total_s" in timing:
         bits.append(f"{timing['total_s']} s")
-    out.append(f'<p class="meta">{_e(" | ".join(str(b) for b in bits))}</p>')
+    out.append(f'<p class="meta">{escape(" | ".join(str(b) for b in bits))}</p>')
     if opts.get("quick"):
         out.append(
             '<p class="key"><b>Quick settings.</b> The same criteria on smaller networks, fewer '
@@ -216,9 +223,10 @@ def render_html(data: Mapping[str, Any], images: Mapping[str, bytes] | None = No
         "seeds give the spread.</p>"
     )
     rows = "".join(
-        f'<tr><td>{_e(s["number"])}</td><td><a href="#{_e(s["name"])}">{_e(s["title"])}</a></td>'
-        f'<td>{_verdict(s["verdict"])}</td><td class="num">{_e(s.get("seeds", ""))}</td>'
-        f"<td>{_e(s.get('finding') or s['key_figure'])}</td></tr>"
+        f"<tr><td>{escape(s['number'])}</td>"
+        f'<td><a href="#{escape(s["name"])}">{escape(s["title"])}</a></td>'
+        f'<td>{_verdict(s["verdict"])}</td><td class="num">{escape(s.get("seeds", ""))}</td>'
+        f"<td>{escape(s.get('finding') or s['key_figure'])}</td></tr>"
         for s in data.get("summary", [])
     )
     out.append(
@@ -226,13 +234,13 @@ def render_html(data: Mapping[str, Any], images: Mapping[str, bytes] | None = No
         f"<th>key finding</th></tr></thead><tbody>{rows}</tbody></table>"
     )
     for note in data.get("notes", []):
-        out.append(f'<p class="note">{_e(note)}</p>')
+        out.append(f'<p class="note">{escape(note)}</p>')
     out += [_experiment(e, images) for e in exps]
     out.append(
         "<h2>Settings</h2>"
-        + _table(["setting", "value"], [[k, v] for k, v in settings.items()])
+        + table(["setting", "value"], [[k, v] for k, v in settings.items()])
         + "<details><summary>timing</summary><pre>"
-        + _e(json.dumps(timing, indent=1))
+        + escape(json.dumps(timing, indent=1))
         + "</pre></details>"
     )
     out.append("</body></html>\n")

@@ -13,7 +13,7 @@ from typing import Any
 from initlab._text import fmt
 from initlab.report._layout import id_ranges, setup_rows
 
-__all__ = ["render_markdown"]
+__all__ = ["render_markdown", "table"]
 
 
 def _cell(v: Any) -> str:
@@ -30,7 +30,8 @@ def _cell(v: Any) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A Markdown (GitHub) table; ``|`` in a cell escaped, line breaks as spaces."""
     out = ["| " + " | ".join(_cell(h) for h in headers) + " |"]
     out.append("|" + "|".join(" --- " for _ in headers) + "|")
     out += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
@@ -39,7 +40,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def _setup(setup: Sequence[Mapping[str, Any]]) -> str:
     headers, rows = setup_rows(setup)
-    return _table(headers, rows)
+    return table(headers, rows)
 
 
 def render_markdown(data: Mapping[str, Any], figures: Mapping[str, str] | None = None) -> str:
@@ -58,7 +59,7 @@ def render_markdown(data: Mapping[str, Any], figures: Mapping[str, str] | None =
     )
     out.append("")
     out.append(
-        _table(
+        table(
             ["#", "claim", "verdict", "seeds", "key finding"],
             [
                 [
@@ -94,10 +95,10 @@ def render_markdown(data: Mapping[str, Any], figures: Mapping[str, str] | None =
         if e.get("tables"):
             out += ["", "### Numbers"]
             for t in e["tables"]:
-                out += ["", f"**{t['title']}**", "", _table(t["headers"], t["rows"])]
+                out += ["", f"**{t['title']}**", "", table(t["headers"], t["rows"])]
                 if t.get("note"):
                     out += ["", f"*{t['note']}*"]
         if e.get("run_ids"):
             out += ["", f"Stored runs: ids {id_ranges(e['run_ids'])}."]
-    out += ["", "## Settings", "", _table(["setting", "value"], list(settings.items())), ""]
+    out += ["", "## Settings", "", table(["setting", "value"], list(settings.items())), ""]
     return "\n".join(out)

@@ -27,6 +27,7 @@ from initlab.reproduce.result import (
     PaperResult,
     ci,
     ci_log,
+    ci_proportion,
     weakest,
 )
 from initlab.reproduce.runner import ReproReport, run_reproduce, write_outputs
@@ -46,6 +47,7 @@ __all__ = [
     "check_names",
     "ci",
     "ci_log",
+    "ci_proportion",
     "names",
     "run_reproduce",
     "weakest",

@@ -107,9 +107,9 @@ def lines_figure(
     ``dashed`` lines (theory) in the colour of the series of the same label, and vertical
     ``marks`` (e.g. the best learning rate) per label.  None if matplotlib is missing."""
     try:
-        from initlab.report.figures import _plt
+        from initlab.report.figures import pyplot
 
-        plt = _plt()
+        plt = pyplot()
     except ImportError:
         return None
     fig, ax = plt.subplots(figsize=(6.0, 3.6))

@@ -87,8 +87,9 @@ def _theory(width: int) -> dict[str, list[float]]:
     }
 
 
-def _comparisons(m: dict[str, Any]) -> list[Comparison]:
-    std, nrm = m["standard"], m["normalised"]
+def _scale_comparisons(std: dict[str, Any], nrm: dict[str, Any]) -> list[Comparison]:
+    """The activation std and gradient RMS ratios across the 5 layers, per scheme (Figs. 6
+    and 7)."""
     rows = []
     r = ci(std["act_ratio"])
     rows.append(
@@ -131,6 +132,12 @@ def _comparisons(m: dict[str, Any]) -> list[Comparison]:
             "reproduced if within 0.5 of 1",
         )
     )
+    return rows
+
+
+def _comparisons(m: dict[str, Any]) -> list[Comparison]:
+    std, nrm = m["standard"], m["normalised"]
+    rows = _scale_comparisons(std, nrm)
     for label in ("standard", "normalised"):
         r = ci(m[label]["sv_mean"])
         rows.append(
@@ -159,32 +166,11 @@ def _comparisons(m: dict[str, Any]) -> list[Comparison]:
     return rows
 
 
-@paper(
-    "glorot2010",
-    "Glorot & Bengio 2010: normalised initialization",
-    "X. Glorot and Y. Bengio, Understanding the difficulty of training deep feedforward "
-    "neural networks, AISTATS 2010",
-    "Figures 6 and 7 (activation and back-propagated gradient histograms per layer, tanh), "
-    "Section 4.2.2 (mean singular value of the layer Jacobians ~0.5 vs ~0.8) and Table 1 "
-    "(test error, tanh vs tanh N)",
-)
-def glorot2010(ctx: Any) -> PaperResult:
-    from initlab.diagnostics import LayerStats
-
-    cfgs = _configs(ctx)
-    c0 = cfgs[0]
-    steps = c0.steps
-    result = ctx.train(
-        "tanh5",
-        "5 tanh hidden layers, standard vs normalised init, on digits",
-        cfgs,
-        probes=[LayerStats(every=steps, symmetry=False)],
-    )
-    m = _measure(ctx, result)
-    width = c0.hidden[0]
-    theory = _theory(width)
-    m["theory_layer_sv"] = theory
-    rows = _comparisons(m)
+def _figures(ctx: Any, m: dict[str, Any], theory: dict[str, list[float]], result: Any) -> None:
+    """Activation std and Jacobian singular values per layer, and each scheme's activation
+    histograms (Fig. 6)."""
+    cfgs = result.configs
+    steps = cfgs[0].steps
     layers = list(range(1, 6))
     series = {
         f"{lab} (measured)": {"x": layers, "mean": np.mean(m[lab]["a_std"], axis=0).tolist()}
@@ -235,7 +221,12 @@ def glorot2010(ctx: Any) -> PaperResult:
             )
     except ImportError as exc:
         ctx.notes.append(f"figures were not drawn: {exc}")
-    per_layer = (
+
+
+def _per_layer(m: dict[str, Any], theory: dict[str, list[float]]) -> list[list[Any]]:
+    """The rows of the per-layer table: activation std, gradient RMS, Jacobian singular
+    values measured and in theory, per scheme."""
+    return (
         [[lab, "a_std", *np.mean(m[lab]["a_std"], axis=0).round(4).tolist()] for lab in SCHEMES]
         + [[lab, "dA_rms", *np.mean(m[lab]["dA_rms"], axis=0).tolist()] for lab in SCHEMES]
         + [
@@ -244,6 +235,35 @@ def glorot2010(ctx: Any) -> PaperResult:
         ]
         + [[lab, "theory sv", *np.round(theory[lab], 3).tolist()] for lab in SCHEMES]
     )
+
+
+@paper(
+    "glorot2010",
+    "Glorot & Bengio 2010: normalised initialization",
+    "X. Glorot and Y. Bengio, Understanding the difficulty of training deep feedforward "
+    "neural networks, AISTATS 2010",
+    "Figures 6 and 7 (activation and back-propagated gradient histograms per layer, tanh), "
+    "Section 4.2.2 (mean singular value of the layer Jacobians ~0.5 vs ~0.8) and Table 1 "
+    "(test error, tanh vs tanh N)",
+)
+def glorot2010(ctx: Any) -> PaperResult:
+    from initlab.diagnostics import LayerStats
+
+    cfgs = _configs(ctx)
+    c0 = cfgs[0]
+    steps = c0.steps
+    result = ctx.train(
+        "tanh5",
+        "5 tanh hidden layers, standard vs normalised init, on digits",
+        cfgs,
+        probes=[LayerStats(every=steps, symmetry=False)],
+    )
+    m = _measure(ctx, result)
+    width = c0.hidden[0]
+    theory = _theory(width)
+    m["theory_layer_sv"] = theory
+    rows = _comparisons(m)
+    _figures(ctx, m, theory, result)
     err = {lab: ci(m[lab]["test_error"]) for lab in SCHEMES}
     return PaperResult(
         name="glorot2010",
@@ -278,7 +298,7 @@ def glorot2010(ctx: Any) -> PaperResult:
             table(
                 "per-layer statistics at init (mean over seeds), layers 1..5",
                 ["init", "quantity", "1", "2", "3", "4", "5"],
-                per_layer,
+                _per_layer(m, theory),
             )
         ],
         numbers=m,

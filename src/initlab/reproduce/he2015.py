@@ -163,20 +163,10 @@ def _comparisons(init: dict[str, Any], t30: dict[str, Any], t22: dict[str, Any])
     return rows
 
 
-@paper(
-    "he2015",
-    "He et al. 2015: Xavier vs He in deep ReLU networks",
-    "K. He, X. Zhang, S. Ren and J. Sun, Delving deep into rectifiers: surpassing "
-    "human-level performance on ImageNet classification, ICCV 2015",
-    "Section 2.2 (the output scale (1/sqrt 2)^L under Xavier), Figure 2 (22 layers: both "
-    "converge, He sooner) and Figure 3 (30 layers: Xavier stalls, He converges)",
-)
-def he2015(ctx: Any) -> PaperResult:
+def _scale_figure(ctx: Any, init: dict[str, Any]) -> None:
+    """Each layer's pre-activation std at init, measured and predicted (Sec. 2.2)."""
     from initlab.theory import predict_network
 
-    init = _at_init(ctx)
-    t30, t22 = _trained(ctx, 30), _trained(ctx, 22)
-    rows = _comparisons(init, t30, t22)
     layers = list(range(1, 31))
     series = {
         lab: {"x": layers, "mean": np.exp(np.mean(np.log(init["z_std"][lab]), axis=0)).tolist()}
@@ -206,6 +196,10 @@ def he2015(ctx: Any) -> PaperResult:
             dashed=theory,
         ),
     )
+
+
+def _cost_figures(ctx: Any, t30: dict[str, Any], t22: dict[str, Any]) -> None:
+    """The training cost of 30 and 22 layers (Figs. 3 and 2)."""
     for depth, t in ((30, t30), (22, t22)):
         step = max(1, t["steps"] // 100)
         curves = {
@@ -221,6 +215,22 @@ def he2015(ctx: Any) -> PaperResult:
                 curves, xlabel="step", ylabel="training cost", title=f"{depth} layers", logy=True
             ),
         )
+
+
+@paper(
+    "he2015",
+    "He et al. 2015: Xavier vs He in deep ReLU networks",
+    "K. He, X. Zhang, S. Ren and J. Sun, Delving deep into rectifiers: surpassing "
+    "human-level performance on ImageNet classification, ICCV 2015",
+    "Section 2.2 (the output scale (1/sqrt 2)^L under Xavier), Figure 2 (22 layers: both "
+    "converge, He sooner) and Figure 3 (30 layers: Xavier stalls, He converges)",
+)
+def he2015(ctx: Any) -> PaperResult:
+    init = _at_init(ctx)
+    t30, t22 = _trained(ctx, 30), _trained(ctx, 22)
+    rows = _comparisons(init, t30, t22)
+    _scale_figure(ctx, init)
+    _cost_figures(ctx, t30, t22)
     g = ci_log(init["ratio"])["mean"]
     return PaperResult(
         name="he2015",

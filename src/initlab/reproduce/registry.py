@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from initlab._registry import select_names
+
 __all__ = ["ORDER", "PAPERS", "Paper", "check_names", "names", "paper"]
 
 #: the experiments' modules, in report order
@@ -62,16 +64,4 @@ def check_names(selected: Iterable[str]) -> list[str]:
     """The selected names (commas allowed) in report order; a ValueError listing the valid
     names for an unknown one."""
     valid = names()
-    wanted: list[str] = []
-    for part in selected:
-        for n in str(part).split(","):
-            n = n.strip()
-            if n and n not in wanted:
-                wanted.append(n)
-    unknown = [n for n in wanted if n not in PAPERS]
-    if unknown:
-        raise ValueError(
-            f"unknown experiment(s) {', '.join(map(repr, unknown))}; the experiments are: "
-            f"{', '.join(valid)}"
-        )
-    return [n for n in valid if n in wanted] if wanted else valid
+    return select_names(selected, valid) or valid

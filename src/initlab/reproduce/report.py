@@ -8,8 +8,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from initlab.report.html import _CSS, _e, _table, figures_html
-from initlab.report.markdown import _table as _md_table
+from initlab.report.html import CSS, escape, figures_html, table
+from initlab.report.markdown import table as md_table
 
 __all__ = ["render_html", "render_markdown"]
 
@@ -22,14 +22,15 @@ _INTRO = (
     "Each experiment reproduces one result of the initialization literature at a scale two "
     "CPU cores can run. It states the paper and the figure or table, our set-up and exactly "
     "what differs from the paper's, the paper's number beside ours with a 95% confidence "
-    "interval over seeds, and a verdict per number (reproduced, reproduced in direction "
-    "only, not reproduced) by a stated criterion; an experiment is as reproduced as its "
-    "weakest number."
+    "interval over seeds (Student's t; for ratios on the log, for accuracies and other "
+    "fractions on the logit, so the interval stays within 0 and 1), and a verdict per "
+    "number (reproduced, reproduced in direction only, not reproduced) by a stated "
+    "criterion; an experiment is as reproduced as its weakest number."
 )
 
 
 def _verdict(v: str) -> str:
-    return f'<span class="verdict {_CLASS.get(v, "")}">{_e(v)}</span>'
+    return f'<span class="verdict {_CLASS.get(v, "")}">{escape(v)}</span>'
 
 
 def _comparison_rows(e: Mapping[str, Any]) -> list[list[Any]]:
@@ -49,32 +50,34 @@ _ROW_HEADERS = ["quantity", "paper", "ours: mean [95% CI] (n)", "verdict"]
 
 
 def _experiment_html(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
-    out = [f'<section id="{_e(e["name"])}">']
-    out.append(f"<h2>{_e(e['title'])} {_verdict(e['verdict'])}</h2>")
+    out = [f'<section id="{escape(e["name"])}">']
+    out.append(f"<h2>{escape(e['title'])} {_verdict(e['verdict'])}</h2>")
     out.append(
-        f'<p class="meta">experiment <code>{_e(e["name"])}</code> | {_e(e.get("seconds"))} s</p>'
+        f'<p class="meta">experiment <code>{escape(e["name"])}</code> | '
+        f"{escape(e.get('seconds'))} s</p>"
     )
-    out.append(f"<blockquote>{_e(e['paper'])}: {_e(e['reproduces'])}</blockquote>")
-    out.append(f'<p class="key"><b>Result.</b> {_e(e["summary"])}</p>')
-    out.append("<h3>Paper vs ours</h3>" + _table(_ROW_HEADERS, _comparison_rows(e)))
+    out.append(f"<blockquote>{escape(e['paper'])}: {escape(e['reproduces'])}</blockquote>")
+    out.append(f'<p class="key"><b>Result.</b> {escape(e["summary"])}</p>')
+    out.append("<h3>Paper vs ours</h3>" + table(_ROW_HEADERS, _comparison_rows(e)))
     out.append(
         "<ul>"
         + "".join(
-            f"<li><b>{_e(c['quantity'])}</b>: {_e(c['criterion'])}</li>" for c in e["comparisons"]
+            f"<li><b>{escape(c['quantity'])}</b>: {escape(c['criterion'])}</li>"
+            for c in e["comparisons"]
         )
         + "</ul>"
     )
-    out.append(f"<h3>Set-up</h3><p>{_e(e['setup'])}</p>")
+    out.append(f"<h3>Set-up</h3><p>{escape(e['setup'])}</p>")
     out.append("<p><b>What differs from the paper.</b></p><ul>")
-    out += [f"<li>{_e(d)}</li>" for d in e.get("differences", [])]
+    out += [f"<li>{escape(d)}</li>" for d in e.get("differences", [])]
     out.append("</ul>")
     if e.get("observations"):
-        out.append("<ul>" + "".join(f"<li>{_e(o)}</li>" for o in e["observations"]) + "</ul>")
+        out.append("<ul>" + "".join(f"<li>{escape(o)}</li>" for o in e["observations"]) + "</ul>")
     out.append(figures_html(e, images))
     for t in e.get("tables", []):
-        out.append(f'<p class="caption">{_e(t["title"])}</p>' + _table(t["headers"], t["rows"]))
+        out.append(f'<p class="caption">{escape(t["title"])}</p>' + table(t["headers"], t["rows"]))
         if t.get("note"):
-            out.append(f'<p class="note">{_e(t["note"])}</p>')
+            out.append(f'<p class="note">{escape(t["note"])}</p>')
     if e.get("run_ids"):
         ids = e["run_ids"]
         out.append(
@@ -83,7 +86,7 @@ def _experiment_html(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
         )
     out.append(
         "<details><summary>the measurements behind the verdicts (JSON)</summary><pre>"
-        + _e(json.dumps(e.get("numbers", {}), indent=1))
+        + escape(json.dumps(e.get("numbers", {}), indent=1))
         + "</pre></details></section>"
     )
     return "\n".join(out)
@@ -106,17 +109,17 @@ def render_html(data: Mapping[str, Any], images: Mapping[str, bytes] | None = No
     out = [
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>initlab reproduce: the literature, reproduced</title><style>{_CSS}</style>"
+        f"<title>initlab reproduce: the literature, reproduced</title><style>{CSS}</style>"
         "</head><body><h1>The initialization literature, reproduced</h1>",
-        f'<p class="meta">{_e(_meta(data))}</p>',
-        f"<p>{_e(_INTRO)}</p>",
-        _table(_SUMMARY_HEADERS, _summary_rows(data)),
+        f'<p class="meta">{escape(_meta(data))}</p>',
+        f"<p>{escape(_INTRO)}</p>",
+        table(_SUMMARY_HEADERS, _summary_rows(data)),
     ]
-    out += [f'<p class="note">{_e(n)}</p>' for n in data.get("notes", [])]
+    out += [f'<p class="note">{escape(n)}</p>' for n in data.get("notes", [])]
     out += [_experiment_html(e, images) for e in data.get("experiments", [])]
     out.append(
         "<details><summary>timing (s)</summary><pre>"
-        + _e(json.dumps(data.get("timing", {}), indent=1))
+        + escape(json.dumps(data.get("timing", {}), indent=1))
         + "</pre></details></body></html>\n"
     )
     return "\n".join(out)
@@ -126,12 +129,12 @@ def render_markdown(data: Mapping[str, Any], figures: Mapping[str, str] | None =
     """The Markdown report; ``figures["<experiment>/<figure>"]`` is a PNG's relative path."""
     figures = figures or {}
     out = ["# The initialization literature, reproduced", "", _meta(data) + ".", "", _INTRO, ""]
-    out.append(_md_table(_SUMMARY_HEADERS, _summary_rows(data)))
+    out.append(md_table(_SUMMARY_HEADERS, _summary_rows(data)))
     for e in data.get("experiments", []):
         out += ["", f"## {e['title']}: {e['verdict']}", ""]
         out += [f"Experiment `{e['name']}` ({e.get('seconds')} s).", ""]
         out += [f"> {e['paper']}: {e['reproduces']}", "", f"**Result.** {e['summary']}", ""]
-        out += [_md_table(_ROW_HEADERS, _comparison_rows(e)), ""]
+        out += [md_table(_ROW_HEADERS, _comparison_rows(e)), ""]
         out += [f"- **{c['quantity']}**: {c['criterion']}" for c in e["comparisons"]]
         out += ["", "### Set-up", "", e["setup"], "", "**What differs from the paper.**", ""]
         out += [f"- {d}" for d in e.get("differences", [])]
@@ -142,7 +145,7 @@ def render_markdown(data: Mapping[str, Any], figures: Mapping[str, str] | None =
             out += ["", f"![{f['title']}]({figures[e['name'] + '/' + f['name']]})", ""]
             out += [f"*{f['caption']}*"]
         for t in e.get("tables", []):
-            out += ["", f"**{t['title']}**", "", _md_table(t["headers"], t["rows"])]
+            out += ["", f"**{t['title']}**", "", md_table(t["headers"], t["rows"])]
             if t.get("note"):
                 out += ["", f"*{t['note']}*"]
     out.append("")

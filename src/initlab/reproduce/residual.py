@@ -11,7 +11,7 @@ import numpy as np
 
 from initlab.reproduce.common import at_step, by_factor, by_threshold, lines_figure
 from initlab.reproduce.registry import paper
-from initlab.reproduce.result import Comparison, PaperResult, ci, ci_log, table
+from initlab.reproduce.result import Comparison, PaperResult, ci_log, ci_proportion, table
 
 VARIANTS = ("unscaled", "1/sqrt(2L)", "Fixup-style", "zero branches")
 #: a run "trains" when its final training accuracy reaches this (chance is 0.1)
@@ -124,16 +124,23 @@ def _trained(ctx: Any, L: int, n: int) -> dict[str, Any]:
             probes=[LayerStats(every=steps, histograms=False, symmetry=False)],
         )
         acc = res.history.records["train"]["accuracy"][-1]
-        moved = [
-            float(np.mean([r["weight_change"] for r in at_step(res.history, k, steps - 1)]))
-            for k in range(n)
-        ]
         out[v] = {
             "accuracy": [float(a) for a in acc],
+            "points": res.dataset.n_train,
             "diverged": res.history.diverged_at,
-            "branch_weight_change": moved,
+            "branch_weight_change": [_weight_change(res.history, k, steps - 1) for k in range(n)],
         }
     return out
+
+
+def _weight_change(history: Any, member: int, step: int) -> float | None:
+    """The mean relative weight change of ``member``'s hidden layers at ``step``, or None when
+    the diagnostics hold no record of it there: training stopped before (every member diverged,
+    see "diverged at"), so there is nothing to average."""
+    rows = at_step(history, member, step)
+    if not rows:
+        return None
+    return float(np.mean([r["weight_change"] for r in rows]))
 
 
 _CLAIMS = {
@@ -162,20 +169,20 @@ def _comparisons(init: dict[str, Any], tr: dict[str, Any], L: int) -> list[Compa
             )
         )
     for v in VARIANTS:
-        r = ci(tr[v]["accuracy"])
+        r = ci_proportion(tr[v]["accuracy"], tr[v]["points"])
         if v == "unscaled":
             verdict = by_threshold(r, TRAINED, 0.9, above=False)
             claim = "fails to train at depth (Fixup, Sec. 2)"
             crit = (
-                f"final training accuracy; reproduced if below {TRAINED} (chance 0.1); "
-                "direction only if below 0.9"
+                f"final training accuracy (CI on the logit); reproduced if below {TRAINED} "
+                "(chance 0.1); direction only if below 0.9"
             )
         else:
             verdict = by_threshold(r, TRAINED, 0.2)
             claim = "trains"
             crit = (
-                f"final training accuracy; reproduced if at least {TRAINED}, direction "
-                "only if above 0.2"
+                f"final training accuracy (CI on the logit); reproduced if at least "
+                f"{TRAINED}, direction only if above 0.2"
             )
         rows.append(
             Comparison(f"training accuracy, {v}, {tr['depth']} blocks", claim, r, verdict, crit)
@@ -183,24 +190,8 @@ def _comparisons(init: dict[str, Any], tr: dict[str, Any], L: int) -> list[Compa
     return rows
 
 
-@paper(
-    "residual",
-    "Residual scaling: the stream's variance and trainability",
-    "G. Yang and S. Schoenholz, Mean field residual networks, NeurIPS 2017; A. Radford et "
-    "al., GPT-2, 2019 (1/sqrt(N) residual scaling); H. Zhang, Y. Dauphin and T. Ma, Fixup "
-    "initialization, ICLR 2019; S. De and S. Smith, SkipInit, NeurIPS 2020; T. Bachlechner "
-    "et al., ReZero, 2020",
-    "the forward variance of a residual network at init against depth (unscaled: grows "
-    "exponentially; scaled or zero-initialised branches: bounded) and which train",
-)
-def residual(ctx: Any) -> PaperResult:
-    s = ctx.settings
-    depths = s.pick([4, 8, 16, 32, 64, 128], [4, 16, 64], [2, 4])
-    n = s.n_seeds(4, 3, 2)
-    init = _at_init(ctx, depths, n)
-    L = depths[-1]
-    tr = _trained(ctx, s.pick(64, 32, 4), n)
-    rows = _comparisons(init, tr, L)
+def _figure(ctx: Any, init: dict[str, Any], L: int) -> None:
+    """The stream's second moment after each block at init, measured and in theory."""
     blocks = list(range(1, L + 1))
     series = {
         v: {
@@ -227,6 +218,60 @@ def residual(ctx: Any) -> PaperResult:
             dashed=dashed,
         ),
     )
+
+
+def _tables(init: dict[str, Any], tr: dict[str, Any], depths: list[int]) -> list[dict[str, Any]]:
+    """The growth at every depth against the theory, and the training table."""
+    return [
+        table(
+            "growth after the last block / input's, by depth (geometric mean; theory)",
+            ["variant", "depth", "measured", "theory"],
+            [
+                [
+                    v,
+                    d,
+                    ci_log([g[-1] for g in init[v][str(d)]["growth"]])["mean"],
+                    init[v][str(d)]["theory"][-1],
+                ]
+                for v in VARIANTS
+                for d in depths
+            ],
+        ),
+        table(
+            "training",
+            ["variant", "final accuracy", "diverged at", "branch weight change"],
+            [
+                [
+                    v,
+                    tr[v]["accuracy"],
+                    [str(x) for x in tr[v]["diverged"]],
+                    tr[v]["branch_weight_change"],
+                ]
+                for v in VARIANTS
+            ],
+        ),
+    ]
+
+
+@paper(
+    "residual",
+    "Residual scaling: the stream's variance and trainability",
+    "G. Yang and S. Schoenholz, Mean field residual networks, NeurIPS 2017; A. Radford et "
+    "al., GPT-2, 2019 (1/sqrt(N) residual scaling); H. Zhang, Y. Dauphin and T. Ma, Fixup "
+    "initialization, ICLR 2019; S. De and S. Smith, SkipInit, NeurIPS 2020; T. Bachlechner "
+    "et al., ReZero, 2020",
+    "the forward variance of a residual network at init against depth (unscaled: grows "
+    "exponentially; scaled or zero-initialised branches: bounded) and which train",
+)
+def residual(ctx: Any) -> PaperResult:
+    s = ctx.settings
+    depths = s.pick([4, 8, 16, 32, 64, 128], [4, 16, 64], [2, 4])
+    n = s.n_seeds(4, 3, 2)
+    init = _at_init(ctx, depths, n)
+    L = depths[-1]
+    tr = _trained(ctx, s.pick(64, 32, 4), n)
+    rows = _comparisons(init, tr, L)
+    _figure(ctx, init, L)
     unscaled = ci_log([g[-1] for g in init["unscaled"][str(L)]["growth"]])["mean"]
     return PaperResult(
         name="residual",
@@ -263,34 +308,6 @@ def residual(ctx: Any) -> PaperResult:
             + ", ".join(f"{v} {np.mean(tr[v]['accuracy']):.2f}" for v in VARIANTS)
             + "."
         ),
-        tables=[
-            table(
-                "growth after the last block / input's, by depth (geometric mean; theory)",
-                ["variant", "depth", "measured", "theory"],
-                [
-                    [
-                        v,
-                        d,
-                        ci_log([g[-1] for g in init[v][str(d)]["growth"]])["mean"],
-                        init[v][str(d)]["theory"][-1],
-                    ]
-                    for v in VARIANTS
-                    for d in depths
-                ],
-            ),
-            table(
-                "training",
-                ["variant", "final accuracy", "diverged at", "branch weight change"],
-                [
-                    [
-                        v,
-                        tr[v]["accuracy"],
-                        [str(x) for x in tr[v]["diverged"]],
-                        tr[v]["branch_weight_change"],
-                    ]
-                    for v in VARIANTS
-                ],
-            ),
-        ],
+        tables=_tables(init, tr, depths),
         numbers={"init": init, "train": tr},
     )

@@ -4,7 +4,10 @@ seeds and a verdict per number, as plain data ready for JSON, the store and the 
 The confidence interval of a mean over ``n`` seeds is ``mean +- t_{0.975, n-1} s / sqrt(n)``
 (Student's t, ``s`` the sample standard deviation; :func:`initlab.sweep.t_quantile`); for
 ratios and other positive quantities spanning decades it is taken on ``log10`` and mapped
-back (a geometric mean with its interval).  With one seed there is no interval.
+back (a geometric mean with its interval).  For accuracies and other proportions (bounded by
+0 and 1) the t-interval is taken on each seed's empirical logit ``log((c + 1/2) / (m - c + 1/2))``
+(``c`` of ``m`` points right) and mapped back by ``1 / (1 + exp(-x))``, so it stays within
+[0, 1] (:func:`ci_proportion`).  With one seed there is no interval.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ __all__ = [
     "PaperResult",
     "ci",
     "ci_log",
+    "ci_proportion",
     "weakest",
 ]
 
@@ -63,6 +67,51 @@ def ci_log(values: Iterable[float | None], level: float = 0.95) -> dict[str, Any
         if c[k] is not None:
             c[k] = 10.0 ** c[k]
     return c
+
+
+def ci_proportion(
+    values: Iterable[float | None], trials: int | Sequence[int], level: float = 0.95
+) -> dict[str, Any]:
+    """:func:`ci` of per-seed proportions, with an interval that stays within [0, 1].
+
+    Each value is a proportion ``p = c / m`` (e.g. an accuracy: ``c`` of ``m`` points right);
+    ``trials`` is ``m``, one for all values or one per value.  The mean is the ordinary mean
+    of the proportions; the interval is the Student-t interval of the empirical logits
+    ``log((c + 1/2) / (m - c + 1/2))`` (finite at ``p = 0`` and ``p = 1``), mapped back by
+    ``1 / (1 + exp(-x))``: strictly inside (0, 1) in exact arithmetic (an end within 1e-16 of
+    a bound rounds to it).  A t-interval on the proportions themselves can leave [0, 1]."""
+    vals = list(values)
+    ms = [trials] * len(vals) if isinstance(trials, int) else list(trials)
+    if len(ms) != len(vals):
+        raise ValueError(f"trials needs one entry per value ({len(vals)}), got {len(ms)}")
+    logits: list[float | None] = []
+    props: list[float] = []
+    for v, m in zip(vals, ms, strict=True):
+        if v is None or not math.isfinite(float(v)):
+            logits.append(None)
+            continue
+        if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+            raise ValueError(f"trials must be whole numbers of at least 1, got {m!r}")
+        if not 0.0 <= float(v) <= 1.0:
+            raise ValueError(f"a proportion must lie in [0, 1], got {v!r}")
+        c = float(v) * m
+        logits.append(math.log((c + 0.5) / (m - c + 0.5)))
+        props.append(float(v))
+    out = ci(logits, level)
+    if props:
+        out["mean"] = math.fsum(props) / len(props)
+    for k in ("low", "high"):
+        if out[k] is not None:
+            out[k] = _logistic(out[k])
+    return out
+
+
+def _logistic(x: float) -> float:
+    """``1 / (1 + exp(-x))`` without overflow for large ``|x|``."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
 
 
 def weakest(verdicts: Iterable[str]) -> str:

@@ -13,7 +13,7 @@ import numpy as np
 
 from initlab.reproduce.common import by_threshold, by_tolerance
 from initlab.reproduce.registry import paper
-from initlab.reproduce.result import Comparison, PaperResult, ci, table
+from initlab.reproduce.result import Comparison, PaperResult, ci_proportion, table
 
 SIGMA_B2 = 0.05
 #: a cell "trained" when its final training accuracy reaches this (chance is 0.1)
@@ -76,9 +76,9 @@ def _figure(
     k: float,
 ) -> None:
     try:
-        from initlab.report.figures import _plt
+        from initlab.report.figures import pyplot
 
-        plt = _plt()
+        plt = pyplot()
     except ImportError as exc:
         ctx.notes.append(f"figures were not drawn: {exc}")
         return
@@ -129,6 +129,73 @@ def _width(g: Any) -> int:
     return g.axes[1].values[0][0]
 
 
+def _cells(rows: list[dict[str, Any]], by_init: dict[str, float]) -> list[dict[str, Any]]:
+    """Each recorded sweep cell as ``{"sw2", "depth", "seed", "accuracy", "trained"}``."""
+    cells = []
+    for r in rows:
+        acc = r.get("train_accuracy")
+        cells.append(
+            {
+                "sw2": by_init[r["values"]["init"]],
+                "depth": len(r["values"]["hidden"]),
+                "seed": r["values"]["seed"],
+                "accuracy": acc,
+                "trained": bool(acc is not None and acc >= TRAINED),
+            }
+        )
+    return cells
+
+
+def _comparisons(crit: float, per_seed: list[dict[str, Any]], k: float) -> list[Comparison]:
+    """The critical point against the paper's, and the per-seed fractions trained inside and
+    outside ``k`` xi_c."""
+    rows = [
+        Comparison(
+            "critical point sigma_w^2 (theory, sigma_b^2 = 0.05)",
+            "~1.76",
+            {"mean": crit, "low": None, "high": None, "n": 1, "missing": 0},
+            by_tolerance({"mean": crit}, 1.76, 0.01),
+            "initlab.theory.critical_point (chi_1 = 1); reproduced within 0.01",
+        ),
+    ]
+    r_in = ci_proportion([p["inside"] for p in per_seed], [p["n_inside"] for p in per_seed])
+    r_out = ci_proportion([p["outside"] for p in per_seed], [p["n_outside"] for p in per_seed])
+    rows.append(
+        Comparison(
+            f"fraction trained with depth <= {k:g} xi_c",
+            "~all (Fig. 5, with 6 xi_c)",
+            r_in,
+            by_threshold(r_in, 0.8, 0.5),
+            f"a cell trained if its final training accuracy >= {TRAINED}; the multiple k of "
+            f"xi_c is the one of {list(MULTIPLES)} that best separates trained from untrained "
+            "cells in our budget; per-seed fractions (CI on the logit); reproduced if >= 0.8, "
+            "direction if >= 0.5",
+        )
+    )
+    rows.append(
+        Comparison(
+            f"fraction trained with depth > {k:g} xi_c",
+            "~none (Fig. 5)",
+            r_out,
+            by_threshold(r_out, 0.2, 0.5, above=False),
+            "the same cells beyond the line; reproduced if <= 0.2, direction only if <= 0.5",
+        )
+    )
+    return rows
+
+
+def _fit_table(fits: list[dict[str, Any]]) -> dict[str, Any]:
+    """How well each multiple k of xi_c separates trained from untrained cells."""
+    return table(
+        "fit of k xi_c",
+        ["k", "trained inside", "trained outside", "cells inside", "cells outside", "agreement"],
+        [
+            [f["k"], f["inside"], f["outside"], f["n_inside"], f["n_outside"], f["agreement"]]
+            for f in fits
+        ],
+    )
+
+
 @paper(
     "schoenholz2017",
     "Schoenholz et al. 2017: trainable depth follows xi_c",
@@ -152,54 +219,13 @@ def schoenholz2017(ctx: Any) -> PaperResult:
     results, g = _run_sweep(ctx, sw2s, depths, seeds)
     xi = {v: depth_scales("tanh", v, SIGMA_B2).xi_c for v in sw2s}
     by_init = {_scheme(v): v for v in sw2s}
-    cells = []
-    for r in results.rows:
-        acc = r.get("train_accuracy")
-        cells.append(
-            {
-                "sw2": by_init[r["values"]["init"]],
-                "depth": len(r["values"]["hidden"]),
-                "seed": r["values"]["seed"],
-                "accuracy": acc,
-                "trained": bool(acc is not None and acc >= TRAINED),
-            }
-        )
+    cells = _cells(results.rows, by_init)
     fits = [_agreement(cells, xi, k) for k in MULTIPLES]
     best = max(fits, key=lambda f: (f["agreement"], -abs(math.log(f["k"] / 6))))
     k = best["k"]
     per_seed = [_agreement([c for c in cells if c["seed"] == sd], xi, k) for sd in range(seeds)]
     crit = critical_point("tanh", SIGMA_B2).sigma_w2
-    rows = [
-        Comparison(
-            "critical point sigma_w^2 (theory, sigma_b^2 = 0.05)",
-            "~1.76",
-            {"mean": crit, "low": None, "high": None, "n": 1, "missing": 0},
-            by_tolerance({"mean": crit}, 1.76, 0.01),
-            "initlab.theory.critical_point (chi_1 = 1); reproduced within 0.01",
-        ),
-    ]
-    r_in = ci([p["inside"] for p in per_seed])
-    r_out = ci([p["outside"] for p in per_seed])
-    rows.append(
-        Comparison(
-            f"fraction trained with depth <= {k:g} xi_c",
-            "~all (Fig. 5, with 6 xi_c)",
-            r_in,
-            by_threshold(r_in, 0.8, 0.5),
-            f"a cell trained if its final training accuracy >= {TRAINED}; the multiple k of "
-            f"xi_c is the one of {list(MULTIPLES)} that best separates trained from untrained "
-            "cells in our budget; per-seed fractions; reproduced if >= 0.8, direction if >= 0.5",
-        )
-    )
-    rows.append(
-        Comparison(
-            f"fraction trained with depth > {k:g} xi_c",
-            "~none (Fig. 5)",
-            r_out,
-            by_threshold(r_out, 0.2, 0.5, above=False),
-            "the same cells beyond the line; reproduced if <= 0.2, direction only if <= 0.5",
-        )
-    )
+    rows = _comparisons(crit, per_seed, k)
     _figure(ctx, cells, sw2s, depths, xi, k)
     six = _agreement(cells, xi, 6)
     r6 = {k2: (None if six[k2] is None else round(six[k2], 2)) for k2 in ("inside", "outside")}
@@ -227,30 +253,7 @@ def schoenholz2017(ctx: Any) -> PaperResult:
             f"(agreement {best['agreement']:.2f}); with the paper's 6 xi_c "
             f"{r6['inside']} of the cells inside and {r6['outside']} outside trained."
         ),
-        tables=[
-            table(
-                "fit of k xi_c",
-                [
-                    "k",
-                    "trained inside",
-                    "trained outside",
-                    "cells inside",
-                    "cells outside",
-                    "agreement",
-                ],
-                [
-                    [
-                        f["k"],
-                        f["inside"],
-                        f["outside"],
-                        f["n_inside"],
-                        f["n_outside"],
-                        f["agreement"],
-                    ]
-                    for f in fits
-                ],
-            )
-        ],
+        tables=[_fit_table(fits)],
         numbers={
             "cells": cells,
             "xi_c": {str(v): x for v, x in xi.items()},

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from initlab._registry import select_names
+
 __all__ = ["EXPERIMENTS", "Experiment", "check_names", "experiment", "names"]
 
 
@@ -135,21 +137,10 @@ def check_names(selected: Iterable[str]) -> list[str]:
     """The selected names in claim order; a ValueError listing the valid names if one is
     unknown."""
     _load()
-    wanted = []
-    for part in selected:
-        for n in str(part).split(","):
-            n = n.strip()
-            if n and n not in wanted:
-                wanted.append(n)
-    unknown = [n for n in wanted if n not in EXPERIMENTS]
-    if unknown:
-        raise ValueError(
-            f"unknown experiment(s) {', '.join(map(repr, unknown))}; the experiments are: "
-            f"{', '.join(EXPERIMENTS)}"
-        )
-    if not wanted:
+    chosen = select_names(selected, list(EXPERIMENTS))
+    if not chosen:
         raise ValueError(f"no experiment named; the experiments are: {', '.join(EXPERIMENTS)}")
-    return [n for n in EXPERIMENTS if n in wanted]
+    return chosen
 
 
 def _claim_order(number: str) -> tuple[int, str]:

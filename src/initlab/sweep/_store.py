@@ -15,7 +15,6 @@ when a resumed sweep trains it again.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import socket
@@ -26,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from initlab import _json
 from initlab._process import process_alive, process_started
 from initlab.store import Store, StoreError
 
@@ -70,14 +70,12 @@ CREATE INDEX IF NOT EXISTS sweep_cells_sweep ON sweep_cells (sweep_id)
 """
 
 _STATUSES = ("running", "complete", "failed cells", "interrupted")
+#: JSON in initlab's one convention (:mod:`initlab._json`), as the rest of the store
+_dumps, _loads = _json.dumps, _json.loads
 
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def _dumps(x: Any) -> str:
-    return json.dumps(x, separators=(",", ":"), allow_nan=True)
 
 
 def _real(x: Any) -> float | None:
@@ -114,7 +112,7 @@ def _sweep_row(r: sqlite3.Row) -> dict[str, Any]:
     d = {k: r[k] for k in ("id", "key", "created", "status", "n_cells", "seconds", "version")}
     if _gone(r):  # killed without a chance to say so
         d["status"] = "interrupted"
-    d["spec"] = json.loads(r["spec"])
+    d["spec"] = _loads(r["spec"])
     if "done" in r.keys():
         d["recorded"] = r["done"]
         d["failed"] = r["failed"]
@@ -287,9 +285,9 @@ class SweepStore:
             d: dict[str, Any] = {
                 "cell": r["cell"],
                 "values": {
-                    k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(r["point"])
+                    k: tuple(v) if isinstance(v, list) else v for k, v in _loads(r["point"])
                 },
-                "config": json.loads(r["config"]),
+                "config": _loads(r["config"]),
                 "status": r["status"],
                 "error": r["error"],
             }
@@ -305,7 +303,7 @@ class SweepStore:
                 d[k] = r[k]
             if r["status"] != "failed" and r["final_cost"] is None:
                 d["final_cost"] = math.nan  # SQLite stores NaN (a diverged cell's) as NULL
-            d["verdict"] = None if r["verdict"] is None else json.loads(r["verdict"])
+            d["verdict"] = None if r["verdict"] is None else _loads(r["verdict"])
             if with_cost:
                 d["cost"] = (
                     None if r["cost"] is None else np.frombuffer(r["cost"], dtype=np.float64).copy()

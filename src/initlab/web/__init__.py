@@ -5,7 +5,11 @@ NumPy engine and streams the state over a WebSocket.  Needs the ``web`` extra (S
 uvicorn, pydantic); nothing here is imported by ``import initlab``.
 
 * :mod:`initlab.web.protocol` — the messages and how a request is validated (RunConfig's rules);
-* :mod:`initlab.web.session` — one tab's run: build, reset, advance, frame;
+* :mod:`initlab.web.session` — one tab's run: configure, reset, advance, frame; over
+  :mod:`initlab.web.build` (a request to data and initial weights), :mod:`initlab.web.probes`
+  (what training records for the page) and :mod:`initlab.web.frames` (the ``ready`` and
+  ``frame`` messages);
+* :mod:`initlab.web.connection` — one WebSocket's queue and worker thread;
 * :mod:`initlab.web.server` — the Starlette application and ``serve``;
 * ``static/`` — the page itself (HTML, script, style; no build step, nothing from the network).
 """
