@@ -5,6 +5,8 @@ the whole array, give."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -55,7 +57,12 @@ def test_wide_layers_give_the_gram_figures(seed):
     assert r["max_cosine"] == pytest.approx(_gram_max_cosine(W), abs=4e-16)
 
 
-def test_wide_random_layer_max_cosine_is_the_largest_pair():
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_wide_random_layer_max_cosine_is_the_largest_pair(backend, monkeypatch):
+    if backend == "torch":
+        pytest.importorskip("torch")
+    else:  # the float32 cosines from numpy, as where torch is not imported
+        monkeypatch.setitem(sys.modules, "torch", None)
     W, b, A = _wide(7)
     r = Y.symmetry(W, b, A)
     # no twin: the largest of ~20k random cosines (~0.17) must be found exactly, not a

@@ -104,18 +104,32 @@ def _distinct_units(parts: list[tuple[np.ndarray, float]], rtol: float) -> int |
     return _components(n, pairs, close)
 
 
+#: Column blocks of the float32 cosine matrix: only the blocks on and above the diagonal are
+#: computed (10 of 16 products), the others are -inf.
+_COS_BLOCKS = 4
+
+
 def _cosines32(W: np.ndarray, norms: np.ndarray) -> np.ndarray:
-    """The cosines ``w_i . w_j / (|w_i| |w_j|)`` of the columns of ``W``, in float32 (torch's
-    BLAS when torch is already imported, several times numpy's here; the result only selects
-    candidates, so either gives the same figures)."""
+    """The cosines ``w_i . w_j / (|w_i| |w_j|)`` of the columns of ``W`` in float32, on and
+    above the diagonal blocks (-inf below them).  torch's BLAS when torch is already imported
+    (several times numpy's here); the result only selects candidates, so either gives the same
+    figures."""
+    n = W.shape[1]
+    cuts = [n * k // _COS_BLOCKS for k in range(_COS_BLOCKS + 1)]
+    blocks = [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
     torch = sys.modules.get("torch")
     if torch is not None:
         u = torch.from_numpy(W).to(torch.float32)
         u /= torch.from_numpy(norms.astype(np.float32))
-        return (u.T @ u).numpy()
-    u = W.astype(np.float32)
-    u /= norms.astype(np.float32)
-    return u.T @ u
+        out = torch.full((n, n), -torch.inf, dtype=torch.float32)
+    else:
+        u = W.astype(np.float32)
+        u /= norms.astype(np.float32)
+        out = np.full((n, n), -np.inf, dtype=np.float32)
+    for k, bi in enumerate(blocks):
+        for bj in blocks[k:]:
+            out[bi, bj] = u[:, bi].T @ u[:, bj]
+    return out.numpy() if torch is not None else out
 
 
 def _max_cosine_filtered(W: np.ndarray, norms: np.ndarray) -> float | None:

@@ -119,15 +119,11 @@ def _log_hist(g: np.ndarray) -> dict[str, Any]:
             a = buf[: c.size]
             np.abs(c, out=a)
             np.log10(a, out=a)  # 0 -> -inf, inf -> inf, NaN -> NaN
-            finite = int(np.count_nonzero(np.isfinite(a)))
-            if finite != a.size:
-                zeros += int(np.count_nonzero(a == -np.inf))
-                above += int(np.count_nonzero(a == np.inf))
-                a = a[np.isfinite(a)]
-            below += int(np.count_nonzero(a < edges[0]))
-            above += int(np.count_nonzero(a > edges[-1]))
-            counts += np.histogram(a, bins=edges)[0]
-    return {"counts": counts.tolist(), "below": below, "above": above, "zeros": zeros}
+            zeros += int(np.count_nonzero(a == -np.inf))
+            below += int(np.count_nonzero(a < edges[0]))  # the zeros' -inf included
+            above += int(np.count_nonzero(a > edges[-1]))  # +inf included, NaN not
+            counts += np.histogram(a, bins=edges)[0]  # inside the edges only: no NaN, no inf
+    return {"counts": counts.tolist(), "below": below - zeros, "above": above, "zeros": zeros}
 
 
 def _same_data(x: np.ndarray, y: np.ndarray) -> bool:
