@@ -14,23 +14,33 @@ Each also with ``histograms=False, symmetry=False`` (the statistics that cost mo
 
 The cases are interleaved (peer, watch, inspect, peer, ...) ``--repeats`` times and the
 medians compared, so that a load change on the shared machine hits every case alike; ``top``
-is printed before and after (other processes' CPU).
+is printed before and after (other processes' CPU).  Each case is timed by the wall clock and
+by the process's CPU time: under load the CPU ratios are the steadier ones.
+
+"1 thread" holds for NumPy's BLAS too (``OPENBLAS_NUM_THREADS`` and its kin are set to 1 before
+NumPy loads, unless already set): the statistics are computed with NumPy, and on the shared
+2-core machine a second BLAS thread competing with torch's made them up to 4x slower.
 
 Run:  ``python benchmarks/bench_torch_watch.py [--width 64] [--repeats 7] [--every 10]``
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import subprocess
-import sys
-import time
-from pathlib import Path
-from typing import Any
+import os
 
-import torch
-from torch import nn
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -68,37 +78,55 @@ def _fwd_bwd(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
     nn.functional.cross_entropy(model(x), y).backward()
 
 
-def measure(width: int, repeats: int, every: int) -> dict[str, float]:
+class _Clock:
+    """Wall-clock and process CPU time of a block, divided by ``n`` (one per case and repeat).
+
+    On a shared machine another process's load stretches the wall clock of whichever case it
+    overlaps; the process's CPU time (one thread for torch and NumPy) is what the work took."""
+
+    def __init__(self, out: dict[str, list[tuple[float, float]]], key: str, n: int = 1) -> None:
+        self.out, self.key, self.n = out, key, n
+
+    def __enter__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def __exit__(self, *exc: object) -> None:
+        wall = (time.perf_counter() - self.wall) / self.n
+        cpu = (time.process_time() - self.cpu) / self.n
+        self.out.setdefault(self.key, []).append((wall, cpu))
+
+
+def measure(width: int, repeats: int, every: int) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds of each case."""
     model, opt, x, y = _setup(width)
     for _ in range(3):  # warm-up: allocator, kernels
         _step(model, opt, x, y)
     inspect(model, x, y)
-    names = ("plain", "watch", "watch_lean", "fwd_bwd", "inspect", "inspect_lean")
-    times: dict[str, list[float]] = {k: [] for k in names}
+    times: dict[str, list[tuple[float, float]]] = {}
     lean = {"histograms": False, "symmetry": False}
     for _ in range(repeats):
-        t = time.perf_counter()
-        for _ in range(every):
-            _step(model, opt, x, y)
-        times["plain"].append((time.perf_counter() - t) / every)
+        with _Clock(times, "plain", every):
+            for _ in range(every):
+                _step(model, opt, x, y)
 
         for key, kw in (("watch", {}), ("watch_lean", lean)):
             w = watch(model, every=every, **kw)
-            t = time.perf_counter()
-            for _ in range(every):
-                w.step(_step(model, opt, x, y))
-            times[key].append((time.perf_counter() - t) / every)
+            with _Clock(times, key, every):
+                for _ in range(every):
+                    w.step(_step(model, opt, x, y))
             w.close()
 
-        t = time.perf_counter()
-        _fwd_bwd(model, x, y)
-        times["fwd_bwd"].append(time.perf_counter() - t)
+        with _Clock(times, "fwd_bwd", 3):
+            for _ in range(3):
+                _fwd_bwd(model, x, y)
 
         for key, kw in (("inspect", {}), ("inspect_lean", lean)):
-            t = time.perf_counter()
-            inspect(model, x, y, **kw)
-            times[key].append(time.perf_counter() - t)
-    return {k: statistics.median(v) for k, v in times.items()}
+            with _Clock(times, key):
+                inspect(model, x, y, **kw)
+    return {
+        k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+        for k, v in times.items()
+    }
 
 
 def main() -> None:
@@ -114,17 +142,20 @@ def main() -> None:
     print(
         f"\nResNet-18 width {args.width}, batch 8x3x32x32, CPU, 1 thread, median of {args.repeats}"
     )
+    print(f"{'':28s} {'wall ms':>9s} {'cpu ms':>9s} {'wall ratio':>11s} {'cpu ratio':>10s}")
     rows = [
         ("plain step", "plain", None, ""),
-        (f"watch(every={args.every})", "watch", "plain", " (target <= 1.3x)"),
+        (f"watch(every={args.every})", "watch", "plain", "  (target <= 1.3x)"),
         ("  histograms, symmetry off", "watch_lean", "plain", ""),
         ("forward+backward", "fwd_bwd", None, ""),
-        ("inspect", "inspect", "fwd_bwd", " (target <= 3x)"),
+        ("inspect", "inspect", "fwd_bwd", "  (target <= 3x)"),
         ("  histograms, symmetry off", "inspect_lean", "fwd_bwd", ""),
     ]
     for label, key, peer, target in rows:
-        ratio = "" if peer is None else f"   ratio {m[key] / m[peer]:.2f}x{target}"
-        print(f"{label:28s} {m[key] * 1e3:9.2f} ms{ratio}")
+        (wall, cpu), line = m[key], f"{label:28s} {m[key][0] * 1e3:9.1f} {m[key][1] * 1e3:9.1f}"
+        if peer is not None:
+            line += f" {wall / m[peer][0]:10.2f}x {cpu / m[peer][1]:9.2f}x{target}"
+        print(line)
 
 
 if __name__ == "__main__":

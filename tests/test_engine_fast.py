@@ -12,6 +12,8 @@ rates) fails by orders of magnitude.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 
@@ -89,7 +91,7 @@ def _random_case(seed: int) -> dict:
     depth = int(rng.integers(1, 5))
     n_out = {"binary_cross_entropy": 1 + seed % 2, "cross_entropy": 3, "mse": 2}[loss]
     sizes = [int(rng.integers(1, 6))] + [int(rng.integers(1, 13)) for _ in range(depth - 1)]
-    if seed % 4 == 0:  # a layer of >= 32 x 32 weights goes through numba's BLAS path
+    if seed % 4 == 0:  # a layer of >= 32 x 32 weights goes through ?gemm
         sizes.append(40)
         sizes.append(33)
     sizes.append(n_out)
@@ -134,6 +136,45 @@ def test_random_architectures_match_the_reference_engine(seed: int) -> None:
     c_ref = ref.run(57)
     _assert_same(fast, ref, c_fast, c_ref)
     assert np.isfinite(c_ref).all()
+
+
+@pytest.mark.parametrize(
+    ("hidden", "batch_size"),
+    [
+        (("relu", "relu", "leaky_relu:0.2"), None),  # activations overwrite their z in place
+        (("relu", "leaky_relu:-0.5", "linear"), 23),  # a negative slope keeps z; ragged batches
+        (("tanh", "sigmoid", "gelu"), 30),
+    ],
+)
+def test_blas_layers_match_the_reference_engine(hidden: tuple, batch_size: int | None) -> None:
+    # every hidden layer has >= 32 x 32 weights, so all its products go through ?gemm; 70
+    # examples in batches of 23 (23, 23, 23, 1) or 30 (30, 30, 10) give batches narrower than
+    # the scratch rows, which the products read through their leading dimension
+    rng = np.random.default_rng(5)
+    X, Y = _data(rng, 70, 3, 2, "mse")
+    net = init_network([3, 40, 36, 33, 2], list(hidden), "linear", population=2, seed=2)
+    assert all(a * b >= _fast.BLAS_LAYER for a, b in [(40, 36), (36, 33)])
+    fast, ref = _twins(net, X, Y, loss="mse", lr=0.02, batch_size=batch_size)
+    c_fast = np.concatenate([fast.run(11), fast.run(20)], axis=1)
+    _assert_same(fast, ref, c_fast, ref.run(31))
+    assert np.isfinite(c_fast).all()
+
+
+@pytest.mark.parametrize("batch_size", [None, 260])
+def test_products_in_pieces_match_the_reference_engine(batch_size: int | None) -> None:
+    # 64 x 64 layers on 300 (or 260 + 40) examples: ?gemm runs in pieces of the batch's rows
+    # (forward, dA) and of the inputs (dW), ragged ones included
+    from initlab._fast_blas import batch_piece, weight_piece
+
+    assert batch_piece(300, 64, 64) == 150 and batch_piece(260, 64, 64) == 130
+    assert batch_piece(40, 64, 64) == 40 and weight_piece(300, 64, 64) == 16
+    rng = np.random.default_rng(6)
+    X, Y = _data(rng, 300, 3, 2, "mse")
+    net = init_network([3, 64, 64, 64, 2], "relu", "linear", seed=3)
+    fast, ref = _twins(net, X, Y, loss="mse", lr=0.01, batch_size=batch_size)
+    c_fast = np.concatenate([fast.run(7), fast.run(8)], axis=1)
+    _assert_same(fast, ref, c_fast, ref.run(15))
+    assert np.isfinite(c_fast).all()
 
 
 def test_float32_runs_match_to_float32_rounding() -> None:
@@ -270,3 +311,20 @@ def test_the_environment_can_turn_it_off(monkeypatch) -> None:
     assert not _fast.available()
     monkeypatch.delenv("INITLAB_ENGINE")
     assert _fast.available()
+
+
+def test_the_kernel_changes_with_the_compiled_modules_it_calls() -> None:
+    # numba's cache keys a compiled function on its own file only: the kernel records the
+    # hash of the files it calls into, so that editing them changes the kernel's file too
+    from pathlib import Path
+
+    import initlab._fast_act
+    import initlab._fast_blas
+    import initlab._fast_kernel
+
+    h = hashlib.sha256()
+    for mod in (initlab._fast_act, initlab._fast_blas):
+        h.update(Path(mod.__file__).read_text(encoding="utf-8").replace("\r\n", "\n").encode())
+    assert initlab._fast_kernel.COMPILED_WITH == h.hexdigest(), (
+        f"set COMPILED_WITH = {h.hexdigest()!r} in src/initlab/_fast_kernel.py"
+    )

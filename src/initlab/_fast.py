@@ -6,7 +6,7 @@ are always run by the NumPy reference engine, so probes see exactly what they sa
 Divergence is handled per member as in the reference loop: a member whose cost or update is
 NaN or inf stops at that step without the update, the others go on.
 
-It applies when numba is installed (the ``fast`` extra), the network is a plain MLP (no
+It applies when numba and SciPy are installed (the ``fast`` extra), the network is a plain MLP (no
 residual block, multiplier or learning-rate scale), the parameters are float32 or float64, the
 optimizer is one of :mod:`initlab.optim`'s (gd, momentum, nesterov, rmsprop, adam) and every
 activation is one of :mod:`initlab.activations`' built-ins; in every other case the reference
@@ -41,8 +41,8 @@ __all__ = [
     "worth_loading",
 ]
 
-#: layers with at least this many weights (``n_in * n_out``) multiply through BLAS (numba's
-#: ``np.dot``); smaller ones by the loops, whose per-call cost is lower
+#: layers with at least this many weights (``n_in * n_out``) multiply through BLAS (``?gemm``,
+#: :mod:`initlab._fast_blas`); smaller ones by the loops, whose per-call cost is lower
 BLAS_LAYER = 32 * 32
 #: ``engine="auto"`` loads the compiled loop only for runs estimated (:func:`worth_loading`) to
 #: take at least this many seconds on the reference engine: loading costs about 1.5 s per
@@ -67,6 +67,7 @@ _ACT_CODES = {
 _LOSS_CODES = {"binary_cross_entropy": 0, "cross_entropy": 1, "mse": 2}
 
 _kernel: Any = None
+_gemm_addresses: dict[str, int] = {}
 _unavailable: str | None = None
 
 
@@ -78,7 +79,7 @@ def available() -> bool:
     if _kernel is None and _unavailable is None:
         try:
             import initlab._fast_kernel as _fast_kernel
-        except ImportError as e:  # numba missing or broken
+        except ImportError as e:  # numba or SciPy missing or broken
             _unavailable = str(e)
         else:
             _kernel = _fast_kernel
@@ -241,11 +242,21 @@ def run_chunk(
         active,
         stopped,
         work,
+        _gemm_address(flat.dtype),
     )
     # the optimizer's step count, as the reference loop advances it: once per step run
     done = n if active.any() else int(stopped.max()) + 1
     state["t"] += done
     return log[:, :done], stopped
+
+
+def _gemm_address(dtype: np.dtype) -> int:
+    key = np.dtype(dtype).str
+    if key not in _gemm_addresses:
+        from initlab._fast_blas import gemm_address
+
+        _gemm_addresses[key] = gemm_address(dtype)
+    return _gemm_addresses[key]
 
 
 def workspace_size(p: FastPlan, n_params: int, m: int) -> int:

@@ -15,8 +15,13 @@ non-finite cost or update stops its member exactly as in the reference loop.  Sc
 kept in the parameters' dtype through the one-element scratch array ``sc`` (numba would
 otherwise promote float32 work to float64).
 
-Codes (kept in step with :mod:`initlab._fast`): activations ``ACT_*``, losses ``LOSS_*``,
-optimizers ``OPT_*``.
+Work per row is fused where it can be: the bias add with the activation, the derivative with
+the bias gradient's sum (:mod:`initlab._fast_act`), the division of the gradients by the number
+of the cost's terms with the products (BLAS's ``alpha``, :mod:`initlab._fast_blas`); layers
+whose ``g'`` needs no ``z`` keep no pre-activations (the activation overwrites them).
+
+Codes (kept in step with :mod:`initlab._fast`): losses ``LOSS_*``, optimizers ``OPT_*``;
+activations ``ACT_*`` in :mod:`initlab._fast_act`.
 """
 
 from __future__ import annotations
@@ -26,170 +31,75 @@ import math
 import numpy as np
 from numba import njit
 
-ACT_LINEAR, ACT_RELU, ACT_LEAKY, ACT_TANH, ACT_SIGMOID = 0, 1, 2, 3, 4
-ACT_ELU, ACT_SELU, ACT_GELU, ACT_SILU, ACT_SOFTPLUS, ACT_MISH = 5, 6, 7, 8, 9, 10
-ACT_SOFTMAX = 11
+from initlab._fast_act import (
+    ACT_SOFTMAX,
+    FLAGS,
+    bias_act_rows,
+    dact_row,
+    dact_rows_sum,
+    needs_z,
+)
+from initlab._fast_blas import batch_piece, gemm, gemm_scratch, weight_piece
+
+#: SHA-256 of the text of :mod:`initlab._fast_act` then :mod:`initlab._fast_blas` (``\n`` line
+#: ends), whose compiled functions this module's call.  numba's on-disk cache checks only the
+#: source of the file that defines a cached function, so an edit to those files alone would
+#: leave the stale machine code of :func:`train_chunk` in use; this line changes with them
+#: (``tests/test_engine_fast.py`` checks it and prints the value to write here).
+COMPILED_WITH = "94dce529000f1ea8f6b779aebcab9c4a8287862520db985cea9e7dcfb90b9431"
+
 LOSS_BCE, LOSS_CE, LOSS_MSE = 0, 1, 2
 OPT_GD, OPT_MOMENTUM, OPT_NESTEROV, OPT_RMSPROP, OPT_ADAM = 0, 1, 2, 3, 4
 
-SELU_LAMBDA = 1.0507009873554804934193349852946
-SELU_ALPHA = 1.6732632423543772848170429916717
-_INV_SQRT2 = 1.0 / math.sqrt(2.0)
-_INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
-_FLAGS = {"reassoc", "contract"}
-
-
-@njit(cache=True, fastmath=_FLAGS)
-def _sig(z, one):  # type: ignore[no-untyped-def]
-    # 1 / (1 + exp(-z)) in z's dtype (``one`` is 1 in it): exp(-z) = inf gives 0, as in numpy
-    return one / (one + math.exp(-z))
-
-
-@njit(cache=True, fastmath=_FLAGS)
-def _softplus(z, zero):  # type: ignore[no-untyped-def]
-    # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)), as numpy's logaddexp(0, z)
-    return (z if z > zero else zero) + math.log1p(math.exp(-abs(z)))
-
-
-@njit(cache=True, fastmath=_FLAGS)
-def _act_row(code, p, z, a, n):  # type: ignore[no-untyped-def]
-    """``a[:n] = g(z[:n])``; NaN stays NaN (as np.maximum and np.where propagate it)."""
-    T = a.dtype.type
-    zero = T(0.0)
-    if code == ACT_LINEAR:
-        for i in range(n):
-            a[i] = z[i]
-    elif code == ACT_RELU:
-        for i in range(n):
-            a[i] = zero if z[i] <= zero else z[i]
-    elif code == ACT_LEAKY:
-        pt = T(p)
-        for i in range(n):
-            a[i] = z[i] if z[i] > zero else pt * z[i]
-    elif code == ACT_TANH:
-        for i in range(n):
-            a[i] = math.tanh(z[i])
-    elif code == ACT_SIGMOID:
-        for i in range(n):
-            a[i] = _sig(z[i], T(1.0))
-    elif code == ACT_ELU:
-        pt = T(p)
-        for i in range(n):
-            zi = z[i]
-            a[i] = zi if zi > zero else pt * math.expm1(zero if zi >= zero else zi)
-    elif code == ACT_SELU:
-        lam, alpha = T(SELU_LAMBDA), T(SELU_ALPHA)
-        for i in range(n):
-            zi = z[i]
-            a[i] = lam * (zi if zi > zero else alpha * math.expm1(zero if zi >= zero else zi))
-    elif code == ACT_GELU:
-        for i in range(n):
-            a[i] = z[i] * (0.5 * (1.0 + math.erf(z[i] * _INV_SQRT2)))
-    elif code == ACT_SILU:
-        for i in range(n):
-            a[i] = z[i] * _sig(z[i], T(1.0))
-    elif code == ACT_SOFTPLUS:
-        for i in range(n):
-            a[i] = _softplus(z[i], zero)
-    elif code == ACT_MISH:
-        for i in range(n):
-            a[i] = z[i] * math.tanh(_softplus(z[i], zero))
-
-
-@njit(cache=True, fastmath=_FLAGS)
-def _dact_row(code, p, z, a, src, d, n):  # type: ignore[no-untyped-def]
-    """``d[:n] = src[:n] * g'(z[:n])`` (``a = g(z)``; ``src`` may be ``d``), the formulas of
-    :mod:`initlab.activations`."""
-    T = d.dtype.type
-    zero, one = T(0.0), T(1.0)
-    if code == ACT_LINEAR:
-        for i in range(n):
-            d[i] = src[i]
-    elif code == ACT_RELU:
-        for i in range(n):
-            d[i] = src[i] if z[i] > zero else zero * src[i]
-    elif code == ACT_LEAKY:
-        pt = T(p)
-        for i in range(n):
-            d[i] = src[i] * (one if z[i] > zero else pt)
-    elif code == ACT_TANH:
-        for i in range(n):
-            d[i] = src[i] * (one - a[i] * a[i])
-    elif code == ACT_SIGMOID:
-        for i in range(n):
-            d[i] = src[i] * (a[i] * (one - a[i]))
-    elif code == ACT_ELU:
-        pt = T(p)
-        for i in range(n):
-            zi = z[i]
-            d[i] = src[i] * (one if zi > zero else pt * math.exp(zero if zi >= zero else zi))
-    elif code == ACT_SELU:
-        lam, alpha = T(SELU_LAMBDA), T(SELU_ALPHA)
-        for i in range(n):
-            zi = z[i]
-            d[i] = (
-                src[i] * lam * (one if zi > zero else alpha * math.exp(zero if zi >= zero else zi))
-            )
-    elif code == ACT_GELU:
-        for i in range(n):
-            zi = z[i]
-            cdf = 0.5 * (1.0 + math.erf(zi * _INV_SQRT2))
-            d[i] = src[i] * (cdf + zi * (math.exp(-0.5 * zi * zi) * _INV_SQRT2PI))
-    elif code == ACT_SILU:
-        for i in range(n):
-            s = _sig(z[i], T(1.0))
-            d[i] = src[i] * (s * (one + z[i] * (one - s)))
-    elif code == ACT_SOFTPLUS:
-        for i in range(n):
-            d[i] = src[i] * _sig(z[i], T(1.0))
-    elif code == ACT_MISH:
-        for i in range(n):
-            t = math.tanh(_softplus(z[i], zero))
-            d[i] = src[i] * (t + z[i] * _sig(z[i], T(1.0)) * (one - t * t))
-
-
-@njit(cache=True, fastmath=_FLAGS)
-def _forward(P, A, Z, sizes, woff, boff, aoff, acts, aparams, blas, mb, last_act):  # type: ignore[no-untyped-def]
-    """Forward pass of one member (parameters ``P``) on the transposed batch ``A[:n_0]``;
-    with ``last_act`` False the output activation is left to the loss (the sigmoid of BCE)."""
+@njit(cache=True, fastmath=FLAGS)
+def _forward(P, H, zoff, sizes, woff, boff, aoff, acts, aparams, blas, mb, last_act, fn, bs):  # type: ignore[no-untyped-def]
+    """Forward pass of one member (parameters ``P``) on the transposed batch ``H[:n_0]``: the
+    rows ``aoff[l]`` of ``H`` hold ``A_l``, the rows ``zoff[l]`` ``Z_{l+1}`` (the same rows as
+    ``A_{l+1}`` where ``g'`` needs no ``z``, :func:`initlab._fast_act.needs_z`).  With
+    ``last_act`` False the output activation is left to the loss (the sigmoid of BCE).  ``fn``
+    and ``bs``: the ``?gemm`` and its scratch (:mod:`initlab._fast_blas`)."""
     L = sizes.shape[0] - 1
+    ld = H.shape[1]
     for l in range(L):
         n_in, n_out = sizes[l], sizes[l + 1]
-        a_in, z_at, wo, bo = aoff[l], aoff[l + 1] - sizes[0], woff[l], boff[l]
-        if blas[l] and mb == A.shape[1]:
-            W = P[wo : wo + n_in * n_out].reshape((n_in, n_out))
-            np.dot(W.T, A[a_in : a_in + n_in], Z[z_at : z_at + n_out])
+        a_in, z_at, wo, bo = aoff[l], zoff[l], woff[l], boff[l]
+        if blas[l]:
+            # column-major: Z^T (mb x out) = A^T (mb x in) W (in x out), W^T stored (out x in),
+            # the batch's rows in pieces (batch_piece)
+            rows = batch_piece(mb, n_in, n_out)
+            for r0 in range(0, mb, rows):
+                gemm(fn, bs, False, True, min(rows, mb - r0), n_out, n_in, 1.0, H, a_in * ld + r0,
+                     ld, P, wo, n_out, 0.0, H, z_at * ld + r0, ld)  # fmt: skip
         else:
             for j in range(n_out):
-                zr = Z[z_at + j]
+                zr = z_at + j
                 for i in range(mb):
-                    zr[i] = 0.0
+                    H[zr, i] = 0.0
                 for q in range(n_in):
                     w = P[wo + q * n_out + j]
-                    ar = A[a_in + q]
                     for i in range(mb):
-                        zr[i] += w * ar[i]
-        for j in range(n_out):
-            zr = Z[z_at + j]
-            bj = P[bo + j]
-            for i in range(mb):
-                zr[i] += bj
-            if acts[l] != ACT_SOFTMAX and (last_act or l < L - 1):
-                _act_row(acts[l], aparams[l], zr, A[aoff[l + 1] + j], mb)
+                        H[zr, i] += w * H[a_in + q, i]
+        ao = aoff[l + 1]
+        if acts[l] != ACT_SOFTMAX and (last_act or l < L - 1):
+            bias_act_rows(acts[l], aparams[l], P, bo, H, z_at, H, ao, n_out, mb, z_at == ao)
+        else:
+            for j in range(n_out):
+                bj = P[bo + j]
+                for i in range(mb):
+                    H[z_at + j, i] += bj
         if acts[l] == ACT_SOFTMAX:
-            ao = aoff[l + 1]
             for i in range(mb):
-                zmax = Z[z_at, i]
+                zmax = H[z_at, i]
                 for j in range(1, n_out):
-                    zmax = max(zmax, Z[z_at + j, i])
+                    zmax = max(zmax, H[z_at + j, i])
                 tot = 0.0
                 for j in range(n_out):
-                    e = math.exp(Z[z_at + j, i] - zmax)
-                    A[ao + j, i] = e
+                    e = math.exp(H[z_at + j, i] - zmax)
+                    H[ao + j, i] = e
                     tot += e
                 for j in range(n_out):
-                    A[ao + j, i] /= tot
+                    H[ao + j, i] /= tot
 
 
 @njit(cache=True)
@@ -259,7 +169,7 @@ def _np_sum(x, lo, n):  # type: ignore[no-untyped-def]
             top += 1
 
 
-@njit(cache=True, fastmath=_FLAGS)
+@njit(cache=True, fastmath=FLAGS)
 def _cost_and_delta(Zo, Ao, Yt, dZ, C, loss, out_act, out_p, n_out, mb):  # type: ignore[no-untyped-def]
     """The mean cost of the batch as :mod:`initlab.losses` computes it (the terms into ``C``
     in its order, summed as NumPy sums), the output delta *before* its division by the
@@ -302,59 +212,64 @@ def _cost_and_delta(Zo, Ao, Yt, dZ, C, loss, out_act, out_p, n_out, mb):  # type
             d = Ao[j, i] - Yt[j, i]
             C[i * n_out + j] = d * d
             dZ[j, i] = two * d
-        _dact_row(out_act, out_p, Zo[j], Ao[j], dZ[j], dZ[j], mb)
+        dact_row(out_act, out_p, Zo, j, Ao, j, dZ, j, dZ, j, mb)
     return _np_sum(C, 0, mb * n_out) * T(1.0 / (mb * n_out)), mb * n_out
 
 
-@njit(cache=True, fastmath=_FLAGS)
-def _backward(P, G, A, Z, dZ, dA, sizes, woff, boff, aoff, acts, aparams, blas, mb):  # type: ignore[no-untyped-def]
-    """Backward pass of one member from ``dZ_L`` in ``dZ``: gradients into ``G``."""
+@njit(cache=True, fastmath=FLAGS)
+def _backward(  # type: ignore[no-untyped-def]
+    P, G, H, zoff, dZ, dA, sizes, woff, boff, aoff, acts, aparams, blas, mb, scale, fn, bs,
+):  # fmt: skip
+    """Backward pass of one member from ``dZ_L`` (before its division by the number of the
+    cost's terms) in ``dZ``: ``scale`` times the gradients into ``G`` (``scale`` is that
+    division; BLAS applies it as ``alpha``).  Each layer's bias gradient is summed in the same
+    pass that forms its delta."""
     zero = G.dtype.type(0.0)
     L = sizes.shape[0] - 1
-    n0 = sizes[0]
+    ld = H.shape[1]
+    for j in range(sizes[L]):
+        s = zero
+        for i in range(mb):
+            s += dZ[j, i]
+        G[boff[L - 1] + j] = scale * s
     for l in range(L - 1, -1, -1):
         n_in, n_out = sizes[l], sizes[l + 1]
-        a_in, wo, bo = aoff[l], woff[l], boff[l]
-        use_blas = blas[l] and mb == A.shape[1]
-        if use_blas:
-            gw = G[wo : wo + n_in * n_out].reshape((n_in, n_out))
-            np.dot(A[a_in : a_in + n_in], dZ[:n_out].T, gw)
+        a_in, wo = aoff[l], woff[l]
+        if blas[l]:
+            # column-major: dW^T (out x in) = scale dZ (out x mb) A^T (mb x in), the inputs in
+            # pieces (weight_piece)
+            cols = weight_piece(mb, n_in, n_out)
+            for c0 in range(0, n_in, cols):
+                gemm(fn, bs, True, False, n_out, min(cols, n_in - c0), mb, scale, dZ, 0, ld, H,
+                     (a_in + c0) * ld, ld, 0.0, G, wo + c0 * n_out, n_out)  # fmt: skip
         else:
             for q in range(n_in):
-                ar = A[a_in + q]
                 for j in range(n_out):
-                    dzr = dZ[j]
                     s = zero
                     for i in range(mb):
-                        s += ar[i] * dzr[i]
-                    G[wo + q * n_out + j] = s
-        for j in range(n_out):
-            dzr = dZ[j]
-            s = zero
-            for i in range(mb):
-                s += dzr[i]
-            G[bo + j] = s
+                        s += H[a_in + q, i] * dZ[j, i]
+                    G[wo + q * n_out + j] = scale * s
         if l == 0:
             break
-        if use_blas:
-            W = P[wo : wo + n_in * n_out].reshape((n_in, n_out))
-            np.dot(W, dZ[:n_out], dA[:n_in])
+        if blas[l]:
+            # column-major: dA^T (mb x in) = dZ^T (mb x out) W^T (out x in), rows in pieces
+            rows = batch_piece(mb, n_in, n_out)
+            for r0 in range(0, mb, rows):
+                gemm(fn, bs, False, False, min(rows, mb - r0), n_in, n_out, 1.0, dZ, r0, ld, P,
+                     wo, n_out, 0.0, dA, r0, ld)  # fmt: skip
         else:
             for q in range(n_in):
-                dar = dA[q]
                 for i in range(mb):
-                    dar[i] = 0.0
+                    dA[q, i] = 0.0
                 for j in range(n_out):
                     w = P[wo + q * n_out + j]
-                    dzr = dZ[j]
                     for i in range(mb):
-                        dar[i] += w * dzr[i]
-        z_prev = a_in - n0
-        for q in range(n_in):
-            _dact_row(acts[l - 1], aparams[l - 1], Z[z_prev + q], A[a_in + q], dA[q], dZ[q], mb)
+                        dA[q, i] += w * dZ[j, i]
+        g, gp = acts[l - 1], aparams[l - 1]
+        dact_rows_sum(g, gp, H, zoff[l - 1], H, a_in, dA, dZ, n_in, mb, G, boff[l - 1], scale)
 
 
-@njit(cache=True, fastmath=_FLAGS)
+@njit(cache=True, fastmath=FLAGS)
 def _update(G, U, S1, S2, opt, lr, h, t, sc):  # type: ignore[no-untyped-def]
     """The optimizer's update ``U`` from the gradient ``G`` (state ``S1``/``S2`` in place), as
     in :mod:`initlab.optim`; returns True if every entry of ``U`` is finite."""
@@ -411,10 +326,10 @@ def _update(G, U, S1, S2, opt, lr, h, t, sc):  # type: ignore[no-untyped-def]
     return ok
 
 
-@njit(cache=True, fastmath=_FLAGS)
+@njit(cache=True, fastmath=FLAGS)
 def train_chunk(  # type: ignore[no-untyped-def]
     X, Y, bidx, bstart, bsize, flat, S1, S2, sizes, woff, boff, acts, aparams, blas, loss, opt,
-    lr, h, t0, log, active, stopped, work,
+    lr, h, t0, log, active, stopped, work, fn,
 ):  # fmt: skip
     """Run ``log.shape[1]`` steps for every active member of the population, in place.
 
@@ -427,7 +342,8 @@ def train_chunk(  # type: ignore[no-untyped-def]
     cost or update is not finite, clears ``active[k]`` and sets ``stopped[k]`` to the step
     (the update is not applied).  ``work`` is scratch space of at least
     :func:`initlab._fast.workspace_size` entries, kept by the caller between calls (fresh
-    pages cost more than a short chunk's steps)."""
+    pages cost more than a short chunk's steps); ``fn`` the address of the ``?gemm`` for the
+    layers with ``blas`` set (:func:`initlab._fast_blas.gemm_address`)."""
     K, n_steps = log.shape
     L = sizes.shape[0] - 1
     n0, n_out = sizes[0], sizes[L]
@@ -439,13 +355,18 @@ def train_chunk(  # type: ignore[no-untyped-def]
     for l in range(L + 1):
         aoff[l + 1] = aoff[l] + sizes[l]
         maxw = max(maxw, sizes[l])
-    dt = flat.dtype
+    zoff = np.zeros(L, dtype=np.int64)  # Z_{l+1}'s rows: their own, or A_{l+1}'s (in place)
+    rows = aoff[L + 1]
+    for l in range(L):
+        if l == L - 1 or acts[l] == ACT_SOFTMAX or needs_z(acts[l], aparams[l]):
+            zoff[l] = rows
+            rows += sizes[l + 1]
+        else:
+            zoff[l] = aoff[l + 1]
     P_n = flat.shape[1]
     at = 0
-    A = work[at : at + aoff[L + 1] * mb_max].reshape((aoff[L + 1], mb_max))  # X^T, A_1 .. A_L
-    at += aoff[L + 1] * mb_max
-    Z = work[at : at + (aoff[L + 1] - n0) * mb_max].reshape((aoff[L + 1] - n0, mb_max))
-    at += (aoff[L + 1] - n0) * mb_max
+    H = work[at : at + rows * mb_max].reshape((rows, mb_max))  # X^T, A_1 .. A_L, kept Z_l
+    at += rows * mb_max
     Yt = work[at : at + n_out * mb_max].reshape((n_out, mb_max))
     at += n_out * mb_max
     dZ = work[at : at + maxw * mb_max].reshape((maxw, mb_max))
@@ -456,14 +377,16 @@ def train_chunk(  # type: ignore[no-untyped-def]
     U = work[at + P_n : at + 2 * P_n]
     at += 2 * P_n
     C = work[at : at + mb_max * (n_out + 1)]  # the cost's terms (and a row for softmax)
-    sc = np.empty(1, dtype=dt)
-    none = np.empty(0, dtype=dt)
+    sc = np.empty(1, dtype=flat.dtype)
+    none = np.empty(0, dtype=flat.dtype)
+    bs = gemm_scratch(sc)
     # one batch for all steps (full batch): gather it once
     same_batch = True
     for s in range(1, n_steps):
         if bstart[s] != bstart[0] or bsize[s] != bsize[0]:
             same_batch = False
             break
+    zo, ao = zoff[L - 1], aoff[L]
     for k in range(K):
         if not active[k]:
             continue
@@ -476,19 +399,19 @@ def train_chunk(  # type: ignore[no-untyped-def]
                 for i in range(mb):
                     r = bidx[bstart[s] + i]
                     for q in range(n0):
-                        A[q, i] = X[r, q]
+                        H[q, i] = X[r, q]
                     for j in range(n_out):
                         Yt[j, i] = Y[r, j]
-            _forward(P, A, Z, sizes, woff, boff, aoff, acts, aparams, blas, mb, loss != LOSS_BCE)
-            zo, ao = aoff[L] - n0, aoff[L]
+            _forward(P, H, zoff, sizes, woff, boff, aoff, acts, aparams, blas, mb,
+                     loss != LOSS_BCE, fn, bs)  # fmt: skip
             cost, terms = _cost_and_delta(
-                Z[zo:], A[ao:], Yt, dZ, C, loss, acts[L - 1], aparams[L - 1], n_out, mb
-            )
+                H[zo : zo + n_out], H[ao : ao + n_out], Yt, dZ, C, loss, acts[L - 1],
+                aparams[L - 1], n_out, mb,
+            )  # fmt: skip
             log[k, s] = cost
-            _backward(P, G, A, Z, dZ, dA, sizes, woff, boff, aoff, acts, aparams, blas, mb)
-            sc[0] = 1.0 / terms
-            for p in range(G.shape[0]):
-                G[p] *= sc[0]  # dJ/dparam: the mean over the batch's terms
+            sc[0] = 1.0 / terms  # dJ/dparam: the mean over the batch's terms
+            _backward(P, G, H, zoff, dZ, dA, sizes, woff, boff, aoff, acts, aparams, blas, mb,
+                      sc[0], fn, bs)  # fmt: skip
             ok = _update(G, U, s1, s2, opt, lr[k], h, t0 + s + 1, sc)
             if not (ok and math.isfinite(cost)):
                 active[k] = False

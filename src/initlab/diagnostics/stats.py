@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from initlab.diagnostics._symmetry import symmetry
 from initlab.diagnostics.records import LayerRecord, layer_stats
 from initlab.diagnostics.thresholds import THRESHOLDS, Thresholds
 from initlab.train import History, Schedule, StepEvent
@@ -41,6 +42,7 @@ __all__ = [
     "hist_edges",
     "saturation",
     "symmetry",
+    "tensor_stats",
 ]
 
 
@@ -54,38 +56,85 @@ _RELU_FAMILY = ("relu",)
 # ------------------------------------------------------------------------------- statistics
 
 
+def _sumsq(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """Per-member sum of squares over every axis but the first, and the count it sums."""
+    flat = x.reshape(x.shape[0], -1)
+    return np.sum(flat * flat, axis=1), flat.shape[1]
+
+
 def _rms(x: np.ndarray) -> np.ndarray:
     """Per-member root mean square over every axis but the first."""
-    flat = x.reshape(x.shape[0], -1)
-    return np.sqrt(np.mean(flat * flat, axis=1))
+    ss, count = _sumsq(x)
+    return np.sqrt(ss / count)  # np.mean's own division: the same figure
 
 
 def _norm(x: np.ndarray) -> np.ndarray:
-    flat = x.reshape(x.shape[0], -1)
-    return np.sqrt(np.sum(flat * flat, axis=1))
+    return np.sqrt(_sumsq(x)[0])
+
+
+def _norm_rms(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_norm` and :func:`_rms` of ``x`` from one sum of squares."""
+    ss, count = _sumsq(x)
+    return np.sqrt(ss), np.sqrt(ss / count)
 
 
 def _std(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], -1).std(axis=1)
 
 
+#: Values per block of the histogram passes: temporaries stay in cache (allocating one the size
+#: of a 2.4M-entry gradient per step costs more than the counting).
+_BLOCK = 1 << 16
+
+
 def _hist(x: np.ndarray, edges: np.ndarray) -> tuple[list[int], int, int]:
-    """Counts in ``edges`` plus the counts below and above them (nothing is dropped)."""
+    """Counts in ``edges`` (``np.histogram``'s bins) plus the counts below and above them
+    (nothing is dropped: non-finite values count as above), one block at a time."""
     v = x.ravel()
-    finite = v[np.isfinite(v)]
-    counts, _ = np.histogram(finite, bins=edges)
-    below = int(np.sum(finite < edges[0]))
-    above = int(np.sum(finite > edges[-1])) + int(v.size - finite.size)
+    counts = np.zeros(edges.size - 1, dtype=np.int64)
+    below = above = 0
+    for i in range(0, v.size, _BLOCK):
+        c = v[i : i + _BLOCK]
+        finite = int(np.count_nonzero(np.isfinite(c)))
+        if finite != c.size:
+            above += c.size - finite
+            c = c[np.isfinite(c)]
+        below += int(np.count_nonzero(c < edges[0]))
+        above += int(np.count_nonzero(c > edges[-1]))
+        counts += np.histogram(c, bins=edges)[0]
     return counts.tolist(), below, above
 
 
 def _log_hist(g: np.ndarray) -> dict[str, Any]:
-    a = np.abs(g.ravel())
-    zeros = int(np.sum(a == 0))
-    with np.errstate(divide="ignore"):
-        logs = np.log10(a[a > 0])
-    counts, below, above = _hist(logs, GRAD_LOG10_EDGES)
-    return {"counts": counts, "below": below, "above": above, "zeros": zeros}
+    """Counts of ``log10 |g|`` on :data:`GRAD_LOG10_EDGES`, with the exact zeros apart and
+    ``|g| = inf`` above (NaN is not counted), one block at a time."""
+    v = g.ravel()
+    edges = GRAD_LOG10_EDGES
+    counts = np.zeros(edges.size - 1, dtype=np.int64)
+    below = above = zeros = 0
+    buf = np.empty(min(_BLOCK, v.size))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in range(0, v.size, _BLOCK):
+            c = v[i : i + _BLOCK]
+            a = buf[: c.size]
+            np.abs(c, out=a)
+            np.log10(a, out=a)  # 0 -> -inf, inf -> inf, NaN -> NaN
+            zeros += int(np.count_nonzero(a == -np.inf))
+            below += int(np.count_nonzero(a < edges[0]))  # the zeros' -inf included
+            above += int(np.count_nonzero(a > edges[-1]))  # +inf included, NaN not
+            counts += np.histogram(a, bins=edges)[0]  # inside the edges only: no NaN, no inf
+    return {"counts": counts.tolist(), "below": below - zeros, "above": above, "zeros": zeros}
+
+
+def _same_data(x: np.ndarray, y: np.ndarray) -> bool:
+    """True when ``x`` and ``y`` are views of the same memory with the same layout (``A = Z``
+    for a layer without an activation), so that statistics of one are those of the other."""
+    return (
+        x.shape == y.shape
+        and x.strides == y.strides
+        and x.dtype == y.dtype
+        and x.__array_interface__["data"][0] == y.__array_interface__["data"][0]
+    )
 
 
 def saturation(activation: str, A: np.ndarray, t: Thresholds = THRESHOLDS) -> np.ndarray | None:
@@ -107,56 +156,30 @@ def dead_units(activation: str, A: np.ndarray) -> np.ndarray | None:
     return np.all(A == 0, axis=1).mean(axis=1)
 
 
-def _unit_groups(sig: np.ndarray, rtol: float) -> int:
-    """Number of distinct rows of ``sig`` (n, d): rows closer than ``rtol`` relative to the
-    larger norm are the same unit (connected components of that relation)."""
-    n = sig.shape[0]
-    sq = np.einsum("ij,ij->i", sig, sig)
-    gram = sig @ sig.T
-    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * gram, 0.0)
-    scale = np.maximum(sq[:, None], sq[None, :])
-    close = d2 <= (rtol * rtol) * scale
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    rows, cols = np.nonzero(np.triu(close, 1))
-    for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            parent[ri] = rj
-    return len({find(i) for i in range(n)})
-
-
-def symmetry(
-    W: np.ndarray, b: np.ndarray, A: np.ndarray, t: Thresholds = THRESHOLDS
-) -> dict[str, float]:
-    """Symmetry of one layer of one member: ``W`` (fan_in, n), ``b`` (n,), ``A`` (m, n)."""
-    n = W.shape[1]
-    scale_w = float(np.max(np.abs(W))) or 1.0
-    scale_a = float(np.max(np.abs(A))) or 1.0
-    sig = np.concatenate([W.T / scale_w, b[:, None] / scale_w, A.T / scale_a], axis=1)
-    distinct = _unit_groups(sig.astype(np.float64), t.symmetry_rtol)
-    norms = np.linalg.norm(W, axis=0)
-    if n > 1:
-        gram = W.T @ W
-        both = np.outer(norms, norms)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cos = np.where(both > 0, gram / np.where(both > 0, both, 1.0), 0.0)
-        zero = norms == 0
-        cos[np.ix_(zero, zero)] = 1.0  # two all-zero units are the same direction
-        np.fill_diagonal(cos, -np.inf)
-        max_cos = float(np.max(cos))
-    else:
-        max_cos = float("nan")
-    C = (A.T @ A) / A.shape[0]
-    fro2 = float(np.sum(C * C))
-    eff = float(np.trace(C) ** 2 / fro2) if fro2 > 0 else 0.0
-    return {"distinct_units": distinct, "max_cosine": max_cos, "effective_width": eff}
+def tensor_stats(
+    w: np.ndarray, dw: np.ndarray | None = None, u: np.ndarray | None = None
+) -> dict[str, float | None]:
+    """The weight figures of :class:`LayerStats` for one tensor ``w`` of any shape (a block
+    of a layer's parameters, e.g. attention's q/k/v projections): ``w_std``; with its gradient
+    ``dw``: ``dW_norm``, ``dW_std`` and ``grad_data = std(dW) / std(W)``; with an applied
+    update ``u``: ``update_std`` and ``update_data = std(u) / std(W)``.  What was not given is
+    None."""
+    one = w.reshape(1, -1)
+    w_std = float(_std(one)[0])
+    out: dict[str, float | None] = dict.fromkeys(
+        ("w_std", "dW_norm", "dW_std", "grad_data", "update_std", "update_data")
+    )
+    out["w_std"] = w_std
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if dw is not None:
+            g = dw.reshape(1, -1)
+            out["dW_norm"] = float(_norm(g)[0])
+            out["dW_std"] = float(_std(g)[0])
+            out["grad_data"] = float(np.float64(out["dW_std"]) / w_std)
+        if u is not None:
+            out["update_std"] = float(_std(u.reshape(1, -1))[0])
+            out["update_data"] = float(np.float64(out["update_std"]) / w_std)
+    return out
 
 
 class LayerStats:
@@ -215,7 +238,8 @@ class LayerStats:
             if bounded and activation in _BOUNDED:
                 lo, hi = _BOUNDED[activation]
             else:
-                finite = x[np.isfinite(x)]
+                ok = np.isfinite(x)
+                finite = x.ravel() if ok.all() else x[ok]  # the same values, without a copy
                 s = float(finite.std()) if finite.size else 0.0
                 m = float(finite.mean()) if finite.size else 0.0
                 half = 4.0 * s if s > 0 else 1.0
@@ -235,6 +259,7 @@ class LayerStats:
             self._first_step = ev.step
         elif self.keep == "first_last":
             self.records = [r for r in self.records if r["step"] == self._first_step]
+        fresh = self._w0 is None  # the weights are their own W_0: no change to measure
         if self._w0 is None:
             self._w0 = [w.copy() for w in net.weights]
             self.initial = {
@@ -257,15 +282,18 @@ class LayerStats:
             dW, dZ = ev.grads.dW[l], ev.grads.dZ[l]
             dA = ev.grads.dA[l]
             uW = ev.updates[2 * l]
+            dZ_norm, dZ_rms = _norm_rms(dZ)
+            z_mean, z_std = np.mean(Z, axis=(1, 2)), _std(Z)
+            a_is_z = _same_data(Z, A)  # no activation (torch): the same figures, computed once
             stats = {
-                "z_mean": np.mean(Z, axis=(1, 2)),
-                "z_std": _std(Z),
-                "a_mean": np.mean(A, axis=(1, 2)),
-                "a_std": _std(A),
+                "z_mean": z_mean,
+                "z_std": z_std,
+                "a_mean": z_mean if a_is_z else np.mean(A, axis=(1, 2)),
+                "a_std": z_std if a_is_z else _std(A),
                 "a_rms": _rms(A),
                 "a_zero": np.mean(A.reshape(K, -1) == 0, axis=1),
-                "dZ_norm": _norm(dZ),
-                "dZ_rms": _rms(dZ),
+                "dZ_norm": dZ_norm,
+                "dZ_rms": dZ_rms,
                 "dW_norm": _norm(dW),
                 "dW_std": _std(dW),
                 "db_norm": _norm(ev.grads.db[l]),
@@ -274,17 +302,22 @@ class LayerStats:
                 "update_std": _std(uW),
             }
             if dA is not None:
-                stats["dA_norm"] = _norm(dA)
-                stats["dA_rms"] = _rms(dA)
+                if _same_data(dA, dZ):
+                    stats["dA_norm"], stats["dA_rms"] = dZ_norm, dZ_rms
+                else:
+                    stats["dA_norm"], stats["dA_rms"] = _norm_rms(dA)
             sat = saturation(g.name, A, self.t)
             dead = dead_units(g.name, A)
             w0 = self._w0[l]
-            base = _norm(w0)
-            change = _norm(W - w0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 grad_data = stats["dW_std"] / stats["w_std"]
                 update_data = stats["update_std"] / stats["w_std"]
-                rel_change = np.where(base > 0, change / np.where(base > 0, base, 1.0), change)
+                if fresh and np.all(np.isfinite(W)):
+                    rel_change = np.zeros(K)  # |W - W_0| = 0 exactly (NaN/inf: computed)
+                else:
+                    base = _norm(w0)
+                    change = _norm(W - w0)
+                    rel_change = np.where(base > 0, change / np.where(base > 0, base, 1.0), change)
             for k in members:
                 rec: dict[str, Any] = {
                     "step": ev.step,
@@ -317,9 +350,13 @@ class LayerStats:
                     rec.update(symmetry(W[k], b[k, 0], A[k], self.t))
                 if self.histograms:
                     ez = self._edges(k, f"z{l + 1}", g.name, Z[k], bounded=False)
+                    if a_is_z and g.name not in _BOUNDED:  # the same data: the same bins
+                        self.edges[k].setdefault(f"a{l + 1}", list(self.edges[k][f"z{l + 1}"]))
                     ea = self._edges(k, f"a{l + 1}", g.name, A[k], bounded=True)
-                    rec["z_hist"] = _hist(Z[k], ez)[0]
-                    counts, below, above = _hist(A[k], ea)
+                    z_hist = _hist(Z[k], ez)
+                    same = _same_data(Z[k], A[k]) and np.array_equal(ez, ea)
+                    rec["z_hist"] = z_hist[0]
+                    counts, below, above = z_hist if same else _hist(A[k], ea)
                     rec["a_hist"] = counts
                     rec["a_hist_outside"] = [below, above]
                     rec["dZ_hist"] = _log_hist(dZ[k])

@@ -1,39 +1,10 @@
-"""What :func:`initlab.torch.inspect` and :class:`initlab.torch.Watch` share: which layers are
-observed, which activation follows each, the hooks that capture one pass, and the conversion of
-what they capture into the arrays and the :class:`initlab.train.StepEvent` of initlab's NumPy
+"""The hooks of one recorded pass of :func:`initlab.torch.inspect` and :class:`initlab.torch.Watch`,
+and the assembly of what they capture into the :class:`initlab.train.StepEvent` of initlab's NumPy
 diagnostics, so that :class:`initlab.diagnostics.LayerStats` computes every statistic and
 :func:`initlab.diagnostics.verdict` decides, exactly as for the NumPy engine.
 
-The mapping, for each observed layer ``l`` (Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d) in the
-order the forward pass first calls them:
-
-==========================  =======================================================================
-NumPy engine (K = 1)        torch
-==========================  =======================================================================
-``Z_l`` (m, n)              the layer's output.  Linear: ``(..., out)`` -> rows ``(m, out)`` with
-                            ``m`` = every leading position.  Conv: **channels are the units**:
-                            ``(N, C, *spatial)`` -> ``(N * prod(spatial), C)``, one row per example
-                            and position (an unbatched ``(C, *spatial)`` likewise)
-``A_l`` (m, n)              the output of the activation module that follows the layer in an
-                            ``nn.Sequential`` chain (found the way :func:`initialize` infers
-                            gains: dropout, normalisation, pooling and reshaping are looked
-                            through), turned into rows the same way (a flattened conv output is
-                            ``(N, C * P)``, channel-major, so it maps back to ``(N * P, C)``).
-                            No activation (another layer or the model's end follows): ``A = Z``
-                            and the activation is ``linear``.  Not in a Sequential chain (a
-                            custom module's forward): ``A = Z`` and the activation is
-                            ``unknown``, so the saturation and dead-unit rules do not apply
-``W_l`` (fan_in, n)         Linear ``(out, in)`` transposed; Conv ``(out, in/g, *k)`` ->
-                            ``(in/g * prod(k), out)``; ConvTranspose ``(in, out/g, *k)`` ->
-                            ``(in/g * prod(k), out)`` (each output channel's incoming weights)
-``b_l`` (n,)                the bias (zeros when the layer has none)
-``dZ_l``, ``dA_l``          gradients of the loss w.r.t. those outputs, as rows like ``Z``, ``A``
-``dW_l``, ``db_l``          gradients of the loss w.r.t. the weight and bias, laid out like them
-==========================  =======================================================================
-
-A layer called several times in one pass contributes the rows of every call.  Everything is
-copied to CPU float64 NumPy arrays as soon as it is captured (detached), so the statistics are
-computed in float64 whatever the model's dtype and device.
+Which layers are observed (:func:`find_sites`) and how each maps to the engine's arrays is in
+:mod:`initlab.torch._sites` (and :mod:`initlab.torch._attention` for ``nn.MultiheadAttention``).
 
 Capturing never changes what the model computes: every hook returns nothing (the forward
 pass and its graph are the model's own), values are copied the moment they are produced, and a
@@ -45,10 +16,8 @@ NumPy engine).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,230 +25,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from initlab.activations import Activation, parse_activation
 from initlab.network import Cache, Grads, Network
-from initlab.torch._layers import (
-    _NOT_ELEMENTWISE,
-    CONV,
-    CONV_TRANSPOSE,
+from initlab.torch._attention import ATTENTION_PARTS, NESTED, AttentionSite, call_output
+from initlab.torch._sites import (
+    INSPECTED,
+    INSPECTED_NAMES,
+    PASS_THROUGH,
     SUPPORTED,
-    TRANSPARENT,
-    _flatten,
-    _is_activation_module,
+    UNKNOWN,
+    Site,
+    following,
+    initlab_activation,
+    opaque,
 )
 from initlab.train import StepEvent
 
-__all__ = [
-    "INSPECTED",
-    "INSPECTED_NAMES",
-    "Capture",
-    "Site",
-    "describe",
-    "find_sites",
-    "initlab_activation",
-    "step_event",
-    "to_numpy",
-]
-
-#: Modules an input passes through unchanged in value for the graph's purpose (elementwise
-#: masks and identities): the layer after one still reads the layer before's activation.
-PASS_THROUGH: tuple[type[nn.Module], ...] = (
-    nn.Dropout,
-    nn.Dropout1d,
-    nn.Dropout2d,
-    nn.Dropout3d,
-    nn.AlphaDropout,
-    nn.Identity,
-)
-
-
-def _opaque(m: nn.Module) -> bool:
-    """Modules with children that compute without calling them (attention's projections)."""
-    return isinstance(m, nn.MultiheadAttention | nn.RNNBase)
-
-
-#: The layers whose statistics are recorded.
-INSPECTED: tuple[type[nn.Module], ...] = (nn.Linear, *CONV, *CONV_TRANSPOSE)
-INSPECTED_NAMES = "Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d (and their subclasses)"
-
-_LINEAR = parse_activation("linear")
-#: The activation of a layer whose following nonlinearity is not known from the model's
-#: structure: ``A = Z`` is recorded and no activation-specific rule applies.
-UNKNOWN = dataclasses.replace(_LINEAR, name="unknown")
-
-_BY_TYPE: list[tuple[type[nn.Module], str]] = [
-    (nn.ReLU, "relu"),
-    (nn.Tanh, "tanh"),
-    (nn.Sigmoid, "sigmoid"),
-    (nn.GELU, "gelu"),
-    (nn.SiLU, "silu"),
-    (nn.SELU, "selu"),
-    (nn.Softplus, "softplus"),
-    (nn.Mish, "mish"),
-    (nn.Softmax, "softmax"),
-    (nn.Identity, "linear"),
-]
-
-
-def initlab_activation(module: nn.Module | None) -> Activation:
-    """The initlab activation (its name drives the saturation and dead-unit rules) of a torch
-    activation module; ``None`` (no activation follows) is ``linear``.
-
-    ``nn.ReLU`` -> relu, ``nn.Tanh`` -> tanh, ``nn.Sigmoid`` -> sigmoid, ``nn.GELU`` -> gelu,
-    ``nn.SiLU`` -> silu, ``nn.LeakyReLU(a)`` -> ``leaky_relu:a``, ``nn.ELU(a)`` -> ``elu:a``,
-    ``nn.SELU`` -> selu, ``nn.Softplus`` -> softplus, ``nn.Mish`` -> mish, ``nn.Softmax`` ->
-    softmax, ``nn.Identity`` -> linear; any other module keeps its lower-cased class name (e.g.
-    ``hardtanh``), for which no activation-specific rule applies."""
-    if module is None:
-        return _LINEAR
-    for cls, name in _BY_TYPE:
-        if isinstance(module, cls):
-            return parse_activation(name)
-    if isinstance(module, nn.LeakyReLU):
-        return parse_activation(f"leaky_relu:{float(module.negative_slope)!r}")
-    if isinstance(module, nn.ELU):
-        return parse_activation(f"elu:{float(module.alpha)!r}")
-    return dataclasses.replace(_LINEAR, name=type(module).__name__.lower())
-
-
-def _following(model: nn.Module) -> dict[int, nn.Module | None]:
-    """``id(layer) -> the activation module after it`` (None: linear) for every supported layer
-    of an ``nn.Sequential`` chain whose activation is known; the same walk as
-    :func:`initlab.torch._layers.sequential_activations` (which returns gains, not modules)."""
-    modules = dict(model.named_modules())
-    roots = {""}
-    if isinstance(model, nn.DataParallel | nn.parallel.DistributedDataParallel):
-        roots.add("module")
-    out: dict[int, nn.Module | None] = {}
-    for name, m in modules.items():
-        if not isinstance(m, nn.Sequential):
-            continue
-        parent = name.rpartition(".")[0] if name else None
-        if parent is not None and isinstance(modules.get(parent), nn.Sequential):
-            continue
-        items = list(_flatten(m))
-        for i, item in enumerate(items):
-            if not isinstance(item, INSPECTED) or id(item) in out:
-                continue
-            known, act = False, None
-            for nxt in items[i + 1 :]:
-                if isinstance(nxt, TRANSPARENT):
-                    continue
-                if isinstance(nxt, SUPPORTED):
-                    known = True
-                elif _is_activation_module(nxt) and not isinstance(nxt, _NOT_ELEMENTWISE):
-                    known, act = True, nxt
-                break
-            else:
-                known = name in roots
-            if known:
-                out[id(item)] = act
-    return out
-
-
-def _matrix(module: nn.Module, w: torch.Tensor) -> np.ndarray:
-    """A weight (or its gradient, or an update) as the engine's ``(fan_in, units)`` matrix."""
-    t = w.detach()
-    if isinstance(module, CONV_TRANSPOSE):
-        g = module.groups
-        cin, cout_g = t.shape[0], t.shape[1]
-        t = t.reshape(g, cin // g, cout_g, -1).permute(0, 2, 1, 3).reshape(g * cout_g, -1)
-    else:
-        t = t.reshape(t.shape[0], -1)
-    return to_numpy(t.T.contiguous())
-
-
-def to_numpy(t: torch.Tensor) -> np.ndarray:
-    """A detached CPU float64 copy of ``t`` as a NumPy array (one copy: the conversion's own,
-    or a clone when ``t`` is already CPU float64)."""
-    t = t.detach()
-    x = t.to(device="cpu", dtype=torch.float64)
-    return (x.clone() if x is t else x).numpy()
-
-
-@dataclass
-class Site:
-    """One observed layer: its name, module, the activation that follows it and the module
-    whose output is its ``A`` (None: ``A = Z``)."""
-
-    name: str
-    module: nn.Module
-    activation: Activation
-    act_module: nn.Module | None
-
-    @property
-    def conv(self) -> bool:
-        return isinstance(self.module, CONV + CONV_TRANSPOSE)
-
-    @property
-    def units(self) -> int:
-        m = self.module
-        return int(m.out_channels if self.conv else m.out_features)
-
-    @property
-    def params(self) -> list[torch.Tensor]:
-        m = self.module
-        return [p for p in (m.weight, getattr(m, "bias", None)) if isinstance(p, torch.Tensor)]
-
-    def _channel_axis(self, t: torch.Tensor) -> int:
-        spatial = len(self.module.kernel_size)
-        return 1 if t.dim() == spatial + 2 else 0
-
-    def rows(self, t: torch.Tensor, like: torch.Size | None = None) -> np.ndarray:
-        """A layer output (or its gradient) as ``(rows, units)``; ``like`` is the shape of the
-        layer's own output when ``t`` comes from the activation that follows it."""
-        n = self.units
-        t = t.detach()
-        if not self.conv:
-            if t.dim() == 0 or t.shape[-1] != n:
-                raise ValueError(self._bad_shape(t, f"(..., {n})"))
-            return to_numpy(t.reshape(-1, n))
-        if like is not None and tuple(t.shape) != tuple(like):
-            batch = like[0] if len(like) == len(self.module.kernel_size) + 2 else None
-            ok_same = t.dim() == len(like) and t.shape[self._channel_axis(t)] == n
-            if not ok_same:
-                if batch is None or t.dim() == 0 or t.shape[0] != batch or t.numel() % (batch * n):
-                    raise ValueError(self._bad_shape(t, f"({batch}, {n}, ...)"))
-                t = t.reshape(batch, n, -1)  # flattened channel-major: (N, C * P) -> (N, C, P)
-                return to_numpy(t.movedim(1, -1).reshape(-1, n))
-        ax = self._channel_axis(t)
-        if t.shape[ax] != n:
-            raise ValueError(self._bad_shape(t, f"(N, {n}, ...)"))
-        return to_numpy(t.movedim(ax, -1).reshape(-1, n))
-
-    def input_rows(self, t: torch.Tensor) -> np.ndarray:
-        """The layer's input as rows ``(m, inputs)``: Linear ``(..., in)``; conv ``(N, C_in, ...)``
-        with the input channels as columns (what the engine calls ``X`` or ``A_prev``)."""
-        m = self.module
-        t = t.detach()
-        if not self.conv:
-            return to_numpy(t.reshape(-1, m.in_features))
-        return to_numpy(t.movedim(self._channel_axis(t), -1).reshape(-1, m.in_channels))
-
-    def _bad_shape(self, t: torch.Tensor, expected: str) -> str:
-        return (
-            f"layer {self.name!r} ({type(self.module).__name__}): its output or the output of "
-            f"the activation after it has shape {tuple(t.shape)}, which does not map to "
-            f"{self.units} units {expected}"
-        )
-
-    def weight(self) -> np.ndarray:
-        """``W`` as ``(fan_in, units)``."""
-        return _matrix(self.module, self.module.weight)
-
-    def bias(self) -> np.ndarray:
-        """``b`` as ``(units,)`` (zeros when the layer has none)."""
-        b = getattr(self.module, "bias", None)
-        return to_numpy(b) if isinstance(b, torch.Tensor) else np.zeros(self.units)
-
-    def weight_like(self, g: torch.Tensor | None) -> np.ndarray:
-        """A gradient or update of the weight as ``(fan_in, units)`` (zeros for None)."""
-        if g is None:
-            return np.zeros_like(self.weight())
-        return _matrix(self.module, g)
-
-    def bias_like(self, g: torch.Tensor | None) -> np.ndarray:
-        return np.zeros(self.units) if g is None else to_numpy(g).reshape(-1)
+__all__ = ["Capture", "Captured", "find_sites", "label_records", "step_event"]
 
 
 def find_sites(model: nn.Module) -> tuple[list[Site], list[tuple[str, str]]]:
@@ -288,12 +49,19 @@ def find_sites(model: nn.Module) -> tuple[list[Site], list[tuple[str, str]]]:
     when there is nothing to observe."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    following = _following(model)
-    sites, skipped = [], []
+    after = following(model)
+    sites: list[Site] = []
+    skipped = []
+    inside: set[int] = set()  # an attention's out_proj: observed with the attention
     for name, m in model.named_modules():
-        if isinstance(m, INSPECTED):
-            if id(m) in following:
-                act_module = following[id(m)]
+        if id(m) in inside:
+            continue
+        if isinstance(m, nn.MultiheadAttention):
+            sites.append(AttentionSite(name or "<model>", m, UNKNOWN, None))
+            inside.add(id(m.out_proj))
+        elif isinstance(m, INSPECTED):
+            if id(m) in after:
+                act_module = after[id(m)]
                 act = initlab_activation(act_module)
             else:
                 act_module, act = None, UNKNOWN
@@ -307,17 +75,6 @@ def find_sites(model: nn.Module) -> tuple[list[Site], list[tuple[str, str]]]:
             f"are: {', '.join(kinds)}"
         )
     return sites, skipped
-
-
-def describe(x: Any) -> str:
-    """A short description of a batch, an output or a target (shapes and dtypes)."""
-    if isinstance(x, torch.Tensor):
-        return f"tensor of shape {tuple(x.shape)} ({x.dtype}, {x.device})"
-    if isinstance(x, tuple | list):
-        return "(" + ", ".join(describe(v) for v in x) + ")"
-    if isinstance(x, Mapping):
-        return "{" + ", ".join(f"{k!r}: {describe(v)}" for k, v in x.items()) + "}"
-    return type(x).__name__
 
 
 # --------------------------------------------------------------------------- capturing
@@ -337,6 +94,9 @@ class Captured:
     b0: np.ndarray | None = None
     dw: torch.Tensor | None = None  # parameter gradients, summed over backward passes
     db: torch.Tensor | None = None
+    # an attention's other tensors: gradients by id(parameter), values at the first call
+    pgrads: dict[int, torch.Tensor] = field(default_factory=dict)
+    p0: dict[str, np.ndarray] | None = None
     backward_seen: bool = False
     # the graph around the first call: its input, its A (activation output, or Z), and the
     # clock at the call and once A was produced
@@ -381,26 +141,33 @@ class Capture:
         self.x: np.ndarray | None = None
         self._order = itertools.count()
         self._pending: dict[int, list[tuple[int, int]]] = {}
+        #: site index -> why its calls were not recorded (an attention fed nested tensors)
+        self.not_observed: dict[int, str] = {}
 
     # -- hooks
     def attach(self) -> None:
         try:
             acts: dict[int, nn.Module] = {}
             for i, site in enumerate(self.sites):
-                self.handles.append(site.module.register_forward_hook(self._layer_hook(i)))
+                attention = isinstance(site, AttentionSite)  # query may come as a keyword
+                hook = self._layer_hook(i, attention)
+                self.handles.append(site.module.register_forward_hook(hook, with_kwargs=attention))
                 if site.act_module is not None:
                     acts[id(site.act_module)] = site.act_module
                 if self.param_hooks:
                     for p, attr in zip(site.params, ("dw", "db"), strict=False):
                         if p.requires_grad:
                             self.handles.append(p.register_hook(self._param_hook(i, attr)))
+                    for p in site.extra_params:
+                        if p.requires_grad:
+                            self.handles.append(p.register_hook(self._extra_hook(i, id(p))))
             for key, m in acts.items():
                 self._pending[key] = []
                 self.handles.append(m.register_forward_hook(self._act_hook))
             if self.model is not None:
                 mine = {id(s.module) for s in self.sites} | set(acts)
                 for m in self.model.modules():
-                    if id(m) in mine or (any(True for _ in m.children()) and not _opaque(m)):
+                    if id(m) in mine or (any(True for _ in m.children()) and not opaque(m)):
                         continue
                     self.handles.append(m.register_forward_hook(self._other_hook))
         except BaseException:
@@ -454,30 +221,40 @@ class Capture:
     def _skip(self) -> bool:
         return self.grad_enabled_only and not torch.is_grad_enabled()
 
-    def _layer_hook(self, i: int) -> Any:
+    def _layer_hook(self, i: int, attention: bool) -> Any:
+        if attention:
+
+            def hook(module: nn.Module, args: Any, kwargs: Any, out: Any) -> Any:
+                query = args[0] if args else kwargs.get("query")
+                return self._layer_call(i, query, call_output(out))
+
+            return hook
+        return lambda module, args, out: self._layer_call(i, args[0] if args else None, out)
+
+    def _layer_call(self, i: int, x: Any, out: Any) -> None:
         site, rec = self.sites[i], self.data[i]
-
-        def hook(module: nn.Module, args: Any, out: Any) -> Any:
-            if self._skip() or not isinstance(out, torch.Tensor):
-                return None
-            if rec.first is None:
-                rec.first = next(self._order)
-                rec.w0, rec.b0 = site.weight(), site.bias()
-                if rec.first == 0 and args and isinstance(args[0], torch.Tensor):
-                    self.x = site.input_rows(args[0])
-                rec.x_in = args[0] if args else None
-                rec.t_call = rec.t_done = next(self._clock)
-                rec.a_out = out
-            call = len(rec.z)
-            rec.z.append(site.rows(out))
-            rec.shapes.append(out.shape)
-            if site.act_module is not None:
-                self._pending[id(site.act_module)].append((i, call))
-            if self.grads and out.requires_grad:
-                self.handles.append(out.register_hook(self._grad_hook(i, rec.dz, call, None)))
-            return None
-
-        return hook
+        if self._skip() or not isinstance(out, torch.Tensor):
+            return
+        if out.is_nested:
+            self.not_observed[i] = NESTED
+            return
+        if rec.first is None:
+            rec.first = next(self._order)
+            rec.w0, rec.b0 = site.weight(), site.bias()
+            if self.param_hooks and isinstance(site, AttentionSite):
+                rec.p0 = site.block_values()
+            if rec.first == 0 and isinstance(x, torch.Tensor):
+                self.x = site.input_rows(x)
+            rec.x_in = x
+            rec.t_call = rec.t_done = next(self._clock)
+            rec.a_out = out
+        call = len(rec.z)
+        rec.z.append(site.rows(out))
+        rec.shapes.append(out.shape)
+        if site.act_module is not None:
+            self._pending[id(site.act_module)].append((i, call))
+        if self.grads and out.requires_grad:
+            self.handles.append(out.register_hook(self._grad_hook(i, rec.dz, call, None)))
 
     def _act_hook(self, module: nn.Module, args: Any, out: Any) -> Any:
         queue = self._pending.get(id(module))
@@ -513,6 +290,15 @@ class Capture:
 
         return hook
 
+    def _extra_hook(self, i: int, key: int) -> Any:
+        rec = self.data[i]
+
+        def hook(grad: torch.Tensor) -> None:
+            g = grad.detach().clone()
+            rec.pgrads[key] = g if key not in rec.pgrads else rec.pgrads[key] + g
+
+        return hook
+
     # -- results
     def called(self) -> list[int]:
         """Indices of the sites called during the pass, in the order of their first call."""
@@ -521,6 +307,9 @@ class Capture:
 
 
 def _stack(parts: list[np.ndarray], n: int) -> np.ndarray:
+    """The rows of every call, one array (a single call's own array: no copy)."""
+    if len(parts) == 1:
+        return parts[0]
     return np.concatenate(parts, axis=0) if parts else np.zeros((0, n))
 
 
@@ -605,21 +394,21 @@ def label_records(
     records: list[dict[str, Any]], sites: list[Site], boundaries: list[str | None] | None = None
 ) -> None:
     """Add to LayerStats records (in place) what the torch model tells: the layer's qualified
-    ``name`` and ``module`` type, its ``kind``, ``fan_in`` and ``connections`` (inputs per
-    output value: ``fan_in / prod(stride)`` for a transposed conv) and the ``boundary`` after
-    it (from :meth:`Capture.boundaries`)."""
+    ``name`` and ``module`` type, its ``kind`` (``"attention"`` for a MultiheadAttention, with
+    ``parts``: what it holds), ``fan_in`` and ``connections`` (inputs per output value:
+    ``fan_in / prod(stride)`` for a transposed conv) and the ``boundary`` after it (from
+    :meth:`Capture.boundaries`)."""
     for r in records:
         site = sites[r["layer"] - 1]
         m = site.module
-        fan_in = int(site.weight().shape[0])
-        kind = (
-            "conv_transpose" if isinstance(m, CONV_TRANSPOSE) else "conv" if site.conv else "dense"
-        )
-        stride = math.prod(m.stride) if kind == "conv_transpose" else 1
+        fan_in = site.fan_in
+        stride = math.prod(m.stride) if site.kind == "conv_transpose" else 1
         r["name"] = site.name
         r["module"] = type(m).__name__
-        r["kind"] = kind
+        r["kind"] = site.kind
         r["fan_in"] = fan_in
         r["connections"] = fan_in / stride
+        if isinstance(site, AttentionSite):
+            r["parts"] = ATTENTION_PARTS
         if boundaries is not None:
             r["boundary"] = boundaries[r["layer"] - 1]

@@ -43,16 +43,9 @@ from initlab.diagnostics import (
     format_layer_stats,
     judge,
 )
-from initlab.torch._capture import (
-    CONV,
-    CONV_TRANSPOSE,
-    Capture,
-    Site,
-    describe,
-    find_sites,
-    label_records,
-    step_event,
-)
+from initlab.torch._attention import NOT_CALLED, AttentionSite
+from initlab.torch._capture import Capture, find_sites, label_records, step_event
+from initlab.torch._sites import CONV, CONV_TRANSPOSE, Site, describe
 from initlab.train import History
 
 __all__ = ["InspectResult", "inspect"]
@@ -73,6 +66,11 @@ GRADIENT_FIELDS = (
 #: Record fields that need an applied update (None for ``inspect``, which updates nothing).
 UPDATE_FIELDS = ("update_std", "update_data", "log10_update_data", "weight_change")
 _INTEGER = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+
+
+def _module_text(r: dict[str, Any]) -> str:
+    """The table's module column: the type, and what an attention layer holds."""
+    return f"{r['module']} ({r['parts']})" if r.get("parts") else str(r["module"])
 
 
 @dataclass(frozen=True)
@@ -127,7 +125,7 @@ class InspectResult:
         columns = [
             ("layer", cols["layer"]),
             ("name", lambda r: r["name"]),
-            ("module", lambda r: r["module"]),
+            ("module", _module_text),
             *[(h, cols[h]) for h, _ in LAYER_COLUMNS if h not in ("layer", "update:data")],
             ("grad:data", lambda r: r["grad_data"]),
         ]
@@ -330,11 +328,15 @@ def inspect(
 ) -> InspectResult:
     """Per-layer statistics and the verdict of initlab's diagnostics for ``model`` on ``batch``.
 
-    Runs ``model(batch)`` once with hooks on every Linear, Conv and ConvTranspose layer (see
-    :mod:`initlab.torch._capture` for how each maps to the engine's ``Z``, ``A``, ``W``, ``b``:
-    conv channels are the units, positions are rows) and, when ``target`` or ``loss_fn`` is
-    given, one backward pass of the loss.  Then :class:`initlab.diagnostics.LayerStats` computes
-    the statistics (activation mean, std, saturation, dead units, distinct units; gradient
+    Runs ``model(batch)`` once with hooks on every Linear, Conv and ConvTranspose layer and
+    every ``nn.MultiheadAttention`` (one layer of kind ``"attention"``: query in, attention
+    output out, ``out_proj`` as its ``W``, the q/k/v blocks' figures under the record's
+    ``params``; see :mod:`initlab.torch._sites` and :mod:`initlab.torch._attention` for how each
+    maps to the engine's ``Z``, ``A``, ``W``, ``b``: conv channels are the units, positions are
+    rows) and, when ``target`` or ``loss_fn`` is given, one backward pass of the loss.  A model
+    with attention runs its forward with gradients enabled, so that PyTorch's fused attention
+    paths (which skip the module) are not taken.  Then :class:`initlab.diagnostics.LayerStats`
+    computes the statistics (activation mean, std, saturation, dead units, distinct units; gradient
     norms and RMS; ``grad:data = std(dW) / std(W)``) and :func:`initlab.diagnostics.verdict`
     names the failure modes, exactly as for the NumPy engine.  The last layer called is the
     output layer; the others are hidden layers.
@@ -385,7 +387,7 @@ def inspect(
     seen: set[int] = set()
     params: list[torch.Tensor] = []
     for site in sites:
-        for p in site.params:
+        for p in site.params + site.extra_params:
             if id(p) not in seen:
                 seen.add(id(p))
                 params.append(p)
@@ -403,7 +405,12 @@ def inspect(
                 p.requires_grad_(True)
             capture.attach()
             locator.attach()
-            with torch.set_grad_enabled(backward):
+            # with gradients enabled, PyTorch's fused attention paths (the encoder layer's
+            # native kernel, the nested-tensor padding path) are not taken: they would
+            # compute the attention without calling the module (see torch/_attention.py)
+            with torch.set_grad_enabled(
+                backward or any(isinstance(s, AttentionSite) for s in sites)
+            ):
                 try:
                     output = _call(model, batch)
                 except Exception as exc:
@@ -434,6 +441,13 @@ def inspect(
     return _result(sites, skipped, capture, grads, loss_value, loss_name, mode, backward, probe)
 
 
+def _why_not(capture: Capture, i: int, site: Site) -> str:
+    """Why site ``i`` has no record."""
+    if i in capture.not_observed:
+        return capture.not_observed[i]
+    return NOT_CALLED if isinstance(site, AttentionSite) else "not called by model(batch)"
+
+
 def _result(
     sites: list[Site],
     skipped: list[tuple[str, str]],
@@ -447,28 +461,35 @@ def _result(
 ) -> InspectResult:
     order = capture.called()
     if not order:
+        reasons: dict[str, list[str]] = {}
+        for i, r in capture.not_observed.items():
+            reasons.setdefault(r, []).append(sites[i].name)
+        why = "".join(f"; {', '.join(names)}: {r}" for r, names in reasons.items())
         raise ValueError(
             "inspect: model(batch) ran without calling any of its layers "
-            f"({', '.join(s.name for s in sites)})"
+            f"({', '.join(s.name for s in sites)}){why}"
         )
     used = [sites[i] for i in order]
     data = [capture.data[i] for i in order]
-    not_called = [
-        (s.name, "not called by model(batch)") for i, s in enumerate(sites) if i not in order
-    ]
+    not_called = [(s.name, _why_not(capture, i, s)) for i, s in enumerate(sites) if i not in order]
     dw, db = [], []
     for site in used:
-        m = site.module
-        dw.append(site.weight_like(grads.get(id(m.weight))))
-        b = getattr(m, "bias", None)
-        db.append(site.bias_like(grads.get(id(b)) if isinstance(b, torch.Tensor) else None))
-    nan = [(np.full_like(w, np.nan), np.full_like(b, np.nan)) for w, b in zip(dw, db, strict=True)]
+        dw.append(site.weight_like(grads.get(id(site.weight_param))))
+        b = site.bias_param
+        db.append(site.bias_like(grads.get(id(b)) if b is not None else None))
+    # no update is applied: one NaN stands for each (LayerStats' update figures are then NaN,
+    # and set to None below), instead of a NaN array the size of every weight
+    nan = [(np.full((1, 1), np.nan), np.full(1, np.nan)) for _ in used]
     cost = math.nan if loss_value is None else loss_value
     event = step_event(
         0, cost, used, data, dw=dw, db=db, updates=nan, with_grads=backward, x=capture.x
     )
     probe(event)
     label_records(probe.records, used, capture.boundaries(order))
+    for r in probe.records:
+        site = used[r["layer"] - 1]
+        if isinstance(site, AttentionSite):  # its q/k/v and out_proj tensors, each on its own
+            r["params"] = site.block_stats(grads if backward else {})
     if not backward:  # not measured, not zero: the verdict's gradient rules then skip them
         for r in probe.records:
             r.update({k: None for k in GRADIENT_FIELDS if k in r})

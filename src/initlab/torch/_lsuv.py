@@ -53,10 +53,10 @@ from torch import nn
 from initlab._checks import check_finite_real, check_positive_int
 from initlab._text import format_table
 from initlab.schemes import SchemeSpec
-from initlab.torch._capture import describe
 from initlab.torch._layers import RECURRENT, layer_weights
 from initlab.torch._plan import initialize, plan
 from initlab.torch._sample import compute_dtype
+from initlab.torch._sites import describe
 from initlab.torch._summary import InitSummary
 from initlab.torch._trace import run_batch
 

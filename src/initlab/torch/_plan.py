@@ -27,7 +27,6 @@ from torch import nn
 
 from initlab.schemes import SchemeSpec
 from initlab.torch._args import Args, Generators, parse_args
-from initlab.torch._capture import describe
 from initlab.torch._init import Choice, Step, norm_steps, tensor_step, weight_steps
 from initlab.torch._layers import (
     NORM,
@@ -40,6 +39,7 @@ from initlab.torch._layers import (
     sequential_activations,
 )
 from initlab.torch._residual import expand_model_scheme, find_branches, zero_init_items
+from initlab.torch._sites import describe
 from initlab.torch._summary import InitSummary, ParamInit
 from initlab.torch._trace import (
     attention_projections,

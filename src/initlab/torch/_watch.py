@@ -66,6 +66,7 @@ from initlab.diagnostics import (
     report,
     verdict,
 )
+from initlab.torch._attention import ATTENTION_PARTS, NOT_CALLED, AttentionSite
 from initlab.torch._capture import Capture, find_sites, label_records, step_event
 from initlab.train import History
 
@@ -99,6 +100,7 @@ class Watch:
         self._order: list[int] | None = None  # site indices in forward order, from record 1
         self._update_diverged: int | None = None
         self._capture: Capture | None = None
+        self._not_observed: dict[str, str] = {}
         self._closed = False
         self._arm()
 
@@ -237,6 +239,16 @@ class Watch:
         n = len(self._probe.records)
         self._probe(event)
         label_records(self._probe.records[n:], sites, cap.boundaries(self._order))
+        for r in self._probe.records[n:]:
+            site, d = sites[r["layer"] - 1], data[r["layer"] - 1]
+            if isinstance(site, AttentionSite):  # its q/k/v and out_proj tensors
+                grads = {**d.pgrads, id(site.weight_param): d.dw, id(site.bias_param): d.db}
+                r["params"] = site.block_stats(grads, d.p0)
+        self._not_observed = {
+            s.name: cap.not_observed.get(i, NOT_CALLED if isinstance(s, AttentionSite) else "")
+            for i, s in enumerate(self.sites)
+            if i not in self._order
+        }
 
     # ------------------------------------------------------------------ results
 
@@ -298,13 +310,27 @@ class Watch:
         sentence, the findings at initialization (the first record) and in training."""
         return judge(self._recorded_history(), reference=reference, thresholds=thresholds)
 
+    @property
+    def not_observed(self) -> dict[str, str]:
+        """The layers the last record did not see, with the reason where one is known (an
+        attention computed by a fused path or fed nested tensors; see
+        :mod:`initlab.torch._attention`)."""
+        return dict(self._not_observed)
+
     def legend(self) -> str:
-        """Which layer number is which module, e.g. ``layer 1 = '0' (Conv2d, relu)``."""
-        return "\n".join(
-            f"layer {k} = {self.sites[i].name!r} ({type(self.sites[i].module).__name__}, "
-            f"{self.sites[i].activation.spec})"
-            for k, i in enumerate(self._order or [], start=1)
-        )
+        """Which layer number is which module, e.g. ``layer 1 = '0' (Conv2d, relu)``, and the
+        layers that were not observed."""
+        lines = []
+        for k, i in enumerate(self._order or [], start=1):
+            site = self.sites[i]
+            parts = f": {ATTENTION_PARTS}" if isinstance(site, AttentionSite) else ""
+            lines.append(
+                f"layer {k} = {site.name!r} ({type(site.module).__name__}{parts}, "
+                f"{site.activation.spec})"
+            )
+        for name, why in self._not_observed.items():
+            lines.append(f"not observed: {name!r}" + (f" ({why})" if why else ""))
+        return "\n".join(lines)
 
     def report(self, reference: History | None = None) -> str:
         """:func:`initlab.diagnostics.report` (tables at the first and last record, verdict)
@@ -362,7 +388,8 @@ class Watch:
 def watch(
     model: nn.Module, every: int = 100, *, histograms: bool = True, symmetry: bool = True
 ) -> Watch:
-    """A :class:`Watch` on ``model``'s Linear, Conv and ConvTranspose layers that records the
+    """A :class:`Watch` on ``model``'s Linear, Conv, ConvTranspose and MultiheadAttention layers
+    (:mod:`initlab.torch._attention`: q/k/v and out_proj figures per attention) that records the
     per-layer statistics of initlab's diagnostics at steps 0, ``every``, ``2 every``, ... of a
     training loop, including ``update:data = std(W_after - W_before) / std(W)``.
 
