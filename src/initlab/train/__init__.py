@@ -17,23 +17,30 @@ next step overwrites: a probe that keeps them must copy them.
 A member whose cost or update is NaN or inf stops there: its parameters are frozen (the
 non-finite update is not applied), :attr:`History.diverged_at` holds the step, and the other
 members of the population keep training.  Divergence is a result, never an exception.
+
+This module holds the loop (:class:`Trainer`, :func:`fit`).  What a probe sees and when it looks
+(:class:`StepEvent`, :class:`Probe`, :class:`Schedule`, the :class:`Evaluate` probe) is in
+:mod:`initlab.train.probes`; the result (:class:`History`) and :func:`evaluate` in
+:mod:`initlab.train.results`; the checks of the Trainer's arguments in
+:mod:`initlab.train.arguments`.  Everything is re-exported here.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 import initlab._fast as _fast
-from initlab._checks import ParameterError, ParameterTypeError, check_positive_int
-from initlab._json import jsonable
-from initlab.losses import Loss, get_loss
-from initlab.network import Cache, Grads, Network, backward, check_data, forward
+from initlab._checks import check_positive_int
+from initlab.losses import Loss
+from initlab.network import Grads, Network, backward, check_data, forward
 from initlab.optim import Optimizer, get_optimizer
+from initlab.train.arguments import _as_data, _check_arguments
+from initlab.train.probes import Evaluate, Probe, Schedule, StepEvent, _look_ahead
+from initlab.train.results import History, accuracy, evaluate
 
 __all__ = [
     "Evaluate",
@@ -46,259 +53,6 @@ __all__ = [
     "evaluate",
     "fit",
 ]
-
-
-@dataclass
-class StepEvent:
-    """What a probe sees at one step.  ``net`` holds the parameters *before* this step's update;
-    ``updates`` are the arrays about to be added (``[dW_1, db_1, ...]`` order, zero for members
-    that have stopped).  Probes must not modify anything they are given."""
-
-    step: int
-    net: Network
-    X: np.ndarray
-    Y: np.ndarray
-    cache: Cache
-    grads: Grads
-    updates: list[np.ndarray]
-    cost: np.ndarray
-    active: np.ndarray
-    loss: Loss
-
-
-class Probe(Protocol):
-    """A recorder.  The loop asks ``wants(step, last)`` at every step (``last`` is the last
-    step of the current ``Trainer.run`` call) and calls the probe with a :class:`StepEvent`
-    when it answers True; ``result()`` is what ends up in ``History.records[name]``."""
-
-    name: str
-
-    def wants(self, step: int, last: int) -> bool: ...
-
-    def __call__(self, event: StepEvent) -> None: ...
-
-    def result(self) -> Any: ...
-
-
-class Schedule:
-    """Which steps a probe looks at; a probe's ``wants`` can simply ask its schedule.
-
-    * ``Schedule.every(n)``: step 0, every n-th step (t % n == 0) and the last step of each
-      ``run`` call;
-    * ``Schedule.run_ends()``: step 0 and the last step of each ``run`` call;
-    * ``Schedule.on_demand()``: step 0, and the last step of the next ``run`` call after each
-      :meth:`request` (one record per request; the web page asks when a frame needs fresh
-      figures);
-    * ``Schedule.dense_then_every(first, n)``: every step up to ``first``, then as
-      ``every(n)`` (for criteria that look at the first steps, where gradients change fastest).
-    """
-
-    def __init__(self, period: int | None = None, on_demand: bool = False, dense: int = 0) -> None:
-        if period is not None:
-            period = check_positive_int("every", period)
-        self.period = period
-        self.demand = on_demand
-        self.dense = check_positive_int("first", dense, minimum=0)
-        self.pending = False
-
-    @classmethod
-    def every(cls, n: int) -> Schedule:
-        return cls(n)
-
-    @classmethod
-    def run_ends(cls) -> Schedule:
-        return cls()
-
-    @classmethod
-    def on_demand(cls) -> Schedule:
-        return cls(on_demand=True)
-
-    @classmethod
-    def dense_then_every(cls, first: int, n: int) -> Schedule:
-        return cls(n, dense=first)
-
-    def request(self) -> None:
-        """Record at the last step of the next ``run`` call (on-demand schedules only)."""
-        if not self.demand:
-            raise ValueError("request() needs a Schedule.on_demand() schedule")
-        self.pending = True
-
-    def wants(self, step: int, last: int) -> bool:
-        """True if a probe on this schedule looks at ``step``; an on-demand schedule's
-        request is used up by the step it answers True for (step 0 uses none)."""
-        if step == 0 or step <= self.dense:
-            return True
-        if self.demand:
-            if self.pending and step == last:
-                self.pending = False
-                return True
-            return False
-        return step == last or (self.period is not None and step % self.period == 0)
-
-    def __repr__(self) -> str:
-        if self.demand:
-            return "Schedule.on_demand()"
-        if self.dense:
-            return f"Schedule.dense_then_every({self.dense}, {self.period})"
-        return "Schedule.run_ends()" if self.period is None else f"Schedule.every({self.period})"
-
-
-@dataclass
-class History:
-    """The result of :func:`fit`.
-
-    ``cost[k, t]`` is member k's cost on the batch of step t, before that step's update (NaN
-    after the member stopped); ``final_cost[k]`` the cost on the whole training set after the
-    last update; ``diverged_at[k]`` the step at which member k's cost or update became NaN/inf
-    (None if it never did); ``records`` what each probe recorded, by probe name."""
-
-    cost: np.ndarray
-    final_cost: np.ndarray
-    diverged_at: list[int | None]
-    steps_run: int
-    records: dict[str, Any] = field(default_factory=dict)
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def population(self) -> int:
-        return self.cost.shape[0]
-
-    def status(self, k: int = 0) -> str:
-        """``"ok"`` or ``"diverged at step N"`` for member ``k``."""
-        d = self.diverged_at[k]
-        return "ok" if d is None else f"diverged at step {d}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (NaN and inf become None / strings by the JSON writer's rules)."""
-        return {
-            "cost": jsonable(self.cost),
-            "final_cost": jsonable(self.final_cost),
-            "diverged_at": list(self.diverged_at),
-            "steps_run": self.steps_run,
-            "records": jsonable(self.records),
-            "meta": jsonable(self.meta),
-        }
-
-
-def accuracy(A: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Fraction of examples classified right, per member: one output column is thresholded at
-    0.5, several are compared by argmax."""
-    if Y.shape[-1] == 1:
-        return ((A > 0.5) == (Y > 0.5)).mean(axis=(-2, -1))
-    return (A.argmax(axis=-1) == Y.argmax(axis=-1)).mean(axis=-1)
-
-
-def evaluate(net: Network, X: np.ndarray, Y: np.ndarray, loss: Loss | str) -> dict[str, np.ndarray]:
-    """Cost and accuracy of every member on ``(X, Y)``: ``{"cost": (K,), "accuracy": (K,)}``."""
-    loss = get_loss(loss)
-    X = np.asarray(X, dtype=net.dtype)
-    Y = np.asarray(Y, dtype=net.dtype)
-    with np.errstate(all="ignore"):
-        A, cache = forward(net, X)
-        return {"cost": loss.cost(cache.Z[-1], A, Y), "accuracy": accuracy(A, Y)}
-
-
-class Evaluate:
-    """A probe that evaluates cost and accuracy on fixed data (e.g. the test set) as training
-    goes; ``result()`` is ``{"step": [...], "cost": (n, K), "accuracy": (n, K)}``."""
-
-    def __init__(self, X: np.ndarray, Y: np.ndarray, every: int = 100, name: str = "test"):
-        self.X, self.Y = X, Y
-        self.schedule = Schedule.every(every)
-        self.every = self.schedule.period
-        self.name = name
-        self._steps: list[int] = []
-        self._cost: list[np.ndarray] = []
-        self._acc: list[np.ndarray] = []
-
-    def wants(self, step: int, last: int) -> bool:
-        return self.schedule.wants(step, last)
-
-    def __call__(self, event: StepEvent) -> None:
-        r = evaluate(event.net, self.X, self.Y, event.loss)
-        self._steps.append(event.step)
-        self._cost.append(r["cost"])
-        self._acc.append(r["accuracy"])
-
-    def result(self) -> dict[str, Any]:
-        return {
-            "step": list(self._steps),
-            "cost": np.array(self._cost),
-            "accuracy": np.array(self._acc),
-        }
-
-
-def _look_ahead(probes: Sequence[Probe], start: int, last: int) -> tuple[int, list[Probe]]:
-    """Ask the probes about the steps ``start, start + 1, ...`` in order, each probe once per
-    step as the loop always does, up to the first step some probe wants: returns how many
-    steps no probe wants and the probes that want the step after them (empty if none up to
-    ``last``).  A probe is asked about a step after it has seen every earlier event, as in a
-    step-by-step loop, so its answers cannot differ."""
-    for t in range(start, last + 1):
-        due = [p for p in probes if p.wants(t, last)]
-        if due:
-            return t - start, due
-    return last + 1 - start, []
-
-
-def _check_arguments(net: Any, optimizer: Any, seed: Any, lr: Any) -> None:
-    """The Trainer's arguments that are not data: a Network, an optimizer (a name or an object
-    with ``init`` and ``updates``), a seed (an int >= 0 or a numpy Generator) and learning
-    rates that are numbers (their range is the optimizer's to check)."""
-    try:
-        np.asarray(lr, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError):
-        raise ParameterTypeError(
-            "lr",
-            lr,
-            "a number > 0, or one per population member",
-            f"lr must be a number or a list of numbers (one per member), got {lr!r}",
-        ) from None
-    if not isinstance(net, Network):
-        raise ParameterTypeError(
-            "net",
-            net,
-            "an initlab Network (see initlab.network.init_network)",
-            f"net must be an initlab Network, got {type(net).__name__}",
-        )
-    if not isinstance(optimizer, str) and not (
-        callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "updates", None))
-    ):
-        raise ParameterTypeError(
-            "optimizer",
-            optimizer,
-            "a name (gd, momentum, nesterov, rmsprop, adam) or an initlab.optim optimizer",
-            f"optimizer must be a name such as 'adam' or an initlab.optim optimizer, got "
-            f"{optimizer!r}",
-        )
-    if not isinstance(seed, np.random.Generator):
-        check_positive_int("seed", seed, minimum=0)
-
-
-def _as_data(name: str, A: Any, net: Network) -> np.ndarray:
-    """``A`` (inputs X or targets Y) as a 2-D array of the network's dtype with at least one
-    row; complex, text or object values are an error, not silently converted."""
-    allowed = "a 2-D array of real numbers with at least one row"
-    try:
-        arr = np.asarray(A)
-    except (ValueError, TypeError) as exc:  # ragged lists
-        raise ParameterError(name, A, allowed, f"{name} is not an array: {exc}") from None
-    if np.iscomplexobj(arr) or arr.dtype.kind not in "biuf":
-        raise ParameterTypeError(
-            name,
-            A,
-            allowed,
-            f"{name} must hold real numbers, got dtype {arr.dtype} (complex values would lose "
-            "their imaginary part)"
-            if np.iscomplexobj(arr)
-            else f"{name} must hold real numbers, got dtype {arr.dtype}",
-        )
-    if arr.ndim >= 1 and arr.shape[0] == 0:
-        raise ParameterError(
-            name, A, allowed, f"{name} has no rows (shape {arr.shape}); give at least one example"
-        )
-    with np.errstate(over="ignore"):
-        return arr.astype(net.dtype, copy=False)
 
 
 class Trainer:
