@@ -86,6 +86,34 @@ def _residual_layers(sizes: tuple[int, ...], residual: Any) -> tuple[float | Non
     return (*(alpha if sizes[l] == sizes[l + 1] else None for l in range(n_hidden)), None)
 
 
+def _lsuv_data(net: Network, data: Any) -> np.ndarray:
+    """``init_network``'s ``data`` for a data-dependent scheme: a 2-D array of real inputs,
+    one row per example and one column per input of ``net``."""
+    allowed = f"a 2-D array of real inputs of shape (m, {net.sizes[0]}) with m >= 1"
+    if data is None:
+        raise ParameterError(
+            "data",
+            None,
+            allowed,
+            "weight_init 'lsuv' is data-dependent: pass data=<a batch of inputs> to "
+            "init_network so each layer can be rescaled to unit output variance",
+        )
+    arr = np.asarray(data)
+    if np.iscomplexobj(arr) or arr.dtype.kind not in "biuf":
+        raise ParameterTypeError(
+            "data", data, allowed, f"data must hold real numbers, got dtype {arr.dtype}"
+        )
+    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] != net.sizes[0]:
+        raise ParameterError(
+            "data",
+            data,
+            allowed,
+            f"data for 'lsuv' must have shape (m, {net.sizes[0]}) with m >= 1 (one row per "
+            f"example, one column per input of the network), got shape {arr.shape}",
+        )
+    return arr
+
+
 def init_network(
     sizes: Sequence[int],
     activation: str | Activation | Sequence[str | Activation] = "relu",
@@ -159,29 +187,7 @@ def init_network(
     )
     lsuv_members = [i for i, s in enumerate(w_specs) if s.info.data_dependent]
     if lsuv_members:
-        allowed = f"a 2-D array of real inputs of shape (m, {net.sizes[0]}) with m >= 1"
-        if data is None:
-            raise ParameterError(
-                "data",
-                None,
-                allowed,
-                "weight_init 'lsuv' is data-dependent: pass data=<a batch of inputs> to "
-                "init_network so each layer can be rescaled to unit output variance",
-            )
-        arr = np.asarray(data)
-        if np.iscomplexobj(arr) or arr.dtype.kind not in "biuf":
-            raise ParameterTypeError(
-                "data", data, allowed, f"data must hold real numbers, got dtype {arr.dtype}"
-            )
-        if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] != net.sizes[0]:
-            raise ParameterError(
-                "data",
-                data,
-                allowed,
-                f"data for 'lsuv' must have shape (m, {net.sizes[0]}) with m >= 1 (one row per "
-                f"example, one column per input of the network), got shape {arr.shape}",
-            )
-        lsuv_rescale(net, arr, members=lsuv_members)
+        lsuv_rescale(net, _lsuv_data(net, data), members=lsuv_members)
     return net
 
 
