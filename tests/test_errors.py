@@ -119,6 +119,17 @@ def test_fit_names_the_bad_parameter(problem, change, field):
     assert field in str(exc.value)
 
 
+def test_a_run_too_long_to_record_names_steps(problem):
+    # 2**50 steps of one member need a 2**53-byte (8 PiB) cost log: beyond any machine's memory
+    # and address space, so the allocation fails whatever the OS's overcommit policy (it was a
+    # bare MemoryError, found by test_fuzz_fit_long)
+    net, X, Y = problem
+    with pytest.raises(ParameterError) as exc:
+        fit(net, X, Y, steps=2**50)
+    assert exc.value.field == "steps" and str(2**50) in str(exc.value)
+    assert net.weights[0].shape == (1, 2, 3)  # nothing ran
+
+
 def test_complex_inputs_are_refused_not_truncated(problem):
     net, X, Y = problem
     with pytest.raises(TypeError, match="imaginary part"):

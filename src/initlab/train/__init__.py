@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 import initlab._fast as _fast
-from initlab._checks import check_positive_int
+from initlab._checks import ParameterError, check_positive_int
 from initlab.losses import Loss
 from initlab.network import Grads, Network, backward, check_data, forward
 from initlab.optim import Optimizer, get_optimizer
@@ -158,7 +158,17 @@ class Trainer:
             # the parameters were replaced since the last run: pack the new ones (the
             # optimizer's state is kept, it does not depend on the values)
             self._pack()
-        log = np.full((net.population, n), np.nan)
+        try:
+            log = np.full((net.population, n), np.nan)
+        except MemoryError:
+            # the History keeps every step's cost, so a run this long cannot be recorded
+            raise ParameterError(
+                "steps",
+                n,
+                "a number of steps whose cost log (population x steps floats) fits in memory",
+                f"steps={n} is too many to record: the cost log of {net.population} member(s) "
+                f"would take {net.population * n * 8 / 2**30:.3g} GiB; run fewer steps",
+            ) from None
         last = self.step + n - 1
         # (with every member stopped already, the reference loop runs its one step)
         fast = self._fast_plan(n) if self.active.any() else None
