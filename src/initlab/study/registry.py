@@ -173,6 +173,7 @@ def _load() -> None:
     from initlab.study import (  # noqa: F401
         claims_constant,
         claims_forms,
+        claims_large,
         claims_recommended,
         claims_scale,
         claims_zero,

@@ -7,6 +7,9 @@ Nothing here computes a statistic or decides a verdict: the hooks of
 :func:`initlab.diagnostics.verdict` names the failure modes, with the thresholds of
 :data:`initlab.diagnostics.THRESHOLDS`.
 
+The result type is :class:`initlab.torch._inspect_result.InspectResult`; the hooks that name
+the module a failing ``model(batch)`` came from are :mod:`initlab.torch._locator`.
+
 The model is left exactly as it was:
 
 * parameters are never written; gradients come from ``torch.autograd.grad(loss, params)``,
@@ -25,8 +28,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,18 +35,12 @@ import torch
 from torch import nn
 
 from initlab._checks import check_choice
-from initlab._json import jsonable
-from initlab.diagnostics import (
-    LAYER_COLUMNS,
-    Finding,
-    LayerStats,
-    Verdict,
-    format_layer_stats,
-    judge,
-)
+from initlab.diagnostics import Finding, LayerStats, judge
 from initlab.torch._attention import NOT_CALLED, AttentionSite
 from initlab.torch._capture import Capture, find_sites, label_records, step_event
-from initlab.torch._sites import CONV, CONV_TRANSPOSE, Site, describe
+from initlab.torch._inspect_result import InspectResult
+from initlab.torch._locator import Locator
+from initlab.torch._sites import Site, describe
 from initlab.train import History
 
 __all__ = ["InspectResult", "inspect"]
@@ -66,190 +61,6 @@ GRADIENT_FIELDS = (
 #: Record fields that need an applied update (None for ``inspect``, which updates nothing).
 UPDATE_FIELDS = ("update_std", "update_data", "log10_update_data", "weight_change")
 _INTEGER = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
-
-
-def _module_text(r: dict[str, Any]) -> str:
-    """The table's module column: the type, and what an attention layer holds."""
-    return f"{r['module']} ({r['parts']})" if r.get("parts") else str(r["module"])
-
-
-@dataclass(frozen=True)
-class InspectResult:
-    """What :func:`inspect` measured: one record per observed layer (in forward order), the
-    verdict's findings, the loss, and notes on what was not measured.
-
-    ``layers`` are the :class:`initlab.diagnostics.LayerStats` records (``a_mean``, ``a_std``,
-    ``saturated``, ``dead``, ``distinct_units``, ``dZ_rms``, ``dW_norm``, ``grad_data``, ...)
-    plus the layer's qualified ``name`` and ``module`` type; fields a forward-only pass cannot
-    measure are None, and so are the update fields (``inspect`` applies no update).
-    ``history`` is the same data as a one-step :class:`initlab.train.History`, so
-    :func:`initlab.diagnostics.report` and the figures of :mod:`initlab.report.figures` take it.
-    ``verdict`` is the two-part :class:`initlab.diagnostics.Verdict` (its sentence, the findings
-    at initialization, the boundaries the gradient rules did not cross; no training part: a
-    single pass takes no step).
-    """
-
-    layers: tuple[dict[str, Any], ...]
-    findings: tuple[Finding, ...]
-    loss: float | None
-    loss_name: str | None
-    mode: str
-    history: History
-    notes: tuple[str, ...] = ()
-    skipped: tuple[tuple[str, str], ...] = field(default=())
-    verdict: Verdict | None = None
-
-    @property
-    def gradients(self) -> bool:
-        """True when a backward pass was made (a target or a loss was given)."""
-        return self.loss is not None
-
-    @property
-    def modes(self) -> list[str]:
-        """The failure modes found (``["healthy"]`` if none)."""
-        return [f.mode for f in self.findings]
-
-    def __getitem__(self, key: int | str) -> dict[str, Any]:
-        """A layer's record by position (0-based) or qualified name."""
-        if isinstance(key, str):
-            for r in self.layers:
-                if r["name"] == key:
-                    return r
-            raise KeyError(f"no layer {key!r}; layers: {', '.join(r['name'] for r in self.layers)}")
-        return self.layers[key]
-
-    def table(self) -> str:
-        """The per-layer table: mean, std, saturated %, dead %, distinct units, |dW|, dZ RMS and
-        grad:data of each layer (``-`` where a figure does not apply or was not measured)."""
-        cols = dict(LAYER_COLUMNS)
-        columns = [
-            ("layer", cols["layer"]),
-            ("name", lambda r: r["name"]),
-            ("module", _module_text),
-            *[(h, cols[h]) for h, _ in LAYER_COLUMNS if h not in ("layer", "update:data")],
-            ("grad:data", lambda r: r["grad_data"]),
-        ]
-        return format_layer_stats(self.layers, columns=columns)
-
-    def report(self) -> str:
-        """The table, the loss, the verdict with its evidence, and the notes."""
-        lines = []
-        if self.verdict is not None:
-            lines += [f"verdict: {self.verdict.sentence}", ""]
-        lines += [self.table(), ""]
-        if self.loss is not None:
-            lines.append(f"loss ({self.loss_name}): {self.loss:.6g}")
-        lines.append("modes: " + ", ".join(self.modes))
-        lines += [f"  - {f.mode}: {f.message}" for f in self.findings]
-        if self.verdict is not None and self.verdict.boundaries:
-            lines.append("  not judged across: " + "; ".join(self.verdict.boundaries))
-        lines += [f"note: {n}" for n in self.notes]
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.report()
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (non-finite numbers become strings, as in History)."""
-        return jsonable(
-            {
-                "layers": [dict(r) for r in self.layers],
-                "findings": [f.to_dict() for f in self.findings],
-                "verdict": None if self.verdict is None else self.verdict.to_dict(),
-                "loss": self.loss,
-                "loss_name": self.loss_name,
-                "mode": self.mode,
-                "notes": list(self.notes),
-                "skipped": [list(s) for s in self.skipped],
-                "edges": self.history.records["layer_stats"]["edges"],
-            }
-        )
-
-    def write_figures(self, directory: str | Path) -> list[Path]:
-        """Write the activation histograms (and, with gradients, the log10 |dZ| histograms) as
-        PNG into ``directory``; returns the paths.  Needs matplotlib."""
-        from initlab.report.figures import activation_histograms, gradient_histograms, save_png
-
-        if self.layers and self.layers[0].get("a_hist") is None:
-            raise ValueError(
-                "write_figures: this result has no histograms (inspect was called with "
-                "histograms=False); call inspect(..., histograms=True)"
-            )
-        d = Path(directory)
-        paths = [save_png(activation_histograms(self.history), d / "activations.png")]
-        if self.gradients:
-            paths.append(save_png(gradient_histograms(self.history), d / "gradients.png"))
-        return paths
-
-
-# --------------------------------------------------------------------------- errors
-
-
-def _spatial(module: nn.Module) -> str:
-    return ", ".join(("D", "H", "W")[-len(module.kernel_size) :]) if module.kernel_size else ""
-
-
-def _expected(module: nn.Module) -> str | None:
-    """What input a module expects, in words (None when there is nothing specific to say)."""
-    w = getattr(module, "weight", None)
-    where = f" ({w.dtype} on {w.device})" if isinstance(w, torch.Tensor) else ""
-    if isinstance(module, nn.Linear):
-        return f"input of shape (*, {module.in_features}){where}"
-    if isinstance(module, CONV + CONV_TRANSPOSE):
-        s, c = _spatial(module), module.in_channels
-        return f"input of shape (N, {c}, {s}) or ({c}, {s}){where}"
-    if isinstance(module, nn.Embedding):
-        return f"integer indices in [0, {module.num_embeddings}) on {module.weight.device}"
-    if where:
-        return f"input matching its parameters{where}"
-    return None
-
-
-class _Locator:
-    """Forward pre-hooks and hooks on every module that keep the stack of modules running, so
-    that an error can name the innermost module it came from."""
-
-    def __init__(self, model: nn.Module) -> None:
-        self.model = model
-        self.stack: list[tuple[str, nn.Module, tuple[Any, ...]]] = []
-        self.handles: list[Any] = []
-
-    def attach(self) -> None:
-        try:
-            for name, m in self.model.named_modules():
-                self.handles.append(m.register_forward_pre_hook(self._push(name or "<model>")))
-                self.handles.append(m.register_forward_hook(self._pop))
-        except BaseException:
-            self.remove()
-            raise
-
-    def remove(self) -> None:
-        while self.handles:
-            self.handles.pop().remove()
-
-    def _push(self, name: str) -> Callable[..., None]:
-        def hook(module: nn.Module, args: tuple[Any, ...]) -> None:
-            self.stack.append((name, module, args))
-
-        return hook
-
-    def _pop(self, module: nn.Module, args: Any, out: Any) -> None:
-        for j in range(len(self.stack) - 1, -1, -1):
-            if self.stack[j][1] is module:
-                del self.stack[j:]  # entries above it were left by errors caught inside
-                return
-
-    def message(self, exc: BaseException, batch: Any) -> str:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        text = f"inspect: model(batch) failed for batch {describe(batch)}"
-        if self.stack:
-            name, module, args = self.stack[-1]
-            text += f" in module {name!r} ({type(module).__name__})"
-            expected = _expected(module)
-            if expected:
-                text += f", which expects {expected}"
-            text += f"; it got {describe(args[0] if len(args) == 1 else args)}"
-        return f"{text}: {type(exc).__name__}: {first}"
 
 
 # --------------------------------------------------------------------------- the pass
@@ -394,7 +205,7 @@ def inspect(
     frozen = [p for p in params if not p.requires_grad] if backward else []
     devices = sorted({p.device.index or 0 for p in model.parameters() if p.device.type == "cuda"})
     capture = Capture(sites, grads=backward, model=model)
-    locator = _Locator(model)
+    locator = Locator(model)
     loss_value: float | None = None
     loss_name: str | None = None
     grads: dict[int, torch.Tensor | None] = {}
