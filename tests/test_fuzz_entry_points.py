@@ -52,7 +52,14 @@ FAST = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-SLOW = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized too: CI must give the same answer on every run (an unseeded run found the
+# MemoryError of a 49e9-step fit once, now a ParameterError tested in test_errors.py).
+SLOW = settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def named(exc: BaseException, *names: str) -> None:
