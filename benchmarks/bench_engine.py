@@ -91,6 +91,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 from bench_checks import LOSS, check_agreement, check_jax  # noqa: E402
 from bench_report import machine_info, print_report  # noqa: E402
+from machine import busy_seconds  # noqa: E402
 from peers import JaxSide, torch_models, torch_trainer  # noqa: E402
 
 from initlab import _fast  # noqa: E402
@@ -156,15 +157,8 @@ class CpuMeter:
 
     @staticmethod
     def _read() -> tuple[float, float, float] | None:
-        try:
-            with open("/proc/stat") as f:
-                fields = [float(x) for x in f.readline().split()[1:]]
-            hz = os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, AttributeError):
-            return None
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
-        busy = sum(fields[:8]) - idle
-        return busy / hz, time.process_time(), time.perf_counter()
+        busy = busy_seconds()
+        return None if busy is None else (busy, time.process_time(), time.perf_counter())
 
     def others(self) -> float | None:
         end = self._read()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -26,15 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-
-def _busy() -> float | None:
-    """All CPUs' busy seconds since boot (``/proc/stat``), None elsewhere."""
-    try:
-        with open("/proc/stat") as f:
-            fields = [float(x) for x in f.readline().split()[1:]]
-    except OSError:
-        return None
-    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+from machine import busy_seconds
 
 
 def _children_cpu() -> float:
@@ -45,11 +36,11 @@ def _children_cpu() -> float:
 def run_case(args: list[str], out: Path) -> dict[str, Any]:
     """Run ``initlab study ARGS --out OUT``; wall, CPU, others' CPU and the results."""
     cmd = [sys.executable, "-m", "initlab", "study", "--quiet", *args, "--out", str(out)]
-    busy0, cpu0, t0 = _busy(), _children_cpu(), time.perf_counter()
+    busy0, cpu0, t0 = busy_seconds(), _children_cpu(), time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
     cpu = _children_cpu() - cpu0
-    busy1 = _busy()
+    busy1 = busy_seconds()
     others = None if busy0 is None or busy1 is None else max(0.0, (busy1 - busy0 - cpu) / wall)
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     results.pop("timing")

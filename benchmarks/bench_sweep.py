@@ -38,6 +38,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from machine import busy_seconds
+
 from initlab.sweep import DaskExecutor, LocalExecutor, SweepStore, grid, make_plan, run_sweep
 
 
@@ -60,16 +62,6 @@ class SerialExecutor:
 
     def close(self) -> None:
         pass
-
-
-def _busy() -> float | None:
-    """All CPUs' busy seconds since boot (``/proc/stat``), None elsewhere."""
-    try:
-        with open("/proc/stat") as f:
-            fields = [float(x) for x in f.readline().split()[1:]]
-    except OSError:
-        return None
-    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _tree_cpu() -> float:
@@ -98,10 +90,10 @@ class OthersMeter:
     ``others()`` before the executor's processes exit (their CPU time goes with them)."""
 
     def __init__(self) -> None:
-        self.start = (_busy(), _tree_cpu(), time.perf_counter())
+        self.start = (busy_seconds(), _tree_cpu(), time.perf_counter())
 
     def others(self) -> float | None:
-        busy, own, wall = _busy(), _tree_cpu(), time.perf_counter()
+        busy, own, wall = busy_seconds(), _tree_cpu(), time.perf_counter()
         if busy is None or self.start[0] is None:
             return None
         d_busy, d_own, d_wall = busy - self.start[0], own - self.start[1], wall - self.start[2]

@@ -232,3 +232,13 @@ def test_every_experiment_runs_tiny(tmp_path) -> None:
         assert all(f"{r.name}/{f['name']}" in report.images for f in r.figures)
     paths = write_outputs(report, tmp_path)
     assert paths["html"].stat().st_size > 10_000
+
+
+def test_stored_runs_line_names_id_ranges_in_both_reports():
+    """The study's and reproduce's reports share one "stored runs" line: distinct ids counted
+    once, gaps shown as ranges (the old reproduce line said "ids 7 to 3" for [7, 1, 2, 3])."""
+    from initlab.report.html import runs_html
+
+    line = runs_html([7, 1, 2, 3, 3])
+    assert "stored runs: 4 (ids 1-3, 7)" in line
+    assert "7 to 3" not in line

@@ -17,7 +17,7 @@ from typing import Any
 from initlab._text import fmt
 from initlab.report._layout import id_ranges, setup_rows, verdict_class
 
-__all__ = ["CSS", "escape", "figures_html", "render_html", "table"]
+__all__ = ["CSS", "escape", "figures_html", "render_html", "runs_html", "table"]
 
 #: The reports' stylesheet (inline in every page).
 CSS = """
@@ -108,6 +108,14 @@ def _seed_text(seeds: Sequence[int]) -> str:
     return f"{len(seeds)} per scheme ({', '.join(map(str, seeds))})"
 
 
+def runs_html(ids: Sequence[int]) -> str:
+    """The "stored runs" line of an experiment: how many runs and their id ranges."""
+    return (
+        f'<p class="meta">stored runs: {len(set(ids))} (ids {escape(id_ranges(ids))}); see '
+        "<code>initlab runs show ID</code></p>"
+    )
+
+
 def figures_html(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
     """The experiment's figures that were drawn, embedded as base64 PNGs under a "Figures"
     heading ("" when none was drawn).  Shared by the study's and ``reproduce``'s reports."""
@@ -171,11 +179,7 @@ def _experiment(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
             if t.get("note"):
                 out.append(f'<p class="note">{escape(t["note"])}</p>')
     if e.get("run_ids"):
-        ids = e["run_ids"]
-        out.append(
-            f'<p class="meta">stored runs: {len(set(ids))} (ids {escape(id_ranges(ids))}); see '
-            "<code>initlab runs show ID</code></p>"
-        )
+        out.append(runs_html(e["run_ids"]))
     out.append(
         "<details><summary>the measurements behind the verdict (JSON)</summary><pre>"
         + escape(json.dumps(e.get("numbers", {}), indent=1))

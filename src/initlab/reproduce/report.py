@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from initlab.report.html import CSS, escape, figures_html, table
+from initlab.report.html import CSS, escape, figures_html, runs_html, table
 from initlab.report.markdown import table as md_table
 
 __all__ = ["render_html", "render_markdown"]
@@ -79,11 +79,7 @@ def _experiment_html(e: Mapping[str, Any], images: Mapping[str, bytes]) -> str:
         if t.get("note"):
             out.append(f'<p class="note">{escape(t["note"])}</p>')
     if e.get("run_ids"):
-        ids = e["run_ids"]
-        out.append(
-            f'<p class="meta">stored runs: {len(ids)} (ids {ids[0]} to {ids[-1]}); see '
-            "<code>initlab runs show ID</code></p>"
-        )
+        out.append(runs_html(e["run_ids"]))
     out.append(
         "<details><summary>the measurements behind the verdicts (JSON)</summary><pre>"
         + escape(json.dumps(e.get("numbers", {}), indent=1))
