@@ -65,10 +65,13 @@ _EPS = float(np.finfo(np.float64).eps)
 _U32 = 2.0**-24  # float32 unit roundoff
 
 
-def _distinct_units(parts: list[tuple[np.ndarray, float]], rtol: float) -> int | None:
+def _distinct_units(
+    parts: list[tuple[np.ndarray, float]], rtol: float, colsq: list[np.ndarray | None]
+) -> int | None:
     """:func:`_unit_groups` of the signatures ``sig = [W^T / s_W, b / s_W, A^T / s_A]`` given
-    as ``parts`` ``(x, s)`` (x of shape (rows, n), column i for unit i), without a Gram matrix;
-    None when the filter leaves too many pairs (or values are not finite), for the caller to
+    as ``parts`` ``(x, s)`` (x of shape (rows, n), column i for unit i; ``colsq``: the column
+    sums of squares of each x where already computed, else None), without a Gram matrix; None
+    when the filter leaves too many pairs (or values are not finite), for the caller to
     compare every pair.
 
     Two units whose signatures ``s_i``, ``s_j`` are close (``|s_i - s_j| <= rtol * R``, R the
@@ -78,7 +81,10 @@ def _distinct_units(parts: list[tuple[np.ndarray, float]], rtol: float) -> int |
     finds every close pair: the count is exact, not sampled."""
     parts = [(np.asarray(x, dtype=np.float64), s) for x, s in parts]
     n = parts[0][0].shape[1]
-    sq = sum(np.einsum("ij,ij->j", x, x) / (s * s) for x, s in parts)
+    sq = sum(
+        (np.einsum("ij,ij->j", x, x) if c is None else c) / (s * s)
+        for (x, s), c in zip(parts, colsq, strict=True)
+    )
     if not np.all(np.isfinite(sq)):
         return None
     d = sum(x.shape[0] for x, _ in parts)
@@ -113,22 +119,25 @@ def _cosines32(W: np.ndarray, norms: np.ndarray) -> np.ndarray:
     """The cosines ``w_i . w_j / (|w_i| |w_j|)`` of the columns of ``W`` in float32, on and
     above the diagonal blocks (-inf below them).  torch's BLAS when torch is already imported
     (several times numpy's here); the result only selects candidates, so either gives the same
-    figures."""
+    figures.  A ``W`` that is the transposed view of a unit-major array (a torch weight) is
+    multiplied as rows, ``U_i U_j^T``, which reads it in its own order."""
     n = W.shape[1]
     cuts = [n * k // _COS_BLOCKS for k in range(_COS_BLOCKS + 1)]
     blocks = [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+    rows = W.flags.f_contiguous and not W.flags.c_contiguous
+    X, scale = (W.T, norms[:, None]) if rows else (W, norms)
     torch = sys.modules.get("torch")
     if torch is not None:
-        u = torch.from_numpy(W).to(torch.float32)
-        u /= torch.from_numpy(norms.astype(np.float32))
+        u = torch.from_numpy(X).to(torch.float32)
+        u /= torch.from_numpy(scale.astype(np.float32))
         out = torch.full((n, n), -torch.inf, dtype=torch.float32)
     else:
-        u = W.astype(np.float32)
-        u /= norms.astype(np.float32)
+        u = X.astype(np.float32)
+        u /= scale.astype(np.float32)
         out = np.full((n, n), -np.inf, dtype=np.float32)
     for k, bi in enumerate(blocks):
         for bj in blocks[k:]:
-            out[bi, bj] = u[:, bi].T @ u[:, bj]
+            out[bi, bj] = u[bi] @ u[bj].T if rows else u[:, bi].T @ u[:, bj]
     return out.numpy() if torch is not None else out
 
 
@@ -155,12 +164,12 @@ def _max_cosine_filtered(W: np.ndarray, norms: np.ndarray) -> float | None:
     )
 
 
-def _max_cosine(W: np.ndarray) -> float:
+def _max_cosine(W: np.ndarray, colsq: np.ndarray) -> float:
     """The largest cosine between two units' incoming weights (two all-zero units: 1; an
-    all-zero unit and another: 0)."""
+    all-zero unit and another: 0); ``colsq``: the columns' sums of squares."""
     if W.shape[1] < 2:
         return float("nan")
-    norms = np.sqrt(np.einsum("ij,ij->j", W, W))
+    norms = np.sqrt(colsq)
     large = W.shape[1] ** 2 * W.shape[0] > _SMALL
     if large and np.all(norms > 0) and np.all(np.isfinite(norms)):
         fast = _max_cosine_filtered(W, norms)
@@ -200,11 +209,16 @@ def symmetry(
     scale_a = _max_abs(A) or 1.0
     n, d = W.shape[1], W.shape[0] + 1 + A.shape[0]
     parts = [(W, scale_w), (b[None, :], scale_w), (A, scale_a)]
-    distinct = None if n * n * d <= _SMALL else _distinct_units(parts, t.symmetry_rtol)
+    colsq = np.einsum("ij,ij->j", W, W)
+    distinct = (
+        None
+        if n * n * d <= _SMALL
+        else _distinct_units(parts, t.symmetry_rtol, [colsq, None, None])
+    )
     if distinct is None:
         sig = np.concatenate([W.T / scale_w, b[:, None] / scale_w, A.T / scale_a], axis=1)
         distinct = _unit_groups(sig.astype(np.float64), t.symmetry_rtol)
-    max_cos = _max_cosine(W)
+    max_cos = _max_cosine(W, colsq)
     C = (A.T @ A) / A.shape[0]
     fro2 = float(np.sum(C * C))
     eff = float(np.trace(C) ** 2 / fro2) if fro2 > 0 else 0.0

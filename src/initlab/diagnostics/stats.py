@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from initlab.diagnostics._reduce import GRAD_LOG10_EDGES, hist, log_hist, moments
 from initlab.diagnostics._symmetry import symmetry
 from initlab.diagnostics.records import LayerRecord, layer_stats
 from initlab.diagnostics.thresholds import THRESHOLDS, Thresholds
@@ -46,84 +47,24 @@ __all__ = [
 ]
 
 
-#: Fixed bins of the log10 |gradient| histograms, comparable across steps and layers.
-GRAD_LOG10_EDGES = np.linspace(-16.0, 4.0, 81)
 HIST_BINS = 40
 _BOUNDED = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0)}
 _RELU_FAMILY = ("relu",)
 
 
 # ------------------------------------------------------------------------------- statistics
+# (the reductions themselves, exact and blocked for large arrays, are in diagnostics._reduce)
 
 
-def _sumsq(x: np.ndarray) -> tuple[np.ndarray, int]:
-    """Per-member sum of squares over every axis but the first, and the count it sums."""
-    flat = x.reshape(x.shape[0], -1)
-    return np.sum(flat * flat, axis=1), flat.shape[1]
+def _rms(sumsq: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Per-member root mean square from the sums of squares of ``x`` (as ``np.mean``: the sum
+    divided by the count)."""
+    return np.sqrt(sumsq / x[0].size)
 
 
-def _rms(x: np.ndarray) -> np.ndarray:
-    """Per-member root mean square over every axis but the first."""
-    ss, count = _sumsq(x)
-    return np.sqrt(ss / count)  # np.mean's own division: the same figure
-
-
-def _norm(x: np.ndarray) -> np.ndarray:
-    return np.sqrt(_sumsq(x)[0])
-
-
-def _norm_rms(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_norm` and :func:`_rms` of ``x`` from one sum of squares."""
-    ss, count = _sumsq(x)
-    return np.sqrt(ss), np.sqrt(ss / count)
-
-
-def _std(x: np.ndarray) -> np.ndarray:
-    return x.reshape(x.shape[0], -1).std(axis=1)
-
-
-#: Values per block of the histogram passes: temporaries stay in cache (allocating one the size
-#: of a 2.4M-entry gradient per step costs more than the counting).
-_BLOCK = 1 << 16
-
-
-def _hist(x: np.ndarray, edges: np.ndarray) -> tuple[list[int], int, int]:
-    """Counts in ``edges`` (``np.histogram``'s bins) plus the counts below and above them
-    (nothing is dropped: non-finite values count as above), one block at a time."""
-    v = x.ravel()
-    counts = np.zeros(edges.size - 1, dtype=np.int64)
-    below = above = 0
-    for i in range(0, v.size, _BLOCK):
-        c = v[i : i + _BLOCK]
-        finite = int(np.count_nonzero(np.isfinite(c)))
-        if finite != c.size:
-            above += c.size - finite
-            c = c[np.isfinite(c)]
-        below += int(np.count_nonzero(c < edges[0]))
-        above += int(np.count_nonzero(c > edges[-1]))
-        counts += np.histogram(c, bins=edges)[0]
-    return counts.tolist(), below, above
-
-
-def _log_hist(g: np.ndarray) -> dict[str, Any]:
-    """Counts of ``log10 |g|`` on :data:`GRAD_LOG10_EDGES`, with the exact zeros apart and
-    ``|g| = inf`` above (NaN is not counted), one block at a time."""
-    v = g.ravel()
-    edges = GRAD_LOG10_EDGES
-    counts = np.zeros(edges.size - 1, dtype=np.int64)
-    below = above = zeros = 0
-    buf = np.empty(min(_BLOCK, v.size))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for i in range(0, v.size, _BLOCK):
-            c = v[i : i + _BLOCK]
-            a = buf[: c.size]
-            np.abs(c, out=a)
-            np.log10(a, out=a)  # 0 -> -inf, inf -> inf, NaN -> NaN
-            zeros += int(np.count_nonzero(a == -np.inf))
-            below += int(np.count_nonzero(a < edges[0]))  # the zeros' -inf included
-            above += int(np.count_nonzero(a > edges[-1]))  # +inf included, NaN not
-            counts += np.histogram(a, bins=edges)[0]  # inside the edges only: no NaN, no inf
-    return {"counts": counts.tolist(), "below": below - zeros, "above": above, "zeros": zeros}
+def _fraction(mask: np.ndarray) -> np.ndarray:
+    """Per-member fraction of true values of a boolean array (any layout, no copy)."""
+    return mask.sum(axis=tuple(range(1, mask.ndim)), dtype=np.int64) / mask[0].size
 
 
 def _same_data(x: np.ndarray, y: np.ndarray) -> bool:
@@ -146,7 +87,7 @@ def saturation(activation: str, A: np.ndarray, t: Thresholds = THRESHOLDS) -> np
         sat = (A < t.sigmoid_low) | (A > t.sigmoid_high)
     else:
         return None
-    return sat.reshape(sat.shape[0], -1).mean(axis=1)
+    return _fraction(sat)
 
 
 def dead_units(activation: str, A: np.ndarray) -> np.ndarray | None:
@@ -164,20 +105,19 @@ def tensor_stats(
     ``dw``: ``dW_norm``, ``dW_std`` and ``grad_data = std(dW) / std(W)``; with an applied
     update ``u``: ``update_std`` and ``update_data = std(u) / std(W)``.  What was not given is
     None."""
-    one = w.reshape(1, -1)
-    w_std = float(_std(one)[0])
+    w_std = float(moments(w[None], std=True)["std"][0])
     out: dict[str, float | None] = dict.fromkeys(
         ("w_std", "dW_norm", "dW_std", "grad_data", "update_std", "update_data")
     )
     out["w_std"] = w_std
     with np.errstate(divide="ignore", invalid="ignore"):
         if dw is not None:
-            g = dw.reshape(1, -1)
-            out["dW_norm"] = float(_norm(g)[0])
-            out["dW_std"] = float(_std(g)[0])
+            g = moments(dw[None], std=True, sumsq=True)
+            out["dW_norm"] = float(np.sqrt(g["sumsq"][0]))
+            out["dW_std"] = float(g["std"][0])
             out["grad_data"] = float(np.float64(out["dW_std"]) / w_std)
         if u is not None:
-            out["update_std"] = float(_std(u.reshape(1, -1))[0])
+            out["update_std"] = float(moments(u[None], std=True)["std"][0])
             out["update_data"] = float(np.float64(out["update_std"]) / w_std)
     return out
 
@@ -188,7 +128,10 @@ class LayerStats:
     ``every``: record every N steps (plus step 0 and the last step).  ``members``: which
     population members to record (default all).  ``histograms=False`` skips the histograms.
     ``keep="first_last"`` keeps only the records of the first and of the latest recorded step
-    (bounded memory for long interactive runs; :func:`verdict` needs no more).  Histogram bins
+    (bounded memory for long interactive runs; :func:`verdict` needs no more).
+    ``weight_change=False`` keeps no copy of the first record's weights (a one-step probe:
+    :func:`initlab.torch.inspect`); ``weight_change`` is then 0 at the first record and None
+    after it.  Histogram bins
     are fixed per member and layer at the member's first record (:meth:`edges_for`).
     The probe reads these :class:`~initlab.train.StepEvent` fields: ``step``, ``net`` (sizes,
     activations, weights, biases, population), ``X`` (the batch, for the input's second
@@ -209,6 +152,7 @@ class LayerStats:
         symmetry: bool = True,
         thresholds: Thresholds = THRESHOLDS,
         keep: str = "all",
+        weight_change: bool = True,
     ) -> None:
         from initlab._checks import check_choice
 
@@ -219,6 +163,7 @@ class LayerStats:
         self.histograms = histograms
         self.do_symmetry = symmetry
         self.t = thresholds
+        self.track_change = weight_change
         self.records: list[dict[str, Any]] = []  # LayerRecord.to_dict() of each record
         self.edges: dict[int, dict[str, list[float]]] = {}
         self.initial: dict[str, Any] = {}
@@ -231,17 +176,27 @@ class LayerStats:
         return {**self.edges.get(member, {}), "grad_log10": GRAD_LOG10_EDGES.tolist()}
 
     def _edges(
-        self, member: int, key: str, activation: str, x: np.ndarray, bounded: bool
+        self,
+        member: int,
+        key: str,
+        activation: str,
+        x: np.ndarray,
+        bounded: bool,
+        mean_std: tuple[float, float],
     ) -> np.ndarray:
+        """The bins of ``key`` (set at the member's first record): ``mean +- 4 std`` of the
+        finite values of ``x`` (``mean_std``: those of all its values, used when finite, which
+        they are exactly when every value is), or the bounded activation's range."""
         table = self.edges.setdefault(member, {})
         if key not in table:
             if bounded and activation in _BOUNDED:
                 lo, hi = _BOUNDED[activation]
             else:
-                ok = np.isfinite(x)
-                finite = x.ravel() if ok.all() else x[ok]  # the same values, without a copy
-                s = float(finite.std()) if finite.size else 0.0
-                m = float(finite.mean()) if finite.size else 0.0
+                m, s = mean_std
+                if not (np.isfinite(m) and np.isfinite(s)):
+                    finite = x[np.isfinite(x)]
+                    s = float(finite.std()) if finite.size else 0.0
+                    m = float(finite.mean()) if finite.size else 0.0
                 half = 4.0 * s if s > 0 else 1.0
                 lo, hi = m - half, m + half
             table[key] = np.linspace(lo, hi, HIST_BINS + 1).tolist()
@@ -259,14 +214,16 @@ class LayerStats:
             self._first_step = ev.step
         elif self.keep == "first_last":
             self.records = [r for r in self.records if r["step"] == self._first_step]
-        fresh = self._w0 is None  # the weights are their own W_0: no change to measure
-        if self._w0 is None:
-            self._w0 = [w.copy() for w in net.weights]
+        fresh = not self.initial  # the weights are their own W_0: no change to measure
+        if fresh:
+            if self.track_change:
+                self._w0 = [w.copy() for w in net.weights]
+            out = moments(ev.cache.A[-1], mean=True, std=True)
             self.initial = {
                 "step": ev.step,
                 "cost": ev.cost.tolist(),
-                "output_mean": np.mean(ev.cache.A[-1], axis=(1, 2)).tolist(),
-                "output_std": _std(ev.cache.A[-1]).tolist(),
+                "output_mean": out["mean"].tolist(),
+                "output_std": out["std"].tolist(),
                 "input_second_moment": float(np.mean(np.square(ev.X))),
             }
         L = net.depth
@@ -282,41 +239,49 @@ class LayerStats:
             dW, dZ = ev.grads.dW[l], ev.grads.dZ[l]
             dA = ev.grads.dA[l]
             uW = ev.updates[2 * l]
-            dZ_norm, dZ_rms = _norm_rms(dZ)
-            z_mean, z_std = np.mean(Z, axis=(1, 2)), _std(Z)
+            dz = moments(dZ, sumsq=True)
             a_is_z = _same_data(Z, A)  # no activation (torch): the same figures, computed once
+            z = moments(Z, mean=True, std=True, sumsq=a_is_z)
+            a = z if a_is_z else moments(A, mean=True, std=True, sumsq=True)
+            dw = moments(dW, std=True, sumsq=True)
+            w = moments(W, mean=True, std=True)
+            dZ_norm, dZ_rms = np.sqrt(dz["sumsq"]), _rms(dz["sumsq"], dZ)
             stats = {
-                "z_mean": z_mean,
-                "z_std": z_std,
-                "a_mean": z_mean if a_is_z else np.mean(A, axis=(1, 2)),
-                "a_std": z_std if a_is_z else _std(A),
-                "a_rms": _rms(A),
-                "a_zero": np.mean(A.reshape(K, -1) == 0, axis=1),
+                "z_mean": z["mean"],
+                "z_std": z["std"],
+                "a_mean": a["mean"],
+                "a_std": a["std"],
+                "a_rms": _rms(a["sumsq"], A),
+                "a_zero": _fraction(A == 0),
                 "dZ_norm": dZ_norm,
                 "dZ_rms": dZ_rms,
-                "dW_norm": _norm(dW),
-                "dW_std": _std(dW),
-                "db_norm": _norm(ev.grads.db[l]),
-                "w_mean": np.mean(W, axis=(1, 2)),
-                "w_std": _std(W),
-                "update_std": _std(uW),
+                "dW_norm": np.sqrt(dw["sumsq"]),
+                "dW_std": dw["std"],
+                "db_norm": np.sqrt(moments(ev.grads.db[l], sumsq=True)["sumsq"]),
+                "w_mean": w["mean"],
+                "w_std": w["std"],
+                "update_std": moments(uW, std=True)["std"],
             }
             if dA is not None:
                 if _same_data(dA, dZ):
                     stats["dA_norm"], stats["dA_rms"] = dZ_norm, dZ_rms
                 else:
-                    stats["dA_norm"], stats["dA_rms"] = _norm_rms(dA)
+                    ss = moments(dA, sumsq=True)["sumsq"]
+                    stats["dA_norm"], stats["dA_rms"] = np.sqrt(ss), _rms(ss, dA)
             sat = saturation(g.name, A, self.t)
             dead = dead_units(g.name, A)
-            w0 = self._w0[l]
             with np.errstate(divide="ignore", invalid="ignore"):
                 grad_data = stats["dW_std"] / stats["w_std"]
                 update_data = stats["update_std"] / stats["w_std"]
-                if fresh and np.all(np.isfinite(W)):
-                    rel_change = np.zeros(K)  # |W - W_0| = 0 exactly (NaN/inf: computed)
+                if fresh and np.all(np.isfinite(w["mean"])):
+                    # |W - W_0| = 0 exactly (a finite mean: every value finite; NaN/inf: computed)
+                    rel_change = np.zeros(K)
+                elif self._w0 is None:  # weight_change=False: W_0 was not kept
+                    rel_change = None
                 else:
-                    base = _norm(w0)
-                    change = _norm(W - w0)
+                    w0 = self._w0[l]
+                    base = np.sqrt(moments(w0, sumsq=True)["sumsq"])
+                    change = np.sqrt(moments(W - w0, sumsq=True)["sumsq"])
                     rel_change = np.where(base > 0, change / np.where(base > 0, base, 1.0), change)
             for k in members:
                 rec: dict[str, Any] = {
@@ -345,22 +310,24 @@ class LayerStats:
                 rec["log10_update_data"] = (
                     float(np.log10(update_data[k])) if update_data[k] > 0 else None
                 )
-                rec["weight_change"] = float(rel_change[k])
+                rec["weight_change"] = None if rel_change is None else float(rel_change[k])
                 if self.do_symmetry and l < L - 1:
                     rec.update(symmetry(W[k], b[k, 0], A[k], self.t))
                 if self.histograms:
-                    ez = self._edges(k, f"z{l + 1}", g.name, Z[k], bounded=False)
+                    zk = (float(z["mean"][k]), float(z["std"][k]))
+                    ez = self._edges(k, f"z{l + 1}", g.name, Z[k], False, zk)
                     if a_is_z and g.name not in _BOUNDED:  # the same data: the same bins
                         self.edges[k].setdefault(f"a{l + 1}", list(self.edges[k][f"z{l + 1}"]))
-                    ea = self._edges(k, f"a{l + 1}", g.name, A[k], bounded=True)
-                    z_hist = _hist(Z[k], ez)
+                    ak = (float(a["mean"][k]), float(a["std"][k]))
+                    ea = self._edges(k, f"a{l + 1}", g.name, A[k], True, ak)
+                    z_hist = hist(Z[k], ez)
                     same = _same_data(Z[k], A[k]) and np.array_equal(ez, ea)
                     rec["z_hist"] = z_hist[0]
-                    counts, below, above = z_hist if same else _hist(A[k], ea)
+                    counts, below, above = z_hist if same else hist(A[k], ea)
                     rec["a_hist"] = counts
                     rec["a_hist_outside"] = [below, above]
-                    rec["dZ_hist"] = _log_hist(dZ[k])
-                    rec["dW_hist"] = _log_hist(dW[k])
+                    rec["dZ_hist"] = log_hist(dZ[k])
+                    rec["dW_hist"] = log_hist(dW[k])
                 self.records.append(LayerRecord.from_dict(rec).to_dict())
 
     def result(self) -> dict[str, Any]:

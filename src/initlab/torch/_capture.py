@@ -318,6 +318,12 @@ def _pooled(d: dict[int, np.ndarray], calls: int, fallback: list[np.ndarray]) ->
     return [d.get(c, fallback[c]) for c in range(calls)]
 
 
+def _grads_or_zeros(d: dict[int, np.ndarray] | None, like: list[np.ndarray]) -> list[np.ndarray]:
+    """The per-call gradients of ``d`` in call order; a call with none (every call when ``d``
+    is None: gradients not taken) gets zeros shaped like its output ``like[call]``."""
+    return [d[c] if d is not None and c in d else np.zeros_like(x) for c, x in enumerate(like)]
+
+
 def step_event(
     step: int,
     cost: float,
@@ -349,13 +355,8 @@ def step_event(
         b = d.b0 if biases is None else biases[l]
         z = d.z
         a = _pooled(d.a, calls, z) if site.act_module is not None else z
-        zero = [np.zeros_like(x) for x in z]
-        zero_a = [np.zeros_like(x) for x in a]
-        dz = _pooled(d.dz, calls, zero) if with_grads else zero
-        if site.act_module is None:
-            da = dz
-        else:
-            da = _pooled(d.da, calls, zero_a) if with_grads else zero_a
+        dz = _grads_or_zeros(d.dz if with_grads else None, z)
+        da = dz if site.act_module is None else _grads_or_zeros(d.da if with_grads else None, a)
         acts.append(site.activation)
         Ws.append(W[None])
         bs.append(b.reshape(1, 1, n))

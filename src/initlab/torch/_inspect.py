@@ -248,7 +248,7 @@ def inspect(
                 b.copy_(saved)
         for m, flag in flags:
             m.training = flag
-    probe = LayerStats(every=1, histograms=histograms, symmetry=symmetry)
+    probe = LayerStats(every=1, histograms=histograms, symmetry=symmetry, weight_change=False)
     return _result(sites, skipped, capture, grads, loss_value, loss_name, mode, backward, probe)
 
 

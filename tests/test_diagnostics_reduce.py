@@ -1,0 +1,167 @@
+"""LayerStats' reductions (initlab.diagnostics._reduce) are exact on large arrays and in any
+layout: blocked histograms count what np.histogram counts on the whole array, the float32 path
+(sorting float32 values against float32 thresholds) selects exactly the values the float64
+comparison selects, blocked moments agree with a correctly rounded two-pass reference, and
+small arrays keep NumPy's own figures to the last bit."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from initlab.diagnostics import _reduce as R
+
+
+def _reference_hist(x, edges):
+    v = x.ravel()
+    finite = v[np.isfinite(v)]
+    counts = np.histogram(finite, bins=edges)[0].tolist()
+    below = int(np.sum(finite < edges[0]))
+    return counts, below, int(np.sum(finite > edges[-1])) + int(v.size - finite.size)
+
+
+def _reference_log_hist(g):
+    a = np.abs(g.ravel())
+    with np.errstate(divide="ignore"):
+        logs = np.log10(a[a > 0])
+    counts, below, above = _reference_hist(logs, R.GRAD_LOG10_EDGES)
+    return {"counts": counts, "below": below, "above": above, "zeros": int(np.sum(a == 0))}
+
+
+def test_blocked_histograms_equal_whole_array_histograms():
+    rng = np.random.default_rng(0)
+    edges = np.linspace(-2.0, 2.0, 41)
+    n = 3 * R.BLOCK + 123  # several blocks and a ragged last one
+    x = rng.standard_normal(n)
+    x[rng.integers(0, n, 50)] = rng.choice(edges, 50)  # values on the edges
+    x[rng.integers(0, n, 20)] = rng.choice([np.nan, np.inf, -np.inf, 0.0], 20)
+    assert R.hist(x, edges) == _reference_hist(x, edges)
+    g = 10.0 ** rng.uniform(-18, 6, n) * rng.choice([-1.0, 1.0], n)
+    g[rng.integers(0, n, 40)] = 10.0 ** rng.choice(R.GRAD_LOG10_EDGES, 40)  # on log edges
+    g[rng.integers(0, n, 30)] = rng.choice([np.nan, np.inf, -np.inf, 0.0], 30)
+    assert R.log_hist(g) == _reference_log_hist(g)
+    assert R.log_hist(np.zeros(5)) == _reference_log_hist(np.zeros(5))
+
+
+def _float32_at_edges(edges: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
+    """float32 numbers (as float64) with, for every edge, the float32 numbers just below, at
+    and just above it: where rounding an edge to float32 the wrong way would miscount."""
+    x = rng.standard_normal(n).astype(np.float32)
+    up, down = np.float32(np.inf), np.float32(-np.inf)
+    near = []
+    for e in edges:
+        f = np.float32(e)
+        near += [np.nextafter(f, down), f, np.nextafter(f, up)]
+    idx = rng.choice(n, size=len(near), replace=False)
+    x[idx] = np.array(near, dtype=np.float32)
+    return x.astype(np.float64)
+
+
+def test_float32_blocks_count_exactly_what_float64_comparisons_count():
+    rng = np.random.default_rng(1)
+    # edges that are not float32 numbers: float32(e) is above some and below others
+    edges = np.linspace(-2.0, 2.0, 41) + 1e-9 / 3
+    x = _float32_at_edges(edges, rng, 2 * R.BLOCK + 77)
+    assert R._as_float32(x[: R.BLOCK], np.empty(R.BLOCK, np.float32)) is not None  # fast path
+    assert R.hist(x, edges) == _reference_hist(x, edges)
+    x[5] = np.inf  # a non-finite value is dropped from the block, the rest stays float32
+    assert R.hist(x, edges) == _reference_hist(x, edges)
+
+
+def test_rounding_the_edges_to_nearest_would_miscount():
+    """The sibling test's data can tell: with float32(e) (round to nearest) instead of the
+    smallest float32 at or above e as thresholds, its counts change."""
+    rng = np.random.default_rng(1)
+    edges = np.linspace(-2.0, 2.0, 41) + 1e-9 / 3
+    x = _float32_at_edges(edges, rng, 2 * R.BLOCK + 77)
+    s = np.sort(x.astype(np.float32))
+    nearest = edges.astype(np.float32)
+    naive = np.diff(np.append(s.searchsorted(nearest[:-1]), s.searchsorted(nearest[-1], "right")))
+    assert naive.tolist() != _reference_hist(x, edges)[0]
+
+
+def test_float32_log_thresholds_select_the_float64_logarithms():
+    e = R.GRAD_LOG10_EDGES
+    lo = R._LOG_LO32
+    below = np.array([np.nextafter(t, np.float32(0.0)) for t in lo], dtype=np.float32)
+    assert np.all(np.log10(lo.astype(np.float64)) >= e[:-1])
+    assert np.all(np.log10(below.astype(np.float64)) < e[:-1])
+    top = R._LOG_TOP32
+    assert np.log10(np.float64(top)) <= e[-1]
+    assert np.log10(np.float64(np.nextafter(top, np.float32(np.inf)))) > e[-1]
+
+
+def test_float32_log_histogram_equals_the_logarithms_histogram():
+    rng = np.random.default_rng(2)
+    n = 2 * R.BLOCK + 5
+    g = (10.0 ** rng.uniform(-18, 6, n) * rng.choice([-1.0, 1.0], n)).astype(np.float32)
+    edge_values = np.concatenate(
+        [R._LOG_LO32, [np.nextafter(t, np.float32(0.0)) for t in R._LOG_LO32]]
+    ).astype(np.float32)
+    g[rng.choice(n, edge_values.size, replace=False)] = edge_values * rng.choice([-1, 1])
+    g[rng.choice(n, 30, replace=False)] = rng.choice([np.inf, -np.inf, 0.0], 30)
+    g[-1] = R._LOG_TOP32
+    g[-2] = np.nextafter(R._LOG_TOP32, np.float32(np.inf))
+    x = g.astype(np.float64)
+    assert R.log_hist(x) == _reference_log_hist(x)
+    x[7] = np.nan  # a block with NaN takes the float64 path; NaN is not counted
+    assert R.log_hist(x) == _reference_log_hist(x)
+
+
+def test_transposed_views_are_read_in_place_with_the_same_counts():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((300, 500))
+    view = np.ascontiguousarray(x.T).T  # the values of x, stored unit-major
+    assert np.shares_memory(R.values(view), view)
+    edges = np.linspace(-3.0, 3.0, 41)
+    assert R.hist(view, edges) == R.hist(x, edges) == _reference_hist(x, edges)
+    assert R.log_hist(view) == _reference_log_hist(x)
+
+
+def _exact_moments(v: np.ndarray) -> tuple[float, float, float]:
+    """Correctly rounded sums (math.fsum), two passes: the reference."""
+    vals = v.ravel().tolist()
+    n = len(vals)
+    mean = math.fsum(vals) / n
+    var = math.fsum((t - mean) ** 2 for t in vals) / n
+    return mean, math.sqrt(var), math.fsum(t * t for t in vals)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_blocked_moments_agree_with_the_exact_two_pass_figures(offset):
+    """Large arrays (several blocks, a ragged one), members in a transposed layout, and a mean
+    1e4 times the std (a one-pass sum-of-squares formula loses 8 digits there).  Pairwise sums
+    of n = 2e5 terms err by at most ~log2(n) eps = 2e-15 relative to the sum of |terms|; the
+    tolerance 1e-13 keeps a factor 50 above that and far below any formula error."""
+    rng = np.random.default_rng(4)
+    x = offset + rng.standard_normal((2, 400, 501))
+    view = np.ascontiguousarray(x.transpose(0, 2, 1)).transpose(0, 2, 1)
+    got = R.moments(view, mean=True, std=True, sumsq=True)
+    for k in range(2):
+        mean, std, sumsq = _exact_moments(x[k])
+        assert got["mean"][k] == pytest.approx(mean, rel=1e-13, abs=1e-13)
+        assert got["std"][k] == pytest.approx(std, rel=1e-13)
+        assert got["sumsq"][k] == pytest.approx(sumsq, rel=1e-13)
+
+
+def test_small_arrays_keep_numpys_figures_to_the_last_bit():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 40, 50))
+    got = R.moments(x, mean=True, std=True, sumsq=True)
+    flat = x.reshape(3, -1)
+    assert np.array_equal(got["mean"], np.mean(x, axis=(1, 2)))
+    assert np.array_equal(got["std"], flat.std(axis=1))
+    assert np.array_equal(got["sumsq"], np.sum(flat * flat, axis=1))
+    assert R.moments(x, std=True).keys() == {"std"}
+
+
+def test_blocked_moments_propagate_nan_and_inf():
+    x = np.ones((1, 3 * R.BLOCK))
+    x[0, 5] = np.inf
+    got = R.moments(x, mean=True, std=True, sumsq=True)
+    assert got["mean"][0] == np.inf and np.isnan(got["std"][0]) and got["sumsq"][0] == np.inf
+    x[0, 6] = np.nan
+    got = R.moments(x, mean=True, std=True, sumsq=True)
+    assert np.isnan(got["mean"][0]) and np.isnan(got["std"][0]) and np.isnan(got["sumsq"][0])
