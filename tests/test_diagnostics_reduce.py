@@ -165,3 +165,27 @@ def test_blocked_moments_propagate_nan_and_inf():
     x[0, 6] = np.nan
     got = R.moments(x, mean=True, std=True, sumsq=True)
     assert np.isnan(got["mean"][0]) and np.isnan(got["std"][0]) and np.isnan(got["sumsq"][0])
+
+
+def test_float32_input_gives_the_figures_of_its_float64_values():
+    """A torch model's gradients come as float32 arrays: the counts are those of the same values
+    in float64 exactly (NaN and inf included, in the float32 path itself), the moments agree
+    to float64 rounding (sums in float64; the tolerance as for the blocked moments)."""
+    rng = np.random.default_rng(6)
+    n = 2 * R.BLOCK + 11
+    g32 = (10.0 ** rng.uniform(-18, 6, n) * rng.choice([-1.0, 1.0], n)).astype(np.float32)
+    g32[rng.choice(n, 40, replace=False)] = rng.choice([np.nan, np.inf, -np.inf, 0.0], 40)
+    g64 = g32.astype(np.float64)
+    assert R.log_hist(g32) == _reference_log_hist(g64)
+    x32 = _float32_at_edges(np.linspace(-2.0, 2.0, 41) + 1e-9 / 3, rng, n).astype(np.float32)
+    x32[3] = np.nan
+    edges = np.linspace(-2.0, 2.0, 41) + 1e-9 / 3
+    assert R.hist(x32, edges) == _reference_hist(x32.astype(np.float64), edges)
+    for shape in [(2, 30, 40), (2, 300, 401)]:  # the small path and the blocked one
+        y32 = (1e3 + rng.standard_normal(shape)).astype(np.float32)
+        got = R.moments(y32, mean=True, std=True, sumsq=True)
+        for k in range(2):
+            mean, std, sumsq = _exact_moments(y32[k].astype(np.float64))
+            assert got["mean"][k] == pytest.approx(mean, rel=1e-13)
+            assert got["std"][k] == pytest.approx(std, rel=1e-13)
+            assert got["sumsq"][k] == pytest.approx(sumsq, rel=1e-13)

@@ -13,9 +13,10 @@ time, so that every temporary stays in cache:
   LeVeque's update), so ``std = sqrt(M2 / n)`` keeps the accuracy of NumPy's two-pass formula
   (and agrees with it to about 1e-15 relative) in one pass over memory;
 * histograms: counted per block, the values sorted once and the edges located by binary search
-  (``np.histogram``'s own method).  A block whose values are all float32 numbers (a float32
-  model's values, converted to float64) is sorted as float32, about twice as fast, against
-  float32 thresholds that select exactly the same values (:func:`_up32`, :func:`_log10_up32`).
+  (``np.histogram``'s own method).  A block whose values are all float32 numbers (float32
+  input, or a float32 model's values converted to float64) is sorted as float32, about twice
+  as fast, against float32 thresholds that select exactly the same values (:func:`_up32`,
+  :func:`_log10_up32`).
 """
 
 from __future__ import annotations
@@ -52,18 +53,20 @@ def moments(
     """Per member ``k`` (the first axis of ``x``), over every value of ``x[k]``: the ``mean``,
     the ``std`` (population: ``sqrt(mean((x - mean)^2))``) and the sum of squares ``sumsq``,
     each an array of shape (K,), for the ones asked for (large arrays give all three: one pass
-    computes them together).  Non-finite values propagate as in NumPy (NaN/inf)."""
+    computes them together).  Non-finite values propagate as in NumPy (NaN/inf).  Sums are
+    float64 also for float32 input (a torch model's gradients)."""
     K = x.shape[0]
     per_member = x[0].size if K else 0
+    f8 = np.float64
     if per_member <= BLOCK:
         out: dict[str, np.ndarray] = {}
         if mean:
-            out["mean"] = np.mean(x, axis=tuple(range(1, x.ndim)))
+            out["mean"] = np.mean(x, axis=tuple(range(1, x.ndim)), dtype=f8)
         flat = x.reshape(K, -1)
         if std:
-            out["std"] = flat.std(axis=1)
+            out["std"] = flat.std(axis=1, dtype=f8)
         if sumsq:
-            out["sumsq"] = np.sum(flat * flat, axis=1)
+            out["sumsq"] = np.sum(np.multiply(flat, flat, dtype=f8), axis=1)
         return out
     parts = [_blocked_moments(values(x[k])) for k in range(K)]
     return {key: np.array([p[i] for p in parts]) for i, key in enumerate(("mean", "std", "sumsq"))}
@@ -77,15 +80,15 @@ def _blocked_moments(v: np.ndarray) -> tuple[float, float, float]:
     with np.errstate(invalid="ignore", over="ignore"):
         for c in _blocks(v):
             d = buf[: c.size]
-            s = float(np.sum(c))
-            np.subtract(c, s / c.size, out=d)
+            s = float(np.sum(c, dtype=np.float64))
+            np.subtract(c, s / c.size, out=d, dtype=np.float64)
             np.multiply(d, d, out=d)
             m2 = float(np.sum(d))
             m2s.append(m2)
             if np.isfinite(m2):  # sum c^2 = M2_b + n_b mean_b^2: both terms >= 0
                 squares.append(m2 + s * s / c.size)
             else:  # inf/NaN in the block: as NumPy's sum of squares gives it
-                squares.append(float(np.sum(np.multiply(c, c, out=d))))
+                squares.append(float(np.sum(np.multiply(c, c, out=d, dtype=np.float64))))
             sums.append(s)
             counts.append(c.size)
         S, N = np.array(sums), np.array(counts, dtype=np.float64)
@@ -116,11 +119,11 @@ def _down32(e: np.ndarray) -> np.ndarray:
 
 
 def _as_float32(c: np.ndarray, buf: np.ndarray) -> np.ndarray | None:
-    """``c`` in the float32 buffer ``buf`` when every value of ``c`` is a float32 number (NaN
-    is not), else None."""
+    """``c`` copied into the float32 buffer ``buf`` when every value of ``c`` is a float32 number
+    (a float32 ``c``; a float64 one whose values all are: NaN is not), else None."""
     b = buf[: c.size]
     np.copyto(b, c, casting="unsafe")
-    return b if np.array_equal(b, c) else None
+    return b if c.dtype == np.float32 or np.array_equal(b, c) else None
 
 
 def _sorted_counts(s: np.ndarray, lo: np.ndarray, top: Any) -> np.ndarray:
@@ -146,10 +149,10 @@ def hist(x: np.ndarray, edges: np.ndarray) -> tuple[list[int], int, int]:
             c = c[np.isfinite(c)]
         f = _as_float32(c, buf)
         if f is not None:  # the same values sorted as float32, against float32 thresholds
-            s = np.sort(f)
-            below += int(s.searchsorted(lo32[0], "left"))
-            above += c.size - int(s.searchsorted(top32, "right"))
-            counts += _sorted_counts(s, lo32, top32)
+            f.sort()
+            below += int(f.searchsorted(lo32[0], "left"))
+            above += c.size - int(f.searchsorted(top32, "right"))
+            counts += _sorted_counts(f, lo32, top32)
             continue
         below += int(np.count_nonzero(c < edges[0]))
         above += int(np.count_nonzero(c > edges[-1]))
@@ -200,13 +203,15 @@ def log_hist(g: np.ndarray) -> dict[str, Any]:
     with np.errstate(divide="ignore", invalid="ignore"):
         for c in _blocks(v):
             f = _as_float32(c, buf32)
-            if f is not None:  # no NaN here
-                s = np.sort(np.abs(f, out=f))
-                z = int(s.searchsorted(np.float32(0.0), "right"))
+            if f is not None:  # NaN last once sorted, and not counted
+                np.abs(f, out=f)
+                f.sort()
+                z = int(f.searchsorted(np.float32(0.0), "right"))
                 zeros += z
-                below += int(s.searchsorted(_LOG_LO32[0], "left")) - z
-                above += c.size - int(s.searchsorted(_LOG_TOP32, "right"))
-                counts += _sorted_counts(s, _LOG_LO32, _LOG_TOP32)
+                below += int(f.searchsorted(_LOG_LO32[0], "left")) - z
+                end = int(f.searchsorted(np.float32(np.inf), "right"))
+                above += end - int(f.searchsorted(_LOG_TOP32, "right"))
+                counts += _sorted_counts(f, _LOG_LO32, _LOG_TOP32)
                 continue
             a = buf[: c.size]
             np.abs(c, out=a)

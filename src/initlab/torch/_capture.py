@@ -274,9 +274,10 @@ class Capture:
         site, rec = self.sites[i], self.data[i]
 
         def hook(grad: torch.Tensor) -> None:
-            rows = site.rows(grad, like)
+            rows = site.rows(grad, like, gradient=True)
             rec.backward_seen = True
-            store[call] = rows if call not in store else store[call] + rows
+            # the sum of several backward passes' gradients in float64
+            store[call] = rows if call not in store else np.add(store[call], rows, dtype=np.float64)
 
         return hook
 

@@ -31,10 +31,12 @@ NumPy engine (K = 1)        torch
 ==========================  =======================================================================
 
 A layer called several times in one pass contributes the rows of every call.  Everything is
-copied to CPU float64 NumPy arrays as soon as it is captured (detached), so the statistics are
-computed in float64 whatever the model's dtype and device.  The copies are unit-major (a
-weight's ``(units, fan_in)``, a conv output's ``(C, N * P)``) and handed on as their transposed
-views, the shapes above: the copy then converts without reordering values one by one.
+copied to CPU NumPy arrays as soon as it is captured (detached), so the statistics are computed
+in float64 whatever the model's dtype and device: values as float64, gradients of a float32,
+float16 or bfloat16 model as float32 (the same numbers, exactly), summed in float64.  The
+copies are unit-major (a weight's ``(units, fan_in)``, a conv output's ``(C, N * P)``) and
+handed on as their transposed views, the shapes above: the copy then converts without
+reordering values one by one.
 """
 
 from __future__ import annotations
@@ -174,10 +176,11 @@ def following(model: nn.Module) -> dict[int, nn.Module | None]:
     return out
 
 
-def _matrix(module: nn.Module, w: torch.Tensor) -> np.ndarray:
-    """A weight (or its gradient, or an update) as the engine's ``(fan_in, units)`` matrix: the
-    transposed view of a unit-major ``(units, fan_in)`` copy, the weight's own layout, so the
-    copy converts without reordering (the statistics do not depend on the layout)."""
+def _matrix(module: nn.Module, w: torch.Tensor, gradient: bool = False) -> np.ndarray:
+    """A weight (or its gradient: ``gradient=True``, see :func:`to_numpy`) as the engine's
+    ``(fan_in, units)`` matrix: the transposed view of a unit-major ``(units, fan_in)`` copy,
+    the weight's own layout, so the copy converts without reordering (the statistics do not
+    depend on the layout)."""
     t = w.detach()
     if isinstance(module, CONV_TRANSPOSE):
         g = module.groups
@@ -185,24 +188,32 @@ def _matrix(module: nn.Module, w: torch.Tensor) -> np.ndarray:
         t = t.reshape(g, cin // g, cout_g, -1).permute(0, 2, 1, 3).reshape(g * cout_g, -1)
     else:
         t = t.reshape(t.shape[0], -1)
-    return to_numpy(t).T
+    return to_numpy(t, gradient=gradient).T
 
 
-def to_numpy(t: torch.Tensor) -> np.ndarray:
+#: Tensor dtypes every value of which is a float32 number.
+_FLOAT32_VALUES = (torch.float32, torch.float16, torch.bfloat16)
+
+
+def to_numpy(t: torch.Tensor, *, gradient: bool = False) -> np.ndarray:
     """A detached CPU float64 copy of ``t`` as a NumPy array (one copy: the conversion's own,
-    or a clone when ``t`` is already CPU float64)."""
+    or a clone when ``t`` is already CPU float64).  ``gradient=True``: a float32 copy when
+    every value of ``t`` is a float32 number (a float32, float16 or bfloat16 tensor), the same
+    values in half the memory; gradients only feed sums and histograms, which
+    :mod:`initlab.diagnostics._reduce` accumulates in float64."""
     t = t.detach()
-    x = t.to(device="cpu", dtype=torch.float64, memory_format=torch.contiguous_format)
+    dtype = torch.float32 if gradient and t.dtype in _FLOAT32_VALUES else torch.float64
+    x = t.to(device="cpu", dtype=dtype, memory_format=torch.contiguous_format)
     return (x.clone(memory_format=torch.contiguous_format) if x is t else x).numpy()
 
 
-def _unit_rows(t: torch.Tensor, axis: int) -> np.ndarray:
+def _unit_rows(t: torch.Tensor, axis: int, gradient: bool = False) -> np.ndarray:
     """A conv output ``t`` with its channels on ``axis`` as rows ``(N * P, C)``: the transposed
     view of a channel-major ``(C, N * P)`` copy.  Moving the channels first copies whole runs
     of P positions; moving them last (a C-ordered ``(N * P, C)``) gathers every value alone and
     took 3x as long for a ResNet's first block."""
     n = t.shape[axis]
-    return to_numpy(t.movedim(axis, 0).reshape(n, -1)).T
+    return to_numpy(t.movedim(axis, 0).reshape(n, -1), gradient=gradient).T
 
 
 @dataclass
@@ -259,15 +270,18 @@ class Site:
         spatial = len(self.module.kernel_size)
         return 1 if t.dim() == spatial + 2 else 0
 
-    def rows(self, t: torch.Tensor, like: torch.Size | None = None) -> np.ndarray:
-        """A layer output (or its gradient) as ``(rows, units)``; ``like`` is the shape of the
-        layer's own output when ``t`` comes from the activation that follows it."""
+    def rows(
+        self, t: torch.Tensor, like: torch.Size | None = None, gradient: bool = False
+    ) -> np.ndarray:
+        """A layer output (or its gradient: ``gradient=True``, see :func:`to_numpy`) as
+        ``(rows, units)``; ``like`` is the shape of the layer's own output when ``t`` comes
+        from the activation that follows it."""
         n = self.units
         t = t.detach()
         if not self.conv:
             if t.dim() == 0 or t.shape[-1] != n:
                 raise ValueError(self._bad_shape(t, f"(..., {n})"))
-            return to_numpy(t.reshape(-1, n))
+            return to_numpy(t.reshape(-1, n), gradient=gradient)
         if like is not None and tuple(t.shape) != tuple(like):
             batch = like[0] if len(like) == len(self.module.kernel_size) + 2 else None
             ok_same = t.dim() == len(like) and t.shape[self._channel_axis(t)] == n
@@ -275,11 +289,11 @@ class Site:
                 if batch is None or t.dim() == 0 or t.shape[0] != batch or t.numel() % (batch * n):
                     raise ValueError(self._bad_shape(t, f"({batch}, {n}, ...)"))
                 t = t.reshape(batch, n, -1)  # flattened channel-major: (N, C * P) -> (N, C, P)
-                return _unit_rows(t, 1)
+                return _unit_rows(t, 1, gradient)
         ax = self._channel_axis(t)
         if t.shape[ax] != n:
             raise ValueError(self._bad_shape(t, f"(N, {n}, ...)"))
-        return _unit_rows(t, ax)
+        return _unit_rows(t, ax, gradient)
 
     def input_rows(self, t: torch.Tensor) -> np.ndarray:
         """The layer's input as rows ``(m, inputs)``: Linear ``(..., in)``; conv ``(N, C_in, ...)``
@@ -315,10 +329,11 @@ class Site:
         return to_numpy(b) if b is not None else np.zeros(self.units)
 
     def weight_like(self, g: torch.Tensor | None) -> np.ndarray:
-        """A gradient or update of the weight as ``(fan_in, units)`` (zeros for None)."""
+        """The weight's gradient as ``(fan_in, units)`` (float32 when its values are, see
+        :func:`to_numpy`; zeros for None)."""
         if g is None:
             return np.zeros_like(self.weight())
-        return _matrix(self.weight_module, g)
+        return _matrix(self.weight_module, g, gradient=True)
 
     def bias_like(self, g: torch.Tensor | None) -> np.ndarray:
         return np.zeros(self.units) if g is None else to_numpy(g).reshape(-1)
