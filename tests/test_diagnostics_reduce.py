@@ -189,3 +189,14 @@ def test_float32_input_gives_the_figures_of_its_float64_values():
             assert got["mean"][k] == pytest.approx(mean, rel=1e-13)
             assert got["std"][k] == pytest.approx(std, rel=1e-13)
             assert got["sumsq"][k] == pytest.approx(sumsq, rel=1e-13)
+
+
+def test_max_abs_is_exact_in_both_paths():
+    rng = np.random.default_rng(7)
+    for shape in [(2, 30, 40), (2, 300, 401)]:
+        x = rng.standard_normal(shape)
+        x[1, 3, 5] = -50.0  # the largest magnitude is negative in member 1
+        got = R.moments(x, max_abs=True)["max_abs"]
+        assert got.tolist() == np.max(np.abs(x), axis=(1, 2)).tolist()
+        x[0, 0, 0] = np.nan
+        assert np.isnan(R.moments(x, max_abs=True)["max_abs"][0])

@@ -99,3 +99,21 @@ def test_symmetric_and_degenerate_wide_layers_fall_back_to_the_gram_matrix():
     assert Y.symmetry(W3, b3, A3)["max_cosine"] == pytest.approx(
         _gram_max_cosine(W3[:, 1:]), rel=1e-14
     )
+
+
+@pytest.mark.parametrize("rank", [None, 5])
+def test_effective_width_of_wide_short_layers_takes_the_smaller_gram(rank):
+    """m = 100 rows, n = 600 units (n^2 m above the small-layer bound): A A^T has the trace
+    and Frobenius norm of A^T A, so the figure is the n x n one's to float64 rounding; a rank-5
+    A (5 distinct directions) has an effective width of at most 5."""
+    rng = np.random.default_rng(8)
+    A = rng.standard_normal((100, 600))
+    if rank is not None:
+        A = rng.standard_normal((100, rank)) @ rng.standard_normal((rank, 600))
+    assert 600 * 600 * 100 > Y._SMALL
+    C = A.T @ A / 100
+    direct = float(np.trace(C) ** 2 / np.sum(C * C))
+    got = Y._eff_width(A)
+    assert got == pytest.approx(direct, rel=1e-12)
+    assert got <= (rank or 100) * (1 + 1e-12)
+    assert Y._eff_width(np.zeros((100, 600))) == 0.0

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BLOCK", "hist", "log_hist", "moments", "values"]
+__all__ = ["BLOCK", "GRAD_LOG10_EDGES", "hist", "log_hist", "max_abs_of", "moments", "values"]
 
 #: Values per block: temporaries of 512 KiB (float64) stay in cache.
 BLOCK = 1 << 16
@@ -48,34 +48,65 @@ def _blocks(v: np.ndarray) -> Any:
 
 
 def moments(
-    x: np.ndarray, *, mean: bool = False, std: bool = False, sumsq: bool = False
+    x: np.ndarray,
+    *,
+    mean: bool = False,
+    std: bool = False,
+    sumsq: bool = False,
+    max_abs: bool = False,
 ) -> dict[str, np.ndarray]:
     """Per member ``k`` (the first axis of ``x``), over every value of ``x[k]``: the ``mean``,
-    the ``std`` (population: ``sqrt(mean((x - mean)^2))``) and the sum of squares ``sumsq``,
-    each an array of shape (K,), for the ones asked for (large arrays give all three: one pass
-    computes them together).  Non-finite values propagate as in NumPy (NaN/inf).  Sums are
-    float64 also for float32 input (a torch model's gradients)."""
+    the ``std`` (population: ``sqrt(mean((x - mean)^2))``), the sum of squares ``sumsq`` and
+    ``max_abs = max |x|``, each an array of shape (K,), for the ones asked for (large arrays
+    give the first three together: one pass computes them).  Non-finite values propagate as in
+    NumPy (NaN/inf).  Sums are float64 also for float32 input (a torch model's gradients)."""
     K = x.shape[0]
     per_member = x[0].size if K else 0
     f8 = np.float64
+    axes = tuple(range(1, x.ndim))
+    out: dict[str, np.ndarray] = {}
     if per_member <= BLOCK:
-        out: dict[str, np.ndarray] = {}
         if mean:
-            out["mean"] = np.mean(x, axis=tuple(range(1, x.ndim)), dtype=f8)
+            out["mean"] = np.mean(x, axis=axes, dtype=f8)
         flat = x.reshape(K, -1)
         if std:
             out["std"] = flat.std(axis=1, dtype=f8)
         if sumsq:
             out["sumsq"] = np.sum(np.multiply(flat, flat, dtype=f8), axis=1)
+        if max_abs:
+            out["max_abs"] = max_abs_of(x, axes)
         return out
-    parts = [_blocked_moments(values(x[k])) for k in range(K)]
-    return {key: np.array([p[i] for p in parts]) for i, key in enumerate(("mean", "std", "sumsq"))}
+    if sumsq and not (mean or std or max_abs):  # a gradient's norm: one product, one sum
+        return {"sumsq": np.array([_blocked_sumsq(values(x[k])) for k in range(K)])}
+    parts = [_blocked_moments(values(x[k]), max_abs) for k in range(K)]
+    keys = ("mean", "std", "sumsq", "max_abs")[: 4 if max_abs else 3]
+    return {key: np.array([p[i] for p in parts]) for i, key in enumerate(keys)}
 
 
-def _blocked_moments(v: np.ndarray) -> tuple[float, float, float]:
-    """``(mean, std, sumsq)`` of the 1-D ``v``, one block at a time (see the module docstring)."""
+def max_abs_of(x: np.ndarray, axes: Any = None) -> Any:
+    """``max |x|`` over ``axes`` without an ``|x|`` temporary (NaN where x holds NaN, as
+    ``np.max`` gives; 0 for no values)."""
+    if x.size == 0:
+        return np.zeros(x.shape[0]) if axes else 0.0
+    return np.maximum(np.max(x, axis=axes), -np.min(x, axis=axes)).astype(np.float64)
+
+
+def _blocked_sumsq(v: np.ndarray) -> float:
+    """The sum of squares of the 1-D ``v``, one block at a time, in float64."""
+    buf = np.empty(min(BLOCK, v.size))
+    with np.errstate(over="ignore", invalid="ignore"):
+        parts = [
+            float(np.sum(np.multiply(c, c, out=buf[: c.size], dtype=np.float64)))
+            for c in _blocks(v)
+        ]
+    return float(np.sum(parts))
+
+
+def _blocked_moments(v: np.ndarray, max_abs: bool = False) -> tuple[float, ...]:
+    """``(mean, std, sumsq)`` of the 1-D ``v``, one block at a time (see the module docstring),
+    and ``max |v|`` after them when asked for."""
     n = v.size
-    sums, squares, m2s, counts = [], [], [], []
+    sums, squares, m2s, counts, extent = [], [], [], [], []
     buf = np.empty(min(BLOCK, n))
     with np.errstate(invalid="ignore", over="ignore"):
         for c in _blocks(v):
@@ -91,11 +122,14 @@ def _blocked_moments(v: np.ndarray) -> tuple[float, float, float]:
                 squares.append(float(np.sum(np.multiply(c, c, out=d, dtype=np.float64))))
             sums.append(s)
             counts.append(c.size)
+            if max_abs:  # the block is in cache
+                extent.append(float(max_abs_of(c)))
         S, N = np.array(sums), np.array(counts, dtype=np.float64)
         mean = float(np.sum(S)) / n
         dev = S / N - mean
         m2 = float(np.sum(m2s)) + float(np.sum(N * dev * dev))
-    return mean, float(np.sqrt(m2 / n)), float(np.sum(squares))
+    figures = (mean, float(np.sqrt(m2 / n)), float(np.sum(squares)))
+    return (*figures, float(np.max(extent))) if max_abs else figures
 
 
 # ------------------------------------------------------------------------------ histograms

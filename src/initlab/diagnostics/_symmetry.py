@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from initlab.diagnostics._reduce import max_abs_of
 from initlab.diagnostics.thresholds import THRESHOLDS, Thresholds
 
 __all__ = ["symmetry"]
@@ -186,15 +187,15 @@ def _max_cosine(W: np.ndarray, colsq: np.ndarray) -> float:
     return float(np.max(cos))
 
 
-def _max_abs(x: np.ndarray) -> float:
-    """``max |x|`` without an ``|x|`` temporary (NaN when x holds NaN, as ``np.max`` gives)."""
-    return float(np.maximum(np.max(x), -np.min(x))) if x.size else 0.0
-
-
 def symmetry(
-    W: np.ndarray, b: np.ndarray, A: np.ndarray, t: Thresholds = THRESHOLDS
+    W: np.ndarray,
+    b: np.ndarray,
+    A: np.ndarray,
+    t: Thresholds = THRESHOLDS,
+    scales: tuple[float, float] | None = None,
 ) -> dict[str, float]:
-    """Symmetry of one layer of one member: ``W`` (fan_in, n), ``b`` (n,), ``A`` (m, n).
+    """Symmetry of one layer of one member: ``W`` (fan_in, n), ``b`` (n,), ``A`` (m, n);
+    ``scales``: ``(max |W|, max |A|)`` where already known.
 
     ``distinct_units``: units whose signatures ``[w_i / max|W|, b_i / max|W|, a_i / max|A|]``
     lie within ``rtol`` of each other (relative to the larger norm) count as one (connected
@@ -205,8 +206,8 @@ def symmetry(
     (:func:`_distinct_units`, :func:`_max_cosine_filtered`; the same count, and the same cosine
     to float64 rounding), with the Gram matrices again when the filters do not narrow them (a
     symmetric layer)."""
-    scale_w = _max_abs(W) or 1.0
-    scale_a = _max_abs(A) or 1.0
+    max_w, max_a = (max_abs_of(W), max_abs_of(A)) if scales is None else scales
+    scale_w, scale_a = max_w or 1.0, max_a or 1.0
     n, d = W.shape[1], W.shape[0] + 1 + A.shape[0]
     parts = [(W, scale_w), (b[None, :], scale_w), (A, scale_a)]
     colsq = np.einsum("ij,ij->j", W, W)
@@ -219,7 +220,19 @@ def symmetry(
         sig = np.concatenate([W.T / scale_w, b[:, None] / scale_w, A.T / scale_a], axis=1)
         distinct = _unit_groups(sig.astype(np.float64), t.symmetry_rtol)
     max_cos = _max_cosine(W, colsq)
-    C = (A.T @ A) / A.shape[0]
+    return {"distinct_units": distinct, "max_cosine": max_cos, "effective_width": _eff_width(A)}
+
+
+def _eff_width(A: np.ndarray) -> float:
+    """``tr(C)^2 / ||C||_F^2`` of ``C = A^T A / m`` (0 when ``A`` is all zeros).  The m's
+    cancel, and ``A A^T`` has the same trace and Frobenius norm as ``A^T A`` (the same nonzero
+    eigenvalues), so a wide layer with fewer rows than units (a ResNet's last stage: 128 rows,
+    512 units) takes the smaller ``m x m`` product."""
+    m, n = A.shape
+    if m < n and n * n * m > _SMALL:
+        G = A @ A.T
+        fro2 = float(np.sum(G * G))
+        return float(np.trace(G) ** 2 / fro2) if fro2 > 0 else 0.0
+    C = (A.T @ A) / m
     fro2 = float(np.sum(C * C))
-    eff = float(np.trace(C) ** 2 / fro2) if fro2 > 0 else 0.0
-    return {"distinct_units": distinct, "max_cosine": max_cos, "effective_width": eff}
+    return float(np.trace(C) ** 2 / fro2) if fro2 > 0 else 0.0

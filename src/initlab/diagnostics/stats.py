@@ -241,10 +241,11 @@ class LayerStats:
             uW = ev.updates[2 * l]
             dz = moments(dZ, sumsq=True)
             a_is_z = _same_data(Z, A)  # no activation (torch): the same figures, computed once
-            z = moments(Z, mean=True, std=True, sumsq=a_is_z)
-            a = z if a_is_z else moments(A, mean=True, std=True, sumsq=True)
+            sym = self.do_symmetry and l < L - 1  # max |W| and max |A| are its scales
+            z = moments(Z, mean=True, std=True, sumsq=a_is_z, max_abs=sym and a_is_z)
+            a = z if a_is_z else moments(A, mean=True, std=True, sumsq=True, max_abs=sym)
             dw = moments(dW, std=True, sumsq=True)
-            w = moments(W, mean=True, std=True)
+            w = moments(W, mean=True, std=True, max_abs=sym)
             dZ_norm, dZ_rms = np.sqrt(dz["sumsq"]), _rms(dz["sumsq"], dZ)
             stats = {
                 "z_mean": z["mean"],
@@ -311,8 +312,9 @@ class LayerStats:
                     float(np.log10(update_data[k])) if update_data[k] > 0 else None
                 )
                 rec["weight_change"] = None if rel_change is None else float(rel_change[k])
-                if self.do_symmetry and l < L - 1:
-                    rec.update(symmetry(W[k], b[k, 0], A[k], self.t))
+                if sym:
+                    scales = (float(w["max_abs"][k]), float(a["max_abs"][k]))
+                    rec.update(symmetry(W[k], b[k, 0], A[k], self.t, scales))
                 if self.histograms:
                     zk = (float(z["mean"][k]), float(z["std"][k]))
                     ez = self._edges(k, f"z{l + 1}", g.name, Z[k], False, zk)

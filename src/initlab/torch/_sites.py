@@ -176,11 +176,13 @@ def following(model: nn.Module) -> dict[int, nn.Module | None]:
     return out
 
 
-def _matrix(module: nn.Module, w: torch.Tensor, gradient: bool = False) -> np.ndarray:
+def _matrix(
+    module: nn.Module, w: torch.Tensor, gradient: bool = False, copy: bool = True
+) -> np.ndarray:
     """A weight (or its gradient: ``gradient=True``, see :func:`to_numpy`) as the engine's
     ``(fan_in, units)`` matrix: the transposed view of a unit-major ``(units, fan_in)`` copy,
     the weight's own layout, so the copy converts without reordering (the statistics do not
-    depend on the layout)."""
+    depend on the layout); ``copy``: as for :func:`to_numpy`."""
     t = w.detach()
     if isinstance(module, CONV_TRANSPOSE):
         g = module.groups
@@ -188,23 +190,25 @@ def _matrix(module: nn.Module, w: torch.Tensor, gradient: bool = False) -> np.nd
         t = t.reshape(g, cin // g, cout_g, -1).permute(0, 2, 1, 3).reshape(g * cout_g, -1)
     else:
         t = t.reshape(t.shape[0], -1)
-    return to_numpy(t, gradient=gradient).T
+    return to_numpy(t, gradient=gradient, copy=copy).T
 
 
 #: Tensor dtypes every value of which is a float32 number.
 _FLOAT32_VALUES = (torch.float32, torch.float16, torch.bfloat16)
 
 
-def to_numpy(t: torch.Tensor, *, gradient: bool = False) -> np.ndarray:
+def to_numpy(t: torch.Tensor, *, gradient: bool = False, copy: bool = True) -> np.ndarray:
     """A detached CPU float64 copy of ``t`` as a NumPy array (one copy: the conversion's own,
     or a clone when ``t`` is already CPU float64).  ``gradient=True``: a float32 copy when
     every value of ``t`` is a float32 number (a float32, float16 or bfloat16 tensor), the same
     values in half the memory; gradients only feed sums and histograms, which
-    :mod:`initlab.diagnostics._reduce` accumulates in float64."""
+    :mod:`initlab.diagnostics._reduce` accumulates in float64.  ``copy=False``: ``t``'s own
+    memory when it needs no conversion (for a tensor the caller owns and never changes, such
+    as the gradients ``torch.autograd.grad`` returns)."""
     t = t.detach()
     dtype = torch.float32 if gradient and t.dtype in _FLOAT32_VALUES else torch.float64
     x = t.to(device="cpu", dtype=dtype, memory_format=torch.contiguous_format)
-    return (x.clone(memory_format=torch.contiguous_format) if x is t else x).numpy()
+    return (x.clone(memory_format=torch.contiguous_format) if x is t and copy else x).numpy()
 
 
 def _unit_rows(t: torch.Tensor, axis: int, gradient: bool = False) -> np.ndarray:
@@ -329,11 +333,12 @@ class Site:
         return to_numpy(b) if b is not None else np.zeros(self.units)
 
     def weight_like(self, g: torch.Tensor | None) -> np.ndarray:
-        """The weight's gradient as ``(fan_in, units)`` (float32 when its values are, see
-        :func:`to_numpy`; zeros for None)."""
+        """The weight's gradient ``g`` as ``(fan_in, units)`` (float32 when its values are, see
+        :func:`to_numpy`; zeros for None).  ``g`` is the caller's own tensor (from
+        ``torch.autograd.grad``, or a sum of hooked gradients): its memory may be used."""
         if g is None:
-            return np.zeros_like(self.weight())
-        return _matrix(self.weight_module, g, gradient=True)
+            return np.zeros((self.fan_in, self.units))
+        return _matrix(self.weight_module, g, gradient=True, copy=False)
 
     def bias_like(self, g: torch.Tensor | None) -> np.ndarray:
         return np.zeros(self.units) if g is None else to_numpy(g).reshape(-1)
