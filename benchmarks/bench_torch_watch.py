@@ -12,8 +12,11 @@ Model: the hand-built ResNet-18 of ``tests/torch_zoo.py`` (2-2-2-2 BasicBlocks, 
 
 Each also with ``histograms=False, symmetry=False`` (the statistics that cost most).
 
-The cases are interleaved (peer, watch, inspect, peer, ...) ``--repeats`` times and the
-medians compared, so that a load change on the shared machine hits every case alike; ``top``
+The cases are interleaved ``--repeats`` times, each between two timings of its peer (plain
+step, watch, watch lean, plain step; forward+backward, inspect, inspect lean,
+forward+backward), and each repeat's ratio is taken against the mean of those two: the speed
+of this shared machine drifts by tens of percent within a minute, and a drift then hits the
+case and its peer alike.  The median ratio is printed with its range over the repeats; ``top``
 is printed before and after (other processes' CPU).  Each case is timed by the wall clock and
 by the process's CPU time: under load the CPU ratios are the steadier ones.
 
@@ -96,37 +99,51 @@ class _Clock:
         self.out.setdefault(self.key, []).append((wall, cpu))
 
 
-def measure(width: int, repeats: int, every: int) -> dict[str, tuple[float, float]]:
-    """Median (wall, CPU) seconds of each case."""
+def measure(width: int, repeats: int, every: int) -> dict[str, list[tuple[float, float]]]:
+    """(wall, CPU) seconds of each case in each repeat; each repeat times its peers (``plain``,
+    ``fwd_bwd``) just before and just after the cases compared with them (``*_after``)."""
     model, opt, x, y = _setup(width)
     for _ in range(3):  # warm-up: allocator, kernels
         _step(model, opt, x, y)
     inspect(model, x, y)
     times: dict[str, list[tuple[float, float]]] = {}
     lean = {"histograms": False, "symmetry": False}
-    for _ in range(repeats):
-        with _Clock(times, "plain", every):
+
+    def plain(key: str) -> None:
+        with _Clock(times, key, every):
             for _ in range(every):
                 _step(model, opt, x, y)
 
+    def fwd_bwd(key: str) -> None:
+        with _Clock(times, key, 3):
+            for _ in range(3):
+                _fwd_bwd(model, x, y)
+
+    for _ in range(repeats):
+        plain("plain")
         for key, kw in (("watch", {}), ("watch_lean", lean)):
             w = watch(model, every=every, **kw)
             with _Clock(times, key, every):
                 for _ in range(every):
                     w.step(_step(model, opt, x, y))
             w.close()
-
-        with _Clock(times, "fwd_bwd", 3):
-            for _ in range(3):
-                _fwd_bwd(model, x, y)
-
+        plain("plain_after")
+        fwd_bwd("fwd_bwd")
         for key, kw in (("inspect", {}), ("inspect_lean", lean)):
             with _Clock(times, key):
                 inspect(model, x, y, **kw)
-    return {
-        k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
-        for k, v in times.items()
-    }
+        fwd_bwd("fwd_bwd_after")
+    return times
+
+
+def ratios(times: dict[str, list[tuple[float, float]]], key: str, peer: str) -> list[list[float]]:
+    """Per repeat, ``[wall, CPU]`` of case ``key`` over the mean of its peer's two timings (just
+    before and just after it in the same repeat), so that a slow drift of the shared machine's
+    speed cancels."""
+    out = []
+    for case, before, after in zip(times[key], times[peer], times[peer + "_after"], strict=True):
+        out.append([c / ((b + a) / 2) for c, b, a in zip(case, before, after, strict=True)])
+    return out
 
 
 def main() -> None:
@@ -137,12 +154,14 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     print("top before:\n" + "\n".join(_top().splitlines()[:15]))
-    m = measure(args.width, args.repeats, args.every)
+    times = measure(args.width, args.repeats, args.every)
     print("\n".join(_top().splitlines()[:15]).join(("top after:\n", "")))
     print(
-        f"\nResNet-18 width {args.width}, batch 8x3x32x32, CPU, 1 thread, median of {args.repeats}"
+        f"\nResNet-18 width {args.width}, batch 8x3x32x32, CPU, 1 thread, {args.repeats} repeats"
+        " (times: medians; ratios: median [min-max] of each repeat's ratio to its peer's mean"
+        " just before and after)"
     )
-    print(f"{'':28s} {'wall ms':>9s} {'cpu ms':>9s} {'wall ratio':>11s} {'cpu ratio':>10s}")
+    print(f"{'':28s} {'wall ms':>9s} {'cpu ms':>9s} {'wall ratio':>20s} {'cpu ratio':>20s}")
     rows = [
         ("plain step", "plain", None, ""),
         (f"watch(every={args.every})", "watch", "plain", "  (target <= 1.3x)"),
@@ -152,9 +171,16 @@ def main() -> None:
         ("  histograms, symmetry off", "inspect_lean", "fwd_bwd", ""),
     ]
     for label, key, peer, target in rows:
-        (wall, cpu), line = m[key], f"{label:28s} {m[key][0] * 1e3:9.1f} {m[key][1] * 1e3:9.1f}"
+        wall = statistics.median(w for w, _ in times[key])
+        cpu = statistics.median(c for _, c in times[key])
+        line = f"{label:28s} {wall * 1e3:9.1f} {cpu * 1e3:9.1f}"
         if peer is not None:
-            line += f" {wall / m[peer][0]:10.2f}x {cpu / m[peer][1]:9.2f}x{target}"
+            r = ratios(times, key, peer)
+            for i in (0, 1):
+                col = [v[i] for v in r]
+                cell = f"{statistics.median(col):.2f}x [{min(col):.2f}-{max(col):.2f}]"
+                line += f" {cell:>20s}"
+            line += target
         print(line)
 
 

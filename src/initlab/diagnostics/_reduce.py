@@ -25,7 +25,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BLOCK", "GRAD_LOG10_EDGES", "hist", "log_hist", "max_abs_of", "moments", "values"]
+__all__ = [
+    "BLOCK",
+    "GRAD_LOG10_EDGES",
+    "hist",
+    "log_hist",
+    "max_abs_of",
+    "moments",
+    "sumsq_of_difference",
+    "values",
+]
 
 #: Values per block: temporaries of 512 KiB (float64) stay in cache.
 BLOCK = 1 << 16
@@ -89,6 +98,24 @@ def max_abs_of(x: np.ndarray, axes: Any = None) -> Any:
     if x.size == 0:
         return np.zeros(x.shape[0]) if axes else 0.0
     return np.maximum(np.max(x, axis=axes), -np.min(x, axis=axes)).astype(np.float64)
+
+
+def sumsq_of_difference(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per member, the sum of squares of ``x - y`` (same shape; a weight's change since a
+    step), in float64: small arrays as ``moments(x - y, sumsq=True)``; large ones of the same
+    layout block by block, without an ``x - y`` temporary."""
+    if x[0].size <= BLOCK or x.strides != y.strides:
+        return moments(np.subtract(x, y, dtype=np.float64), sumsq=True)["sumsq"]
+    buf = np.empty(BLOCK)
+    out = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(x.shape[0]):
+            parts = []
+            for a, b in zip(_blocks(values(x[k])), _blocks(values(y[k])), strict=True):
+                d = np.subtract(a, b, out=buf[: a.size], dtype=np.float64)
+                parts.append(float(np.sum(np.multiply(d, d, out=d))))
+            out.append(float(np.sum(parts)))
+    return np.array(out)
 
 
 def _blocked_sumsq(v: np.ndarray) -> float:

@@ -30,7 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from initlab.diagnostics._reduce import GRAD_LOG10_EDGES, hist, log_hist, moments
+from initlab.diagnostics._reduce import (
+    GRAD_LOG10_EDGES,
+    hist,
+    log_hist,
+    moments,
+    sumsq_of_difference,
+)
 from initlab.diagnostics._symmetry import symmetry
 from initlab.diagnostics.records import LayerRecord, layer_stats
 from initlab.diagnostics.thresholds import THRESHOLDS, Thresholds
@@ -168,6 +174,7 @@ class LayerStats:
         self.edges: dict[int, dict[str, list[float]]] = {}
         self.initial: dict[str, Any] = {}
         self._w0: list[np.ndarray] | None = None
+        self._w0_norm: list[np.ndarray] = []  # |W_0| per layer and member, computed once
         self._first_step: int | None = None
 
     def edges_for(self, member: int) -> dict[str, list[float]]:
@@ -217,7 +224,7 @@ class LayerStats:
         fresh = not self.initial  # the weights are their own W_0: no change to measure
         if fresh:
             if self.track_change:
-                self._w0 = [w.copy() for w in net.weights]
+                self._w0 = [w.copy(order="K") for w in net.weights]  # W's own layout
             out = moments(ev.cache.A[-1], mean=True, std=True)
             self.initial = {
                 "step": ev.step,
@@ -281,8 +288,10 @@ class LayerStats:
                     rel_change = None
                 else:
                     w0 = self._w0[l]
-                    base = np.sqrt(moments(w0, sumsq=True)["sumsq"])
-                    change = np.sqrt(moments(W - w0, sumsq=True)["sumsq"])
+                    if len(self._w0_norm) <= l:
+                        self._w0_norm.append(np.sqrt(moments(w0, sumsq=True)["sumsq"]))
+                    base = self._w0_norm[l]
+                    change = np.sqrt(sumsq_of_difference(W, w0))
                     rel_change = np.where(base > 0, change / np.where(base > 0, base, 1.0), change)
             for k in members:
                 rec: dict[str, Any] = {

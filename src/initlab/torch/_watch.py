@@ -66,6 +66,7 @@ from initlab.diagnostics import (
     report,
     verdict,
 )
+from initlab.diagnostics._reduce import max_abs_of
 from initlab.torch._attention import ATTENTION_PARTS, NOT_CALLED, AttentionSite
 from initlab.torch._capture import Capture, find_sites, label_records, step_event
 from initlab.train import History
@@ -212,7 +213,9 @@ class Watch:
             dw.append(site.weight_like(d.dw))
             db.append(site.bias_like(d.db))
             updates.append((site.weight() - d.w0, site.bias() - d.b0))
-        if all(not np.any(uw) and not np.any(ub) for uw, ub in updates):
+        # max |u| of each update: 0 when nothing changed, NaN/inf when the update is not finite
+        extent = [float(np.maximum(max_abs_of(uw), max_abs_of(ub))) for uw, ub in updates]
+        if all(e == 0 for e in extent):
             warnings.warn(
                 WatchWarning(
                     f"watch: no watched parameter changed between the forward pass of step {t} "
@@ -221,9 +224,7 @@ class Watch:
                 ),
                 stacklevel=3,
             )
-        if self._update_diverged is None and not all(
-            np.all(np.isfinite(uw)) and np.all(np.isfinite(ub)) for uw, ub in updates
-        ):
+        if self._update_diverged is None and not all(np.isfinite(e) for e in extent):
             self._update_diverged = t
         event = step_event(
             t,
