@@ -200,3 +200,21 @@ def test_max_abs_is_exact_in_both_paths():
         assert got.tolist() == np.max(np.abs(x), axis=(1, 2)).tolist()
         x[0, 0, 0] = np.nan
         assert np.isnan(R.moments(x, max_abs=True)["max_abs"][0])
+
+
+def test_sumsq_of_difference_in_blocks_and_across_layouts():
+    """A weight's change since W_0: blocked when both share a layout, through the difference
+    otherwise; float32 against float64 values is computed in float64 (the tolerance as for the
+    blocked moments)."""
+    rng = np.random.default_rng(9)
+    w0 = rng.standard_normal((2, 300, 401))
+    w = w0 + 1e-3 * rng.standard_normal(w0.shape)
+    exact = [math.fsum(((w[k] - w0[k]) ** 2).ravel().tolist()) for k in range(2)]
+    view = np.ascontiguousarray(w.transpose(0, 2, 1)).transpose(0, 2, 1)
+    view0 = np.ascontiguousarray(w0.transpose(0, 2, 1)).transpose(0, 2, 1)
+    for a, b in [(w, w0), (view, view0), (view, w0)]:
+        got = R.sumsq_of_difference(a, b)
+        assert got == pytest.approx(exact, rel=1e-13)
+    small = R.sumsq_of_difference(w[:, :10, :10], w0[:, :10, :10])
+    d = (w[:, :10, :10] - w0[:, :10, :10]).reshape(2, -1)
+    assert small.tolist() == np.sum(d * d, axis=1).tolist()  # NumPy's own figure
