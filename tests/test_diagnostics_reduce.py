@@ -218,3 +218,26 @@ def test_sumsq_of_difference_in_blocks_and_across_layouts():
     small = R.sumsq_of_difference(w[:, :10, :10], w0[:, :10, :10])
     d = (w[:, :10, :10] - w0[:, :10, :10]).reshape(2, -1)
     assert small.tolist() == np.sum(d * d, axis=1).tolist()  # NumPy's own figure
+
+
+def test_flush_to_zero_does_not_change_the_counts():
+    """torch.set_flush_denormal(True) makes float32 arithmetic read subnormal numbers as 0.
+    Values (float64) that are float32 subnormals, edges at or in the subnormal range, and a
+    float32 gradient's subnormals (as against its exact zeros) must still be counted where
+    float64 puts them."""
+    torch = pytest.importorskip("torch")
+    g32 = np.array([1e-40, -1e-41, 1e-3, 0.0, 2.0] * 20000, dtype=np.float32)  # a gradient
+    g = g32.astype(np.float64)  # converted before flush-to-zero is on
+    edges = np.linspace(-1e-39, 1e-39, 5)
+    if not torch.set_flush_denormal(True):
+        pytest.skip("this CPU has no flush-to-zero mode")
+    try:
+        hist, log = R.hist(g, edges), R.log_hist(g32)
+        normal = np.array([1e-3, -1e-3, 0.0, 2.0] * 20000)  # float32 numbers, none subnormal
+        hist_normal = R.hist(normal, edges)  # against edges +-5e-40, float32 subnormals
+    finally:
+        torch.set_flush_denormal(False)
+    assert hist == _reference_hist(g, edges)
+    assert hist_normal == _reference_hist(normal, edges)
+    assert log == _reference_log_hist(g)
+    assert log["zeros"] == 20000 and log["below"] == 40000

@@ -221,7 +221,9 @@ class LayerStats:
             self._first_step = ev.step
         elif self.keep == "first_last":
             self.records = [r for r in self.records if r["step"] == self._first_step]
-        fresh = not self.initial  # the weights are their own W_0: no change to measure
+        # the first record (``initial`` is set there and never reset): the weights are their
+        # own W_0, no change to measure
+        fresh = not self.initial
         if fresh:
             if self.track_change:
                 self._w0 = [w.copy(order="K") for w in net.weights]  # W's own layout
@@ -284,13 +286,16 @@ class LayerStats:
                 if fresh and np.all(np.isfinite(w["mean"])):
                     # |W - W_0| = 0 exactly (a finite mean: every value finite; NaN/inf: computed)
                     rel_change = np.zeros(K)
-                elif self._w0 is None:  # weight_change=False: W_0 was not kept
+                elif self._w0 is None and not fresh:  # weight_change=False: no W_0 kept
                     rel_change = None
                 else:
-                    w0 = self._w0[l]
-                    if len(self._w0_norm) <= l:
-                        self._w0_norm.append(np.sqrt(moments(w0, sumsq=True)["sumsq"]))
-                    base = self._w0_norm[l]
+                    w0 = W if self._w0 is None else self._w0[l]  # (fresh: W is W_0)
+                    if self._w0 is None:
+                        base = np.sqrt(moments(w0, sumsq=True)["sumsq"])
+                    else:  # computed once per layer
+                        if len(self._w0_norm) <= l:
+                            self._w0_norm.append(np.sqrt(moments(w0, sumsq=True)["sumsq"]))
+                        base = self._w0_norm[l]
                     change = np.sqrt(sumsq_of_difference(W, w0))
                     rel_change = np.where(base > 0, change / np.where(base > 0, base, 1.0), change)
             for k in members:
