@@ -188,6 +188,8 @@ def _as_float32(c: np.ndarray, buf: np.ndarray) -> np.ndarray | None:
     (a float32 ``c``; a float64 one whose values all are: NaN is not), else None."""
     b = buf[: c.size]
     with np.errstate(over="ignore"):  # a value beyond float32's range becomes inf: not equal
+        if c.dtype != np.float32 and not np.array_equal(c[:16].astype(np.float32), c[:16]):
+            return None  # float64 values, told from the first few without copying the block
         np.copyto(b, c, casting="unsafe")
     return b if c.dtype == np.float32 or np.array_equal(b, c) else None
 
