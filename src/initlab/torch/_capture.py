@@ -28,7 +28,6 @@ from torch import nn
 from initlab.network import Cache, Grads, Network
 from initlab.torch._attention import ATTENTION_PARTS, NESTED, AttentionSite, call_output
 from initlab.torch._sites import (
-    INSPECTED,
     INSPECTED_NAMES,
     PASS_THROUGH,
     SUPPORTED,
@@ -36,7 +35,9 @@ from initlab.torch._sites import (
     Site,
     following,
     initlab_activation,
+    observed,
     opaque,
+    site_for,
 )
 from initlab.train import StepEvent
 
@@ -59,13 +60,13 @@ def find_sites(model: nn.Module) -> tuple[list[Site], list[tuple[str, str]]]:
         if isinstance(m, nn.MultiheadAttention):
             sites.append(AttentionSite(name or "<model>", m, UNKNOWN, None))
             inside.add(id(m.out_proj))
-        elif isinstance(m, INSPECTED):
+        elif observed(m):
             if id(m) in after:
                 act_module = after[id(m)]
                 act = initlab_activation(act_module)
             else:
                 act_module, act = None, UNKNOWN
-            sites.append(Site(name or "<model>", m, act, act_module))
+            sites.append(site_for(name or "<model>", m, act, act_module))
         elif isinstance(m, SUPPORTED):
             skipped.append((name, f"{type(m).__name__}: not inspected (only {INSPECTED_NAMES})"))
     if not sites:

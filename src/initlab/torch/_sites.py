@@ -3,8 +3,8 @@
 gradients map to the arrays of initlab's NumPy diagnostics (the hooks that capture them are in
 :mod:`initlab.torch._capture`, attention sites in :mod:`initlab.torch._attention`).
 
-The mapping, for each observed layer ``l`` (Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d) in the
-order the forward pass first calls them:
+The mapping, for each observed layer ``l`` (Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d,
+HuggingFace Conv1D) in the order the forward pass first calls them:
 
 ==========================  =======================================================================
 NumPy engine (K = 1)        torch
@@ -22,7 +22,8 @@ NumPy engine (K = 1)        torch
                             and the activation is ``linear``.  Not in a Sequential chain (a
                             custom module's forward): ``A = Z`` and the activation is
                             ``unknown``, so the saturation and dead-unit rules do not apply
-``W_l`` (fan_in, n)         Linear ``(out, in)`` transposed; Conv ``(out, in/g, *k)`` ->
+``W_l`` (fan_in, n)         Linear ``(out, in)`` transposed (HF Conv1D's ``(in, out)`` as it is);
+                            Conv ``(out, in/g, *k)`` ->
                             ``(in/g * prod(k), out)``; ConvTranspose ``(in, out/g, *k)`` ->
                             ``(in/g * prod(k), out)`` (each output channel's incoming weights)
 ``b_l`` (n,)                the bias (zeros when the layer has none)
@@ -60,6 +61,7 @@ from initlab.torch._layers import (
     TRANSPARENT,
     _flatten,
     _is_activation_module,
+    is_hf_conv1d,
 )
 
 __all__ = [
@@ -70,11 +72,14 @@ __all__ = [
     "PASS_THROUGH",
     "SUPPORTED",
     "UNKNOWN",
+    "Conv1DSite",
     "Site",
     "describe",
     "following",
     "initlab_activation",
+    "observed",
     "opaque",
+    "site_for",
     "to_numpy",
 ]
 
@@ -98,7 +103,8 @@ def opaque(m: nn.Module) -> bool:
 #: The layers whose statistics are recorded.
 INSPECTED: tuple[type[nn.Module], ...] = (nn.Linear, *CONV, *CONV_TRANSPOSE)
 INSPECTED_NAMES = (
-    "Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d (and their subclasses), MultiheadAttention"
+    "Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d (and their subclasses), MultiheadAttention, "
+    "HuggingFace Conv1D"
 )
 
 _LINEAR = parse_activation("linear")
@@ -158,7 +164,7 @@ def following(model: nn.Module) -> dict[int, nn.Module | None]:
             continue
         items = list(_flatten(m))
         for i, item in enumerate(items):
-            if not isinstance(item, INSPECTED) or id(item) in out:
+            if not observed(item) or id(item) in out:
                 continue
             known, act = False, None
             for nxt in items[i + 1 :]:
@@ -342,6 +348,44 @@ class Site:
 
     def bias_like(self, g: torch.Tensor | None) -> np.ndarray:
         return np.zeros(self.units) if g is None else to_numpy(g).reshape(-1)
+
+
+@dataclass
+class Conv1DSite(Site):
+    """HuggingFace's ``Conv1D`` (GPT-2's ``c_attn``, ``c_proj``, ``c_fc``): a linear layer
+    ``y = x W + b`` whose weight is stored ``(in, out)``, already the engine's ``(fan_in,
+    units)``; outputs and inputs are rows as for ``nn.Linear``."""
+
+    @property
+    def units(self) -> int:
+        return int(self.weight_param.shape[1])
+
+    @property
+    def fan_in(self) -> int:
+        return int(self.weight_param.shape[0])
+
+    def weight(self) -> np.ndarray:
+        return to_numpy(self.weight_param)
+
+    def weight_like(self, g: torch.Tensor | None) -> np.ndarray:
+        if g is None:
+            return np.zeros((self.fan_in, self.units))
+        return to_numpy(g, gradient=True, copy=False)
+
+    def input_rows(self, t: torch.Tensor) -> np.ndarray:
+        return to_numpy(t.detach().reshape(-1, self.fan_in))
+
+
+def site_for(name: str, module: nn.Module, activation: Activation, act: nn.Module | None) -> Site:
+    """The :class:`Site` of an observed layer (HF Conv1D: :class:`Conv1DSite`)."""
+    cls = Conv1DSite if is_hf_conv1d(module) else Site
+    return cls(name, module, activation, act)
+
+
+def observed(module: nn.Module) -> bool:
+    """Whether :func:`initlab.torch.inspect` records ``module`` as a layer of its own (the
+    :data:`INSPECTED` types and HF Conv1D; attention is its own site)."""
+    return isinstance(module, INSPECTED) or is_hf_conv1d(module)
 
 
 def describe(x: Any) -> str:
