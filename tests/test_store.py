@@ -384,3 +384,40 @@ def test_process_identity_tells_a_live_process_from_a_gone_or_reused_one():
     assert not process_alive(child.pid, "")
     if process_started(me):  # Linux: the start time tells a reused pid
         assert not process_alive(me, "another-boot:1")
+
+
+class _InterruptAfterBegin:
+    """A connection whose first ``BEGIN`` is interrupted right after it ran (Ctrl-C landing
+    between ``BEGIN IMMEDIATE`` and the block of ``Store.transaction``)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn, self.armed = conn, True
+
+    def execute(self, sql: str, *args):
+        out = self.conn.execute(sql, *args)
+        if sql.startswith("BEGIN") and self.armed:
+            self.armed = False
+            raise KeyboardInterrupt
+        return out
+
+    def __getattr__(self, name: str):
+        return getattr(self.conn, name)
+
+
+def test_an_interrupt_right_after_begin_leaves_the_next_transaction_working(tmp_path):
+    """The sweep driver saves its state after a Ctrl-C; an interrupt landing just after BEGIN
+    used to leave that transaction open, and the next BEGIN failed ("cannot start a
+    transaction within a transaction"), a traceback instead of exit 130."""
+    with Store(tmp_path / "r.sqlite") as st:
+        real = st.conn
+        st.conn = _InterruptAfterBegin(real)
+        with pytest.raises(KeyboardInterrupt):
+            with st.transaction() as c:
+                c.execute("CREATE TABLE never (x)")  # not reached
+        assert real.in_transaction  # what the interrupt left
+        with st.transaction() as c:
+            c.execute("CREATE TABLE t (x)")
+            c.execute("INSERT INTO t VALUES (1)")
+        assert not real.in_transaction
+        st.conn = real
+        assert [tuple(r) for r in real.execute("SELECT x FROM t")] == [(1,)]

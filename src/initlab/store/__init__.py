@@ -136,14 +136,19 @@ class Store(Schema, Writing, Queries, Listing):
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One transaction: committed at the end of the block, rolled back on any exception
-        (``KeyboardInterrupt`` included)."""
+        (``KeyboardInterrupt`` included).  A Ctrl-C that lands between ``BEGIN`` and the block
+        leaves a transaction open that no block owns; the next transaction rolls it back (the
+        connection is in autocommit mode, so only this method opens transactions)."""
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
+            self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
 
     def close(self) -> None:
         self.conn.close()
