@@ -41,15 +41,11 @@ import tempfile
 import time
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+# Debian's Chromium and its flags: one home, shared with the browser tests
+from browser_helpers import ARGS, CHROMIUM  # noqa: E402
+
 DEEP = {
     "dataset": "circles",
     "hidden": [32] * 5,
